@@ -1,0 +1,1 @@
+"""Inbound adapters: pure functions from a platform request to our own events (no I/O)."""

@@ -1,0 +1,134 @@
+"""``groupbot`` command line (CONTRACT.md): serve, check-config, db upgrade, chat, and the
+subcommands features add. Exit code 2 for bad config or arguments, one reason per line on
+stderr."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from bot.config import Config, ConfigError, load_config
+
+EXIT_BAD_CONFIG = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse exits 2 as well; keep it one line
+        self.print_usage(sys.stderr)
+        print(f"groupbot: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_CONFIG)
+
+
+def load_or_exit(path: str) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        raise SystemExit(EXIT_BAD_CONFIG) from None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from bot import logs
+    from bot.runtime import Bot
+    from bot.web.app import create_app
+
+    config = load_or_exit(args.config)
+    logs.setup(args.log_level, logs.secrets_of(config))
+    bot = Bot(config, console_sink=lambda line: print(line, flush=True))
+    app = create_app(bot)
+    web.run_app(
+        app,
+        host=args.host or config.server.host,
+        port=args.port if args.port is not None else config.server.port,
+        shutdown_timeout=config.server.shutdown_timeout_s,
+        print=lambda msg: print(msg, file=sys.stderr, flush=True),
+        access_log=None,
+    )
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    config = load_or_exit(args.config)
+    from bot.selftest import run_checks
+
+    problems = asyncio.run(run_checks(config, online=args.online))
+    for line in problems:
+        print(line, file=sys.stderr)
+    if problems:
+        return EXIT_BAD_CONFIG
+    print(f"{args.config}: ok ({len(config.groups)} groups)")
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from storage.db import Database
+    from storage.migrate import current, upgrade
+
+    config = load_or_exit(args.config)
+
+    async def run() -> str | None:
+        db = Database(config.storage.url)
+        try:
+            await upgrade(db)
+            return await current(db)
+        finally:
+            await db.dispose()
+
+    print(f"database at revision {asyncio.run(run())}")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from bot.chat import run_chat
+
+    config = load_or_exit(args.config)
+    return asyncio.run(run_chat(config, group=args.group, user=args.user))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import handlers
+
+    p = _Parser(prog="groupbot", description="A bot for running community groups (社群运营).")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def add(name: str, fn: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help)
+        sp.add_argument("-c", "--config", required=True, help="TOML config file")
+        sp.set_defaults(func=fn)
+        return sp
+
+    s = add("serve", cmd_serve, "run the bot's HTTP server")
+    s.add_argument("--host")
+    s.add_argument("--port", type=int)
+    s.add_argument("--log-level", default="INFO")
+    c = add("check-config", cmd_check_config, "validate a config file")
+    c.add_argument("--online", action="store_true", help="also call the WeCom API (gettoken)")
+    db = sub.add_parser("db", help="database tools")
+    dbsub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
+    up = dbsub.add_parser("upgrade", help="apply migrations")
+    up.add_argument("-c", "--config", required=True)
+    up.set_defaults(func=cmd_db_upgrade)
+    ch = add("chat", cmd_chat, "play members of a console group in the terminal")
+    ch.add_argument("--group", help="console group id (default: the first console group)")
+    ch.add_argument("--user", default="alice", help="who you are at the start")
+    for register in handlers.CLI:
+        register(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,313 @@
+"""Configuration: TOML, validated at load, every problem reported with its key path.
+
+Rules:
+- Unknown keys are errors (a typo must not silently disable a feature).
+- Secrets may come from the environment: ``GROUPBOT_<SECTION>__<KEY>`` (``__`` nests further,
+  e.g. ``GROUPBOT_WECOM__AIBOT__TOKEN``); the environment wins over the file.
+- Feature sections (``[checkin]``, ``[welcome]`` …) are registered by their handler modules and
+  may be overridden per group inside ``[[groups]]``; a group's view is the global section with
+  the group's keys merged over it, validated as a whole.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ENV_PREFIX = "GROUPBOT_"
+
+
+class ConfigError(Exception):
+    """Bad configuration; ``problems`` holds one ``key.path: reason`` line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerConfig(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    shutdown_timeout_s: float = Field(10.0, gt=0)
+
+
+class StorageConfig(Section):
+    url: str = "sqlite+aiosqlite:///groupbot.db"
+    batch_size: int = Field(200, ge=1, le=5000)
+
+    @field_validator("url")
+    @classmethod
+    def _known_driver(cls, v: str) -> str:
+        if not v.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return v
+
+
+def _check_tz(v: str) -> str:
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown timezone {v!r}") from exc
+    return v
+
+
+class BotConfig(Section):
+    timezone: str = "Asia/Shanghai"
+    admins: list[str] = []
+    api_token: str = ""
+    name: str = "群助手"
+    alert_group: str = ""  # where admin alerts go when no private channel exists
+
+    _tz = field_validator("timezone")(_check_tz)
+
+
+class AibotConfig(Section):
+    token: str = ""
+    encoding_aes_key: str = ""
+
+
+class WeComConfig(Section):
+    corp_id: str = ""
+    token: str = ""
+    encoding_aes_key: str = ""
+    secret: str = ""
+    api_base: str = "https://qyapi.weixin.qq.com"
+    timestamp_tolerance_s: int = Field(300, ge=0)
+    robot_rate_per_minute: int = Field(20, ge=1, le=1000)
+    aibot: AibotConfig = AibotConfig()
+
+
+class OneBotConfig(Section):
+    secret: str = ""
+    api_url: str = ""
+    access_token: str = ""
+    self_id: str = ""
+
+
+class GroupConfig(BaseModel):
+    """One group. Feature overrides (``checkin`` …) stay raw here; see ``Config.feature``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str = Field(min_length=1)
+    platform: str = "console"
+    name: str = ""
+    webhook_key: str = ""
+    tags: list[str] = []
+    admins: list[str] = []
+    timezone: str = ""
+    templates: dict[str, str] = {}
+
+    @field_validator("platform")
+    @classmethod
+    def _platform(cls, v: str) -> str:
+        if v not in ("wecom", "onebot", "console", "aibot"):
+            raise ValueError("must be one of wecom, onebot, console, aibot")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        return _check_tz(v) if v else v
+
+
+class CoreConfig(Section):
+    server: ServerConfig = ServerConfig()
+    storage: StorageConfig = StorageConfig()
+    bot: BotConfig = BotConfig()
+    wecom: WeComConfig = WeComConfig()
+    onebot: OneBotConfig = OneBotConfig()
+    groups: list[GroupConfig] = []
+    templates: dict[str, str] = {}
+
+
+class Config:
+    """The loaded configuration: core sections plus validated feature sections per group."""
+
+    sections: ClassVar[dict[str, type[Section]]] = {}
+
+    def __init__(self, core: CoreConfig, features: dict[str | None, dict[str, Any]]) -> None:
+        self.core = core
+        self._features = features
+        self._groups = {g.id: g for g in core.groups}
+
+    server = property(lambda self: self.core.server)
+    storage = property(lambda self: self.core.storage)
+    bot = property(lambda self: self.core.bot)
+    wecom = property(lambda self: self.core.wecom)
+    onebot = property(lambda self: self.core.onebot)
+    groups = property(lambda self: self.core.groups)
+
+    def group(self, gid: str | None) -> GroupConfig | None:
+        """The configured group, or None for a group we only met on the wire."""
+        return self._groups.get(gid) if gid is not None else None
+
+    def feature(self, name: str, gid: str | None = None) -> Any:
+        """The feature section in force for a group (global section when not overridden)."""
+        per_group = self._features.get(gid)
+        if per_group is not None and name in per_group:
+            return per_group[name]
+        return self._features[None][name]
+
+    def timezone(self, gid: str | None = None) -> ZoneInfo:
+        """A group's timezone: its own, else the bot's."""
+        g = self.group(gid)
+        return ZoneInfo(g.timezone if g and g.timezone else self.core.bot.timezone)
+
+    def group_admins(self, gid: str | None) -> set[str]:
+        g = self.group(gid)
+        return set(g.admins) if g else set()
+
+    def template_override(self, key: str, gid: str | None) -> str | None:
+        g = self.group(gid)
+        if g and key in g.templates:
+            return g.templates[key]
+        return self.core.templates.get(key)
+
+
+def register_section(name: str, model: type[Section]) -> type[Section]:
+    """Declare a feature section; called by a handler module at import."""
+    Config.sections[name] = model
+    return model
+
+
+def _loc(loc: tuple[Any, ...], prefix: str = "") -> str:
+    out = prefix
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(root)"
+
+
+def _errors(exc: ValidationError, prefix: str = "") -> list[str]:
+    return [f"{_loc(e['loc'], prefix)}: {e['msg']}" for e in exc.errors()]
+
+
+def apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """Overlay ``GROUPBOT_A__B=value`` onto ``data['a']['b']`` (names lower-cased)."""
+    for key, value in environ.items():
+        if not key.startswith(ENV_PREFIX) or "__" not in key[len(ENV_PREFIX) :]:
+            continue
+        path = key[len(ENV_PREFIX) :].lower().split("__")
+        node = data
+        for part in path[:-1]:
+            nxt = node.setdefault(part, {})
+            if not isinstance(nxt, dict):
+                break
+            node = nxt
+        else:
+            node[path[-1]] = value
+    return data
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def parse_config(data: dict[str, Any], environ: Mapping[str, str] | None = None) -> Config:
+    """Validate a config mapping; raise ConfigError listing every problem."""
+    import handlers  # noqa: F401  (registers feature sections and templates)
+    from bot import templates
+
+    data = apply_env(dict(data), os.environ if environ is None else environ)
+    problems: list[str] = []
+    feature_raw = {n: data.pop(n, {}) for n in Config.sections}
+    group_raw: list[tuple[int, str, dict[str, Any]]] = []
+    clean_groups: list[Any] = []
+    groups_in = data.get("groups", [])
+    for i, g in enumerate(groups_in if isinstance(groups_in, list) else []):
+        if isinstance(g, dict):
+            group_raw.append((i, str(g.get("id", i)), {n: g[n] for n in Config.sections if n in g}))
+            g = {k: v for k, v in g.items() if k not in Config.sections}
+        clean_groups.append(g)
+    if isinstance(groups_in, list):
+        data["groups"] = clean_groups
+    core: CoreConfig | None = None
+    try:
+        core = CoreConfig.model_validate(data)
+    except ValidationError as exc:
+        problems += _errors(exc)
+    features: dict[str | None, dict[str, Any]] = {None: {}}
+    for name, model in Config.sections.items():
+        try:
+            features[None][name] = model.model_validate(feature_raw[name])
+        except ValidationError as exc:
+            problems += _errors(exc, name)
+    for i, gid, over in group_raw:
+        features[gid] = {}
+        for name, raw in over.items():
+            if not isinstance(raw, dict):
+                problems.append(f"groups[{i}].{name}: must be a table")
+                continue
+            merged = _merge(feature_raw[name] if isinstance(feature_raw[name], dict) else {}, raw)
+            try:
+                features[gid][name] = Config.sections[name].model_validate(merged)
+            except ValidationError as exc:
+                problems += _errors(exc, f"groups[{i}].{name}")
+    if core is not None:
+        problems += _check_core(core)
+        problems += templates.check(core)
+    if problems:
+        raise ConfigError(problems)
+    assert core is not None
+    cfg = Config(core, features)
+    problems = [p for check in _cross_checks for p in check(cfg)]
+    if problems:
+        raise ConfigError(problems)
+    return cfg
+
+
+_cross_checks: list[Any] = []
+
+
+def register_check(fn: Any) -> Any:
+    """Register ``fn(cfg) -> list[str]`` for checks that span sections (e.g. quiet hours)."""
+    _cross_checks.append(fn)
+    return fn
+
+
+def _check_core(core: CoreConfig) -> list[str]:
+    problems = []
+    seen: dict[str, int] = {}
+    for i, g in enumerate(core.groups):
+        if g.id in seen:
+            problems.append(f"groups[{i}].id: duplicate of groups[{seen[g.id]}]")
+        seen[g.id] = i
+        if g.platform == "onebot" and not g.id.isdigit():
+            problems.append(f"groups[{i}].id: OneBot group ids are decimal numbers")
+    key = core.wecom.encoding_aes_key
+    if key and len(key) != 43:
+        problems.append("wecom.encoding_aes_key: must be 43 characters")
+    akey = core.wecom.aibot.encoding_aes_key
+    if akey and len(akey) != 43:
+        problems.append("wecom.aibot.encoding_aes_key: must be 43 characters")
+    return problems
+
+
+def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate a TOML file."""
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError([f"{p}: file not found"]) from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{p}: not valid TOML: {exc}"]) from exc
+    return parse_config(data, environ)

@@ -1,0 +1,1 @@
+"""Dispatch: routers, filters, the per-event Context and the worker that runs them."""

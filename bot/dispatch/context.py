@@ -1,0 +1,266 @@
+"""The one typed object every handler (and scheduled job) works with.
+
+Rules:
+- A Context lives for one unit of work: everything it records (state, outbox rows, audit)
+  commits together or not at all.
+- Handlers never call HTTP: ``reply``/``send``/``kick`` queue outbox rows.
+- Outbox rows made while handling event N get idempotency keys ``evt:N:k``, so a re-run of the
+  same event cannot queue a second copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import templates
+from bot.commands import Command, Role
+from bot.events import Event, MessageReceived
+from bot.outbox.queue import enqueue, route
+from storage.dialect import insert, insert_ignore
+from storage.models import AuditEntry, GroupSetting, Member
+
+if TYPE_CHECKING:
+    from bot.config import Config, GroupConfig
+    from bot.services import Services
+
+
+@dataclass
+class Context:
+    services: Services
+    session: AsyncSession
+    event: Event
+    event_id: int | None = None
+    command: Command | None = None
+    role: Role = Role.MEMBER
+    member: Member | None = None
+    first_join: bool = False  # a MemberJoined for someone never seen in this group before
+    _seq: int = field(default=0, repr=False)
+    _key_prefix: str = field(default="", repr=False)
+
+    # --- what the handler reads -------------------------------------------------------------
+    @property
+    def config(self) -> Config:
+        return self.services.config
+
+    @property
+    def group_id(self) -> str | None:
+        return self.event.group_id
+
+    @property
+    def group(self) -> GroupConfig | None:
+        return self.config.group(self.group_id)
+
+    @property
+    def user_id(self) -> str:
+        return str(getattr(self.event, "user_id", ""))
+
+    @property
+    def message(self) -> MessageReceived | None:
+        return self.event if isinstance(self.event, MessageReceived) else None
+
+    def now(self) -> datetime:
+        return self.services.clock.now()
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.config.timezone(self.group_id)
+
+    def local_now(self) -> datetime:
+        return self.now().astimezone(self.tz)
+
+    def local_day(self, reset_hour: int = 0, at: datetime | None = None) -> date:
+        """The group's calendar day at ``at`` (default now), days starting at ``reset_hour``."""
+        local = (at or self.now()).astimezone(self.tz)
+        return (local - timedelta(hours=reset_hour)).date()
+
+    def feature(self, name: str) -> Any:
+        return self.config.feature(name, self.group_id)
+
+    def render(self, key: str, **values: Any) -> str:
+        g = self.group
+        values.setdefault("group", g.name if g and g.name else (self.group_id or ""))
+        values.setdefault("bot", self.config.bot.name)
+        return templates.render(self.config, key, self.group_id, **values)
+
+    def is_self(self, user_id: str) -> bool:
+        """True for the bot's own account (never greeted, counted or moderated)."""
+        return bool(user_id) and user_id in self.services.self_ids(self.event)
+
+    # --- what the handler does ----------------------------------------------------------------
+    def next_key(self) -> str | None:
+        if self._key_prefix:
+            self._seq += 1
+            return f"{self._key_prefix}:{self._seq}"
+        if self.event_id is None:
+            return None
+        self._seq += 1
+        return f"evt:{self.event_id}:{self._seq}"
+
+    async def send(
+        self,
+        group_id: str | None,
+        text: str,
+        *,
+        markdown: bool = False,
+        mentions: tuple[str, ...] = (),
+        idem_key: str | None = None,
+        platform: str | None = None,
+    ) -> None:
+        """Post ``text`` into a group."""
+        channel, target = route(self.config, group_id, platform or self.event.platform)
+        payload: dict[str, Any] = {"text": text, "mentions": list(mentions)}
+        payload["group_id"] = group_id
+        await enqueue(
+            self.session,
+            now=self.now(),
+            channel=channel,
+            target=target,
+            action="markdown" if markdown else "text",
+            payload=payload,
+            group_id=group_id,
+            idem_key=idem_key or self.next_key(),
+            event_id=self.event_id,
+        )
+
+    async def reply(self, text: str, *, markdown: bool = False, mention: bool = False) -> None:
+        """Answer where the event came from (the group, or privately)."""
+        msg = self.message
+        if msg is not None and msg.reply_url:
+            await enqueue(
+                self.session,
+                now=self.now(),
+                channel="aibot",
+                target=f"aibot:{self.group_id or self.user_id}",
+                action="markdown",
+                payload={"text": text, "url": msg.reply_url, "group_id": self.group_id},
+                group_id=self.group_id,
+                idem_key=self.next_key(),
+                event_id=self.event_id,
+            )
+            return
+        if self.group_id is None:
+            await self.send_private(self.user_id, text)
+            return
+        mentions = (self.user_id,) if mention and self.user_id else ()
+        await self.send(self.group_id, text, markdown=markdown, mentions=mentions)
+
+    async def send_private(self, user_id: str, text: str, *, idem_key: str | None = None) -> None:
+        """A private message, on the platform of the current event."""
+        plat = self.group.platform if self.group else self.event.platform
+        channel = "onebot" if plat == "onebot" else "console"
+        await enqueue(
+            self.session,
+            now=self.now(),
+            channel=channel,
+            target=f"{channel}:private:{user_id}",
+            action="private_text",
+            payload={"text": text, "user_id": user_id, "group_id": self.group_id},
+            group_id=self.group_id,
+            idem_key=idem_key or self.next_key(),
+            event_id=self.event_id,
+        )
+
+    async def act(self, action: str, **params: Any) -> None:
+        """A platform action in this group: ``kick`` (user_id) or ``delete`` (message_id)."""
+        channel, target = route(self.config, self.group_id, self.event.platform)
+        await enqueue(
+            self.session,
+            now=self.now(),
+            channel=channel,
+            target=target,
+            action=action,
+            payload={"group_id": self.group_id, **params},
+            group_id=self.group_id,
+            idem_key=self.next_key(),
+            event_id=self.event_id,
+        )
+
+    async def notify_admins(self, text: str) -> None:
+        """Tell the people who run the group: the alert group if configured, else privately
+        to the group's configured admins where the platform allows, else the console log."""
+        alert = self.config.bot.alert_group
+        if alert:
+            await self.send(alert, text)
+            return
+        admins = sorted(self.config.group_admins(self.group_id) | set(self.config.bot.admins))
+        plat = self.group.platform if self.group else self.event.platform
+        if plat in ("onebot", "console") and admins:
+            for uid in admins:
+                await self.send_private(uid, text)
+        else:
+            await enqueue(
+                self.session,
+                now=self.now(),
+                channel="console",
+                target="console:alerts",
+                action="text",
+                payload={"text": text, "group_id": "alerts"},
+                group_id=self.group_id,
+                idem_key=self.next_key(),
+                event_id=self.event_id,
+            )
+
+    async def emit(self, event: Event) -> bool:
+        """Queue a follow-up event (e.g. a member join found by a WeCom sync) in this unit of
+        work; its dedup key makes a re-run harmless. True when it was new."""
+        from bot.inbox import inbox_row
+        from storage.models import InboxEvent
+
+        stmt = (
+            insert_ignore(self.session, InboxEvent, ["dedup_key"])
+            .values(inbox_row(event, self.now()))
+            .returning(InboxEvent.id)
+        )
+        return (await self.session.scalar(stmt)) is not None
+
+    async def audit(self, action: str, target_id: str = "", **detail: Any) -> None:
+        """Record an action in the audit log (same transaction)."""
+        self.session.add(
+            AuditEntry(
+                group_id=self.group_id,
+                actor_id=self.user_id,
+                action=action,
+                target_id=target_id,
+                detail=detail,
+                event_id=self.event_id,
+                created_at=self.now(),
+            )
+        )
+
+    async def setting(self, key: str, default: Any = None) -> Any:
+        """A per-group setting changed from chat, or ``default``."""
+        if self.group_id is None:
+            return default
+        row = await self.session.get(GroupSetting, (self.group_id, key))
+        return default if row is None else row.value
+
+    async def set_setting(self, key: str, value: Any) -> None:
+        if self.group_id is None:
+            raise ValueError("settings belong to a group")
+        stmt = insert(self.session, GroupSetting).values(
+            group_id=self.group_id,
+            key=key,
+            value=value,
+            updated_by=self.user_id,
+            updated_at=self.now(),
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["group_id", "key"],
+            set_={"value": value, "updated_by": self.user_id, "updated_at": self.now()},
+        )
+        await self.session.execute(stmt)
+
+    async def member_name(self, user_id: str) -> str:
+        """The name we last saw for a member (or the id)."""
+        if self.group_id is None:
+            return user_id
+        name = await self.session.scalar(
+            select(Member.name).where(Member.group_id == self.group_id, Member.user_id == user_id)
+        )
+        return name or user_id

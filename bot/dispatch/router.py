@@ -1,0 +1,91 @@
+"""Routers: each feature module exports one ``router``; ``handlers/__init__`` orders them.
+
+Rules:
+- Every handler whose event type and filters match runs, in router order, inside the event's
+  one unit of work; a handler returns ``STOP`` to keep later handlers from seeing the event.
+- A command handler matches only its own command; a matched command stops the event.
+- Filters are small composable predicates over the Context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bot.commands import CommandSpec, Registry, Role
+from bot.events import Event, MessageReceived
+
+if TYPE_CHECKING:
+    from bot.dispatch.context import Context
+
+STOP = object()
+Handler = Callable[["Context"], Awaitable[Any]]
+Filter = Callable[["Context"], bool]
+
+
+def group_only(ctx: Context) -> bool:
+    return ctx.group_id is not None
+
+
+def private_only(ctx: Context) -> bool:
+    return ctx.group_id is None
+
+
+def not_command(ctx: Context) -> bool:
+    return ctx.command is None
+
+
+@dataclass(slots=True)
+class Route:
+    event_type: type[Event]
+    handler: Handler
+    filters: tuple[Filter, ...] = ()
+    command: CommandSpec | None = None
+
+
+@dataclass
+class Router:
+    """A feature's handlers, in the order they were declared."""
+
+    name: str
+    routes: list[Route] = field(default_factory=list)
+    commands: list[CommandSpec] = field(default_factory=list)
+
+    def on(self, event_type: type[Event], *filters: Filter) -> Callable[[Handler], Handler]:
+        """Run for every event of this type that passes the filters."""
+
+        def deco(fn: Handler) -> Handler:
+            self.routes.append(Route(event_type, fn, filters))
+            return fn
+
+        return deco
+
+    def command(
+        self,
+        name: str,
+        *aliases: str,
+        help: str,
+        role: Role = Role.MEMBER,
+        usage: str = "",
+        private_ok: bool = False,
+        filters: tuple[Filter, ...] = (),
+    ) -> Callable[[Handler], Handler]:
+        """Register ``/name`` (and aliases). ``role`` is the least role that may run it."""
+        spec = CommandSpec(name, aliases, help, role, usage, private_ok)
+        self.commands.append(spec)
+
+        def deco(fn: Handler) -> Handler:
+            self.routes.append(Route(MessageReceived, fn, filters, spec))
+            return fn
+
+        return deco
+
+
+def build_registry(routers: list[Router]) -> Registry:
+    """All commands of all routers; a word registered twice is a programming error."""
+    reg = Registry()
+    for r in routers:
+        for spec in r.commands:
+            reg.add(spec)
+    return reg

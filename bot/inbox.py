@@ -1,0 +1,132 @@
+"""The durable inbox: an event is acknowledged only after its row has committed.
+
+Rules:
+- Every accepted event is stored under its unique ``dedup_key``; a redelivery finds the key,
+  is answered the same way, and has no second effect.
+- Writes go through one writer task that commits whatever arrived meanwhile in a single
+  transaction (group commit): many concurrent callbacks cost one fsync, not one each.
+- If the database cannot store an event, the caller gets an exception (the web layer answers
+  503 so the platform retries) — never an acknowledgement of something not stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.clock import Clock
+from bot.events import Event, to_payload
+from storage.db import Database
+from storage.dialect import insert_ignore
+from storage.models import InboxEvent
+
+log = logging.getLogger("groupbot.inbox")
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """The outcome of storing one event: ``new`` is False for a duplicate."""
+
+    new: bool
+    dedup_key: str
+
+
+def inbox_row(event: Event, now: datetime) -> dict[str, Any]:
+    """The inbox row for an event (also used by handlers that emit follow-up events)."""
+    return dict(
+        dedup_key=event.dedup_key[:200],
+        platform=event.platform,
+        kind=event.kind,
+        group_id=event.group_id,
+        payload=to_payload(event),
+        status="queued",
+        attempts=0,
+        next_attempt_at=now,
+        last_error="",
+        received_at=now,
+    )
+
+
+class Inbox:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        on_stored: Callable[[], None] = lambda: None,
+        batch_max: int = 500,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.on_stored = on_stored
+        self.batch_max = batch_max
+        self._queue: asyncio.Queue[tuple[Event, asyncio.Future[Stored]]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._writer(), name="inbox-writer")
+
+    async def stop(self) -> None:
+        """Finish what was submitted, then stop the writer."""
+        if self._task is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._queue.join(), timeout=10)
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+
+    async def submit(self, event: Event) -> Stored:
+        """Store ``event`` durably; returns once committed (raises if it could not be)."""
+        if self._task is None:
+            return (await self._write([event]))[0]
+        fut: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((event, fut))
+        return await fut
+
+    async def _writer(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self.batch_max and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                results = await self._write([e for e, _ in batch])
+            except Exception as exc:
+                log.error("inbox write failed for %d events: %s", len(batch), exc)
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(exc)
+                    self._queue.task_done()
+                continue
+            for (_, fut), res in zip(batch, results, strict=True):
+                if not fut.done():
+                    fut.set_result(res)
+                self._queue.task_done()
+
+    async def _write(self, events: list[Event]) -> list[Stored]:
+        now = self.clock.now()
+        rows = [inbox_row(e, now) for e in events]
+        async with self.db.transaction() as session:
+            stmt = (
+                insert_ignore(session, InboxEvent, ["dedup_key"])
+                .values(rows)
+                .returning(InboxEvent.dedup_key)
+            )
+            inserted = set((await session.scalars(stmt)).all())
+        self.batches += 1
+        out: list[Stored] = []
+        seen: set[str] = set()
+        for r in rows:
+            key = r["dedup_key"]
+            out.append(Stored(new=key in inserted and key not in seen, dedup_key=key))
+            seen.add(key)
+        if inserted:
+            self.on_stored()
+        return out

@@ -1,0 +1,32 @@
+"""Prometheus metrics, one registry per running bot (so tests can run several)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "groupbot_requests_total",
+            "Inbound webhook requests by route and answer",
+            ["route", "status"],
+            registry=self.registry,
+        )
+        self.events = Counter(
+            "groupbot_events_total",
+            "Events stored by platform, new or duplicate",
+            ["platform", "outcome"],
+            registry=self.registry,
+        )
+        self.ack_seconds = Histogram(
+            "groupbot_ack_seconds",
+            "Time from request to acknowledgement",
+            ["route"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

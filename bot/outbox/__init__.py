@@ -1,0 +1,1 @@
+"""The outbox: durable outgoing messages and platform actions, delivered with pacing."""

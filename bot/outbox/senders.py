@@ -1,0 +1,183 @@
+"""Senders: turn one outbox row into one platform call.
+
+A sender returns normally when the platform accepted the row, raises ``Retry`` for trouble that
+may pass (timeouts, 5xx, busy, rate limit) and ``Permanent`` for what never will (robot removed,
+content too long, bad token) — the row is then dead-lettered with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+
+from storage.models import OutboxMessage
+
+log = logging.getLogger("groupbot.send")
+
+
+class Retry(Exception):
+    def __init__(self, reason: str, after_s: float | None = None, pacing: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.after_s = after_s
+        self.pacing = pacing  # a rate limit: not counted as a failure
+
+
+class Permanent(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# WeCom errcodes that mean "try again later"; everything else non-zero is permanent.
+WECOM_RETRY = {-1, 45033}
+TIMEOUT = aiohttp.ClientTimeout(total=10)
+
+
+class ConsoleSender:
+    """Prints messages (the embedded default: no platform, no credentials)."""
+
+    def __init__(self, sink: Callable[[str], None] | None = None) -> None:
+        self.sink = sink or (lambda line: print(line, flush=True))
+        self.lines: list[str] = []
+
+    async def send(self, row: OutboxMessage) -> None:
+        p = row.payload
+        where = f"私聊 {p.get('user_id')}" if row.action == "private_text" else p.get("group_id")
+        if row.action in ("text", "markdown", "private_text"):
+            at = " ".join("@" + m for m in p.get("mentions") or [])
+            line = f"[{where}] 🤖 {at + ' ' if at else ''}{p.get('text', '')}"
+        else:
+            detail = {k: v for k, v in p.items() if k != "group_id"}
+            line = f"[{where}] 🤖 <{row.action}> {detail}"
+        self.lines.append(line)
+        self.sink(line)
+
+
+class WeComRobotSender:
+    """Group robot webhook: ``POST {api_base}/cgi-bin/webhook/send?key=…``."""
+
+    def __init__(self, http: aiohttp.ClientSession, api_base: str) -> None:
+        self.http = http
+        self.api_base = api_base.rstrip("/")
+
+    async def send(self, row: OutboxMessage) -> None:
+        p = row.payload
+        if row.action == "markdown":
+            body: dict[str, Any] = {"msgtype": "markdown", "markdown": {"content": p["text"]}}
+            if p.get("mentions"):
+                mention = " ".join(f"<@{m}>" for m in p["mentions"])
+                body["markdown"]["content"] = f"{mention} {p['text']}"
+        elif row.action in ("text", "private_text"):
+            body = {"msgtype": "text", "text": {"content": p["text"]}}
+            if p.get("mentions"):
+                body["text"]["mentioned_list"] = list(p["mentions"])
+        else:
+            raise Permanent(f"action {row.action} is not possible through a WeCom robot")
+        url = f"{self.api_base}/cgi-bin/webhook/send"
+        data = await _post_json(self.http, url, body, params={"key": row.target})
+        code = int(data.get("errcode", -1))
+        if code == 0:
+            return
+        reason = f"errcode {code}: {data.get('errmsg', '')}"
+        if code == 45009:
+            raise Retry(reason, after_s=60, pacing=True)
+        if code in WECOM_RETRY:
+            raise Retry(reason)
+        raise Permanent(reason)
+
+
+class OneBotSender:
+    """OneBot v11 HTTP API: ``POST {api_url}/{action}`` with a Bearer token."""
+
+    def __init__(self, http: aiohttp.ClientSession, api_url: str, access_token: str) -> None:
+        self.http = http
+        self.api_url = api_url.rstrip("/")
+        self.headers = {"Authorization": f"Bearer {access_token}"} if access_token else {}
+
+    def _call(self, row: OutboxMessage) -> tuple[str, dict[str, Any]]:
+        p = row.payload
+        if row.action in ("text", "markdown"):
+            segs: list[dict[str, Any]] = []
+            for m in p.get("mentions") or []:
+                segs += [
+                    {"type": "at", "data": {"qq": str(m)}},
+                    {"type": "text", "data": {"text": " "}},
+                ]
+            segs.append({"type": "text", "data": {"text": p["text"]}})
+            return "send_group_msg", {"group_id": int(p["group_id"]), "message": segs}
+        if row.action == "private_text":
+            msg = [{"type": "text", "data": {"text": p["text"]}}]
+            return "send_private_msg", {"user_id": int(p["user_id"]), "message": msg}
+        if row.action == "kick":
+            return "set_group_kick", {
+                "group_id": int(p["group_id"]),
+                "user_id": int(p["user_id"]),
+                "reject_add_request": bool(p.get("reject", False)),
+            }
+        if row.action == "delete":
+            return "delete_msg", {"message_id": int(p["message_id"])}
+        raise Permanent(f"unknown action {row.action}")
+
+    async def send(self, row: OutboxMessage) -> None:
+        if not self.api_url:
+            raise Permanent("onebot.api_url is not configured")
+        try:
+            action, params = self._call(row)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise Permanent(f"bad payload: {exc}") from exc
+        data = await _post_json(
+            self.http, f"{self.api_url}/{action}", params, headers=self.headers, onebot=True
+        )
+        if data.get("status") in ("ok", "async") and int(data.get("retcode", 0)) in (0, 1):
+            return
+        raise Permanent(f"retcode {data.get('retcode')}: {data.get('msg') or data.get('wording')}")
+
+
+class AibotUrlSender:
+    """A 智能机器人 message's ``response_url``: one markdown answer, usable once, for 1 hour."""
+
+    def __init__(self, http: aiohttp.ClientSession) -> None:
+        self.http = http
+
+    async def send(self, row: OutboxMessage) -> None:
+        body = {"msgtype": "markdown", "markdown": {"content": row.payload["text"]}}
+        data = await _post_json(self.http, row.payload["url"], body)
+        code = int(data.get("errcode", -1))
+        if code == 0:
+            return
+        if code in (-1, 45033):
+            raise Retry(f"errcode {code}")
+        raise Permanent(f"errcode {code}: {data.get('errmsg', '')}")
+
+
+async def _post_json(
+    http: aiohttp.ClientSession,
+    url: str,
+    body: dict[str, Any],
+    *,
+    params: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    onebot: bool = False,
+) -> dict[str, Any]:
+    try:
+        async with http.post(
+            url, json=body, params=params, headers=headers, timeout=TIMEOUT
+        ) as resp:
+            if resp.status >= 500 or resp.status == 429:
+                raise Retry(f"HTTP {resp.status}")
+            if onebot and resp.status in (401, 403, 404, 406):
+                raise Permanent(f"HTTP {resp.status} from the OneBot bridge")
+            if resp.status >= 400:
+                raise Permanent(f"HTTP {resp.status}")
+            data = await resp.json(content_type=None)
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        raise Retry(f"{type(exc).__name__}: {exc}") from exc
+    except ValueError as exc:
+        raise Retry(f"unreadable answer: {exc}") from exc
+    if not isinstance(data, dict):
+        raise Retry("unexpected answer")
+    return data

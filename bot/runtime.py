@@ -1,0 +1,167 @@
+"""The running bot: storage, inbox, dispatcher, outbox and scheduler, started and stopped
+together.
+
+Rules:
+- Start: the schema is brought up to date, the robot pacing window is restored, and events
+  stored but not processed before a crash are processed.
+- Stop (SIGTERM/SIGINT): stop taking requests (the web layer), store what was accepted, finish
+  the events in flight, flush what is due in the outbox — all within ``shutdown_timeout_s``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.clock import Clock, SystemClock
+from bot.config import Config
+from bot.dispatch.dispatcher import Dispatcher
+from bot.dispatch.router import build_registry
+from bot.inbox import Inbox
+from bot.metrics import Metrics
+from bot.outbox.senders import AibotUrlSender, ConsoleSender, OneBotSender, WeComRobotSender
+from bot.outbox.worker import OutboxWorker
+from bot.services import Services
+from storage.db import Database
+
+log = logging.getLogger("groupbot")
+Hook = Callable[["Bot"], Awaitable[None]]
+
+
+class Bot:
+    def __init__(
+        self,
+        config: Config,
+        clock: Clock | None = None,
+        *,
+        workers: bool = True,
+        console_sink: Callable[[str], None] | None = None,
+        migrate: bool = True,
+    ) -> None:
+        import handlers
+
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.db = Database(config.storage.url)
+        self.workers = workers
+        self.migrate = migrate
+        self.instance_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        routers = list(handlers.ROUTERS)
+        self.services = Services(config, self.clock, self.db, routers, build_registry(routers))
+        self.services.extras["bot"] = self
+        self.metrics = Metrics()
+        self._dispatch_wake = asyncio.Event()
+        self._outbox_wake = asyncio.Event()
+        self.inbox = Inbox(self.db, self.clock, on_stored=self._dispatch_wake.set)
+        self.dispatcher = Dispatcher(self.services)
+        self.console = ConsoleSender(console_sink or (lambda line: log.info("console: %s", line)))
+        self.outbox: OutboxWorker | None = None
+        self.http: aiohttp.ClientSession | None = None
+        self.scheduler = AsyncIOScheduler(timezone=config.bot.timezone)
+        self.startup_hooks: list[Hook] = list(handlers.STARTUP)
+        self.shutdown_hooks: list[Hook] = list(handlers.SHUTDOWN)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self.started = False
+
+    async def start(self) -> None:
+        if self.migrate:
+            from storage.migrate import upgrade
+
+            await upgrade(self.db)
+        self.http = aiohttp.ClientSession()
+        senders: dict[str, Any] = {
+            "console": self.console,
+            "wecom_robot": WeComRobotSender(self.http, self.config.wecom.api_base),
+            "onebot": OneBotSender(
+                self.http, self.config.onebot.api_url, self.config.onebot.access_token
+            ),
+            "aibot": AibotUrlSender(self.http),
+        }
+        self.outbox = OutboxWorker(
+            self.db,
+            self.clock,
+            senders,
+            robot_rate_per_minute=self.config.wecom.robot_rate_per_minute,
+        )
+        await self.outbox.seed_limits()
+        self.inbox.start()
+        for hook in self.startup_hooks:
+            await hook(self)
+        self.scheduler.start()
+        if self.workers:
+            self._tasks = [
+                asyncio.create_task(self._dispatch_loop(), name="dispatch"),
+                asyncio.create_task(self._outbox_loop(), name="outbox"),
+            ]
+            self._dispatch_wake.set()
+        self.started = True
+
+    def wake_outbox(self) -> None:
+        self._outbox_wake.set()
+
+    async def _dispatch_loop(self) -> None:
+        while not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._dispatch_wake.wait(), timeout=1.0)
+            self._dispatch_wake.clear()
+            try:
+                while await self.dispatcher.run_once():
+                    self._outbox_wake.set()
+            except Exception:
+                log.exception("dispatch loop error")
+                await asyncio.sleep(1)
+
+    async def _outbox_loop(self) -> None:
+        assert self.outbox is not None
+        while not self._stopping:
+            try:
+                await self.outbox.run_once()
+                wait = await self.outbox.next_due_in()
+            except Exception:
+                log.exception("outbox loop error")
+                wait = 1.0
+            timeout = 1.0 if wait is None else min(1.0, max(wait, 0.01))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._outbox_wake.wait(), timeout=timeout)
+            self._outbox_wake.clear()
+
+    async def drain(self, rounds: int = 50) -> None:
+        """Process every due event and deliver every due message (tests, `chat`, shutdown)."""
+        assert self.outbox is not None
+        for _ in range(rounds):
+            n = await self.dispatcher.run_once()
+            m = await self.outbox.run_once()
+            if n == 0 and m == 0:
+                return
+
+    async def stop(self) -> None:
+        """Graceful: finish accepted work within the configured bound, then close."""
+        if not self.started:
+            return
+        self._stopping = True
+        self._dispatch_wake.set()
+        self._outbox_wake.set()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(t, timeout=self.config.server.shutdown_timeout_s)
+        await self.inbox.stop()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.drain(), timeout=self.config.server.shutdown_timeout_s)
+        for hook in self.shutdown_hooks:
+            with contextlib.suppress(Exception):
+                await hook(self)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self.http is not None:
+            await self.http.close()
+        await self.db.dispose()
+        self.started = False

@@ -1,0 +1,38 @@
+"""The long-lived things a handler may reach through its Context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bot.clock import Clock
+from bot.commands import Registry
+from bot.config import Config
+from bot.events import Event
+from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.dispatch.router import Router
+
+
+@dataclass
+class Services:
+    config: Config
+    clock: Clock
+    db: Database
+    routers: list[Router]
+    registry: Registry
+    # extra services features attach (e.g. the WeCom API client); keyed by name
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def self_ids(self, event: Event) -> set[str]:
+        """The bot's own account ids: from config and from what the platform told us."""
+        ids = {self.config.onebot.self_id} if self.config.onebot.self_id else set()
+        sid = getattr(event, "self_id", "")
+        if sid:
+            ids.add(sid)
+        return ids
+
+    @property
+    def bot_names(self) -> tuple[str, ...]:
+        return (self.config.bot.name,)

@@ -1,0 +1,1 @@
+"""HTTP: webhook ingestion, health and metrics, the JSON API and the dashboard."""

@@ -1,0 +1,57 @@
+"""The aiohttp application: routes, auth, health, metrics, and the bot's lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from bot.runtime import Bot
+from bot.web import api, ingest
+from bot.web.auth import token_middleware
+from bot.web.ingest import BOT
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 when the database answers and the scheduler runs; 503 with details otherwise."""
+    bot = request.app[BOT]
+    checks = {
+        "database": await bot.db.ping(),
+        "scheduler": bot.scheduler.running,
+    }
+    checks.update(bot.services.extras.get("health", {}))
+    ok = all(v is True for v in checks.values())
+    body = {"status": "ok" if ok else "degraded", "checks": checks}
+    return web.json_response(body, status=200 if ok else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    bot = request.app[BOT]
+    return web.Response(body=bot.metrics.render(), content_type="text/plain", charset="utf-8")
+
+
+def create_app(bot: Bot, *, manage: bool = True) -> web.Application:
+    """The web app for ``bot``. With ``manage`` the app starts and stops the bot."""
+    import handlers
+
+    app = web.Application(
+        client_max_size=bot.config.server.max_body_bytes,
+        middlewares=[token_middleware(bot.config.bot.api_token)],
+    )
+    app[BOT] = bot
+    ingest.setup(app)
+    api.setup(app)
+    for setup in handlers.WEB:
+        setup(app)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+
+    if manage:
+
+        async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+            await bot.start()
+            yield
+            await bot.stop()
+
+        app.cleanup_ctx.append(lifecycle)
+    return app

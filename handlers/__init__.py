@@ -1,0 +1,22 @@
+"""Feature handlers, in the order they see each event (no auto-discovery).
+
+Each feature module exports ``router``; optionally ``on_startup(bot)``/``on_shutdown(bot)``
+coroutines, ``setup_web(app)`` for its API routes and ``register_cli(subparsers)``. Moderation comes first so that it can
+stop a message before any command runs.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from handlers import help as help_
+
+FEATURES: list[ModuleType] = [
+    help_,
+]
+
+ROUTERS = [m.router for m in FEATURES]
+STARTUP = [m.on_startup for m in FEATURES if hasattr(m, "on_startup")]
+SHUTDOWN = [m.on_shutdown for m in FEATURES if hasattr(m, "on_shutdown")]
+WEB = [m.setup_web for m in FEATURES if hasattr(m, "setup_web")]
+CLI = [m.register_cli for m in FEATURES if hasattr(m, "register_cli")]

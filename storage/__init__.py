@@ -1,0 +1,13 @@
+"""Storage: engine, models, migrations. Importing this package registers every table."""
+
+from storage import (  # noqa: F401  (import registers the tables)
+    models,
+    models_checkin,
+    models_moderation,
+    models_programme,
+    models_referral,
+    models_wecom,
+)
+from storage.base import Base
+
+metadata = Base.metadata

@@ -1,0 +1,3 @@
+"""Tables of the moderation feature (filled in by that feature)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Tables of the programme feature (filled in by that feature)."""
+
+from __future__ import annotations

@@ -127,7 +127,8 @@ class ChatSession:
             except ValueError as exc:
                 print(f"(? {exc})")
                 return True
-            print(f"(现在是 {self.clock.now().astimezone(self.bot.config.timezone(self.group)):%Y-%m-%d %H:%M})")
+            local = self.clock.now().astimezone(self.bot.config.timezone(self.group))
+            print(f"(现在是 {local:%Y-%m-%d %H:%M})")
             await self.bot.drain()
         elif cmd == "group" and words:
             self.group = words[0]

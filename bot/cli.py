@@ -97,7 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="groupbot", description="A bot for running community groups (社群运营).")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    def add(name: str, fn: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+    def add(
+        name: str, fn: Callable[[argparse.Namespace], int], help: str
+    ) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help)
         sp.add_argument("-c", "--config", required=True, help="TOML config file")
         sp.set_defaults(func=fn)

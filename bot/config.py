@@ -261,9 +261,8 @@ def parse_config(data: dict[str, Any], environ: Mapping[str, str] | None = None)
                 features[gid][name] = Config.sections[name].model_validate(merged)
             except ValidationError as exc:
                 problems += _errors(exc, f"groups[{i}].{name}")
-    if core is not None:
-        problems += _check_core(core)
-        problems += templates.check(core)
+    problems += _check_raw(data)
+    problems += templates.check(data)
     if problems:
         raise ConfigError(problems)
     assert core is not None
@@ -283,21 +282,28 @@ def register_check(fn: Any) -> Any:
     return fn
 
 
-def _check_core(core: CoreConfig) -> list[str]:
+def _check_raw(data: dict[str, Any]) -> list[str]:
+    """Checks that span keys; run on the raw mapping so they report even when others fail."""
     problems = []
     seen: dict[str, int] = {}
-    for i, g in enumerate(core.groups):
-        if g.id in seen:
-            problems.append(f"groups[{i}].id: duplicate of groups[{seen[g.id]}]")
-        seen[g.id] = i
-        if g.platform == "onebot" and not g.id.isdigit():
+    groups = data.get("groups") if isinstance(data.get("groups"), list) else []
+    for i, g in enumerate(groups):
+        if not isinstance(g, dict) or not isinstance(g.get("id"), str):
+            continue
+        gid = g["id"]
+        if gid in seen:
+            problems.append(f"groups[{i}].id: duplicate of groups[{seen[gid]}]")
+        seen[gid] = i
+        if g.get("platform") == "onebot" and not gid.isdigit():
             problems.append(f"groups[{i}].id: OneBot group ids are decimal numbers")
-    key = core.wecom.encoding_aes_key
-    if key and len(key) != 43:
-        problems.append("wecom.encoding_aes_key: must be 43 characters")
-    akey = core.wecom.aibot.encoding_aes_key
-    if akey and len(akey) != 43:
-        problems.append("wecom.aibot.encoding_aes_key: must be 43 characters")
+    wecom = data.get("wecom") if isinstance(data.get("wecom"), dict) else {}
+    aibot = wecom.get("aibot") if isinstance(wecom.get("aibot"), dict) else {}
+    for path, key in (
+        ("wecom.encoding_aes_key", wecom.get("encoding_aes_key")),
+        ("wecom.aibot.encoding_aes_key", aibot.get("encoding_aes_key")),
+    ):
+        if isinstance(key, str) and key and len(key) != 43:
+            problems.append(f"{path}: must be 43 characters")
     return problems
 
 

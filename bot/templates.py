@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.config import Config, CoreConfig
+    from bot.config import Config
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,18 +60,25 @@ def _problem(tpl: Template, text: str) -> str | None:
     return None
 
 
-def check(core: CoreConfig) -> list[str]:
-    """Config problems in template overrides, with key paths."""
+def check(data: dict[str, Any]) -> list[str]:
+    """Config problems in template overrides (raw config mapping), with key paths."""
     out: list[str] = []
-    sources = [("templates", core.templates)] + [
-        (f"groups[{i}].templates", g.templates) for i, g in enumerate(core.groups)
+    groups = data.get("groups") if isinstance(data.get("groups"), list) else []
+    sources = [("templates", data.get("templates"))] + [
+        (f"groups[{i}].templates", g.get("templates"))
+        for i, g in enumerate(groups)
+        if isinstance(g, dict)
     ]
     for prefix, mapping in sources:
+        if not isinstance(mapping, dict):
+            continue
         for key, text in mapping.items():
             tpl = REGISTRY.get(key)
             if tpl is None:
                 out.append(f"{prefix}.{key}: unknown template")
                 continue
+            if not isinstance(text, str):
+                continue  # the schema reports the type
             problem = _problem(tpl, text)
             if problem:
                 out.append(f"{prefix}.{key}: {problem}")

@@ -1,8 +1,8 @@
 """Feature handlers, in the order they see each event (no auto-discovery).
 
 Each feature module exports ``router``; optionally ``on_startup(bot)``/``on_shutdown(bot)``
-coroutines, ``setup_web(app)`` for its API routes and ``register_cli(subparsers)``. Moderation comes first so that it can
-stop a message before any command runs.
+coroutines, ``setup_web(app)`` for its API routes and ``register_cli(subparsers)``.
+Moderation comes first so that it can stop a message before any command runs.
 """
 
 from __future__ import annotations

@@ -1,0 +1,7 @@
+"""Welcoming newcomers. Placeholder until the feature lands."""
+
+from __future__ import annotations
+
+from bot.dispatch.router import Router
+
+router = Router("welcome")

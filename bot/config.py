@@ -42,6 +42,8 @@ class ServerConfig(Section):
     port: int = Field(8080, ge=0, le=65535)
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     shutdown_timeout_s: float = Field(10.0, gt=0)
+    # false: this instance only accepts and stores events; another one processes and delivers
+    workers: bool = True
 
 
 class StorageConfig(Section):

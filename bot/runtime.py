@@ -51,7 +51,7 @@ class Bot:
         self.config = config
         self.clock = clock or SystemClock()
         self.db = Database(config.storage.url)
-        self.workers = workers
+        self.workers = workers and config.server.workers
         self.migrate = migrate
         self.instance_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         routers = list(handlers.ROUTERS)
@@ -93,6 +93,15 @@ class Bot:
             robot_rate_per_minute=self.config.wecom.robot_rate_per_minute,
         )
         await self.outbox.seed_limits()
+        outbox = self.outbox
+        self.metrics.watch(
+            lambda: {
+                "events_processed": self.dispatcher.processed,
+                "events_failed": self.dispatcher.failed,
+                "messages_sent": outbox.sent,
+                "messages_dead": outbox.dead,
+            }
+        )
         self.inbox.start()
         for hook in self.startup_hooks:
             await hook(self)

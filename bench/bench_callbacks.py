@@ -1,0 +1,213 @@
+"""Callback throughput: the full durable path vs a bare verify+decrypt+parse server.
+
+    python bench/bench_callbacks.py [-n 5000] [-c 50] [--rate 1000]
+
+Both servers run in their own process on 127.0.0.1 (the load generator gets the other core).
+For each: N distinct signed and encrypted WeCom callbacks at concurrency C (events/s, p50/p99
+ack latency, errors), then a paced run at ``--rate`` events/s (p50/p99). The full server is
+the real groupbot app on a fresh SQLite file with its workers running; after the run, the
+benchmark checks that every event was stored exactly once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.adapters import wecom, wecom_sign  # noqa: E402
+
+TOKEN = "benchtoken"
+AES = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+CORP = "wwbench"
+KEYS = wecom.WeComKeys(TOKEN, AES, CORP)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve_bare(port: int) -> None:
+    """Verify, decrypt and parse; answer 200. Nothing else."""
+    from aiohttp import web
+
+    from bot.adapters.base import AdapterError, Request
+
+    async def handle(request: web.Request) -> web.Response:
+        body = await request.read()
+        try:
+            wecom.parse_callback(KEYS, Request(dict(request.query), {}, body), time.time(), 300)
+        except AdapterError as exc:
+            return web.Response(status=exc.status)
+        return web.Response(text="")
+
+    app = web.Application()
+    app.router.add_post("/wecom/callback", handle)
+    app.router.add_get("/healthz", lambda _r: _ok())
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+async def _ok() -> object:
+    from aiohttp import web
+
+    return web.json_response({"status": "ok"})
+
+
+def write_config(tmp: Path, port: int) -> Path:
+    cfg = tmp / "bench.toml"
+    cfg.write_text(
+        f"""
+[server]
+port = {port}
+[storage]
+url = "sqlite+aiosqlite:///{tmp / "bench.db"}"
+[wecom]
+corp_id = "{CORP}"
+token = "{TOKEN}"
+encoding_aes_key = "{AES}"
+""",
+        encoding="utf-8",
+    )
+    return cfg
+
+
+def requests(n: int, offset: int) -> list[tuple[dict[str, str], bytes]]:
+    now = int(time.time())
+    out = []
+    for i in range(n):
+        xml = wecom_sign.text_xml(
+            to_user=CORP,
+            from_user=f"user{i % 500}",
+            content=f"你好 {i}",
+            msg_id=offset + i,
+            create_time=now,
+        )
+        out.append(wecom_sign.sign_post_xml(KEYS, xml, now, f"n{offset + i}"))
+    return out
+
+
+async def fire(
+    base: str, reqs: list[tuple[dict[str, str], bytes]], conc: int, rate: float | None
+) -> dict[str, float]:
+    lat: list[float] = []
+    errors = 0
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(len(reqs)):
+        queue.put_nowait(i)
+    start = time.perf_counter()
+
+    async def worker(http: aiohttp.ClientSession) -> None:
+        nonlocal errors
+        while not queue.empty():
+            i = queue.get_nowait()
+            if rate:
+                delay = start + i / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            query, body = reqs[i]
+            t0 = time.perf_counter()
+            try:
+                async with http.post(f"{base}/wecom/callback", params=query, data=body) as r:
+                    await r.read()
+                    if r.status != 200:
+                        errors += 1
+            except aiohttp.ClientError:
+                errors += 1
+            lat.append(time.perf_counter() - t0)
+
+    conn = aiohttp.TCPConnector(limit=conc)
+    async with aiohttp.ClientSession(connector=conn) as http:
+        await asyncio.gather(*(worker(http) for _ in range(conc)))
+    elapsed = time.perf_counter() - start
+    lat.sort()
+    return {
+        "n": len(reqs),
+        "eps": len(reqs) / elapsed,
+        "p50": lat[len(lat) // 2] * 1000,
+        "p99": lat[int(len(lat) * 0.99) - 1] * 1000,
+        "errors": errors,
+    }
+
+
+async def wait_up(base: str) -> None:
+    async with aiohttp.ClientSession() as http:
+        for _ in range(300):
+            try:
+                async with http.get(f"{base}/healthz") as r:
+                    if r.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("server did not start")
+
+
+async def run(kind: str, n: int, conc: int, rate: float, tmp: Path) -> list[dict[str, float]]:
+    port = free_port()
+    if kind == "bare":
+        cmd = [sys.executable, __file__, "--serve-bare", str(port)]
+    else:
+        cmd = [sys.executable, "-m", "bot.cli", "serve", "-c", str(write_config(tmp, port))]
+        cmd += ["--log-level", "ERROR"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await wait_up(base)
+        await fire(base, requests(200, 10_000_000), conc, None)  # warm-up
+        burst = await fire(base, requests(n, 0), conc, None)
+        paced = await fire(base, requests(min(n, int(rate * 5)), 20_000_000), conc, rate)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    if kind == "full":
+        con = sqlite3.connect(tmp / "bench.db")
+        stored = con.execute("select count(*), count(distinct dedup_key) from inbox").fetchone()
+        con.close()
+        expected = 200 + n + min(n, int(rate * 5))
+        burst["stored"] = stored[0]
+        assert stored == (expected, expected), f"stored {stored}, expected {expected}"
+    return [burst, paced]
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--serve-bare":
+        serve_bare(int(sys.argv[2]))
+        return
+    p = argparse.ArgumentParser()
+    p.add_argument("-n", type=int, default=5000)
+    p.add_argument("-c", type=int, default=50)
+    p.add_argument("--rate", type=float, default=1000)
+    a = p.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        bare = asyncio.run(run("bare", a.n, a.c, a.rate, Path(d)))
+        full = asyncio.run(run("full", a.n, a.c, a.rate, Path(d)))
+    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, SQLite")
+    print(f"{'server':<22}{'events':>8}{'ev/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    for name, (burst, paced) in (("bare parse", bare), ("full durable", full)):
+        print(
+            f"{name + ' burst c=' + str(a.c):<22}{burst['n']:>8}{burst['eps']:>10.0f}"
+            f"{burst['p50']:>9.2f}{burst['p99']:>9.2f}{burst['errors']:>8}"
+        )
+        print(
+            f"{name + f' @{a.rate:.0f}/s':<22}{paced['n']:>8}{paced['eps']:>10.0f}"
+            f"{paced['p50']:>9.2f}{paced['p99']:>9.2f}{paced['errors']:>8}"
+        )
+    print(f"ratio full/bare (burst ev/s): {full[0]['eps'] / bare[0]['eps']:.2f}")
+
+
+if __name__ == "__main__":
+    main()

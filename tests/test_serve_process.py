@@ -1,0 +1,150 @@
+"""The real `groupbot serve` process: acknowledged events survive SIGKILL; SIGTERM is graceful."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.adapters.onebot import sign
+
+SECRET = "proc-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_config(tmp: Path, port: int) -> Path:
+    cfg = tmp / "bot.toml"
+    cfg.write_text(
+        f"""
+[server]
+host = "127.0.0.1"
+port = {port}
+shutdown_timeout_s = 5
+[storage]
+url = "sqlite+aiosqlite:///{tmp / "bot.db"}"
+[bot]
+api_token = "tok"
+[onebot]
+secret = "{SECRET}"
+[[groups]]
+id = "10001"
+platform = "console"
+name = "进程测试群"
+""",
+        encoding="utf-8",
+    )
+    return cfg
+
+
+def start(cfg: Path, **env: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "-c", str(cfg), "--log-level", "WARNING"],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def wait_healthy(
+    http: aiohttp.ClientSession, base: str, proc: subprocess.Popen[bytes]
+) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "server exited early"
+        try:
+            async with http.get(f"{base}/healthz") as r:
+                if r.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await _sleep(0.1)
+    raise AssertionError("server did not become healthy")
+
+
+async def _sleep(s: float) -> None:
+    import asyncio
+
+    await asyncio.sleep(s)
+
+
+def message(i: int) -> bytes:
+    return json.dumps(
+        {
+            "time": 1763431200 + i,
+            "self_id": 1,
+            "post_type": "message",
+            "message_type": "group",
+            "message_id": i,
+            "group_id": 10001,
+            "user_id": 1000 + i,
+            "message": [{"type": "text", "data": {"text": "/帮助"}}],
+            "sender": {"nickname": f"m{i}"},
+        }
+    ).encode()
+
+
+def counts(db: Path) -> tuple[dict[str, int], dict[str, int]]:
+    con = sqlite3.connect(db)
+    try:
+        inbox = dict(con.execute("select status, count(*) from inbox group by status").fetchall())
+        outbox = dict(con.execute("select status, count(*) from outbox group by status").fetchall())
+    finally:
+        con.close()
+    return inbox, outbox
+
+
+@pytest.mark.slow
+async def test_sigkill_after_ack_loses_nothing_and_sigterm_is_graceful(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    cfg = write_config(tmp_path, port)
+    n = 40
+    async with aiohttp.ClientSession() as http:
+        # an ingest-only instance: it stores and acknowledges, processes nothing
+        proc = start(cfg, GROUPBOT_SERVER__WORKERS="false")
+        try:
+            await wait_healthy(http, base, proc)
+            for i in range(n):
+                body = message(i)
+                headers = {"Content-Type": "application/json", "X-Signature": sign(SECRET, body)}
+                async with http.post(f"{base}/onebot", data=body, headers=headers) as r:
+                    assert r.status == 204
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+        inbox, outbox = counts(tmp_path / "bot.db")
+        assert inbox == {"queued": n} and outbox == {}
+
+        proc = start(cfg)
+        try:
+            await wait_healthy(http, base, proc)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                inbox, outbox = counts(tmp_path / "bot.db")
+                if inbox == {"done": n} and outbox == {"sent": n}:
+                    break
+                await _sleep(0.2)
+            assert inbox == {"done": n} and outbox == {"sent": n}
+            # a redelivery after the restart changes nothing
+            body = message(0)
+            headers = {"Content-Type": "application/json", "X-Signature": sign(SECRET, body)}
+            async with http.post(f"{base}/onebot", data=body, headers=headers) as r:
+                assert r.status == 204
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(15) == 0
+        assert counts(tmp_path / "bot.db") == ({"done": n}, {"sent": n})

@@ -27,7 +27,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.adapters import wecom, wecom_sign  # noqa: E402
+from bot.adapters import wecom, wecom_sign
 
 TOKEN = "benchtoken"
 AES = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"

@@ -1,0 +1,56 @@
+"""A tiny base for local fake servers: aiohttp on 127.0.0.1, a free port, clean stop."""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+from aiohttp import web
+
+
+class FakeServer:
+    def __init__(self) -> None:
+        self.app = web.Application()
+        self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> str:
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        await self._listen()
+        return self.url
+
+    async def _listen(self) -> None:
+        assert self._runner is not None
+        self._site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        await self._site.start()
+        if not self.port:
+            server = self._site._server
+            assert server is not None
+            self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def refuse(self) -> None:
+        """Stop listening: connections are refused until ``accept``."""
+        if self._site is not None:
+            await self._site.stop()
+            self._site = None
+
+    async def accept(self) -> None:
+        if self._site is None:
+            await self._listen()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.stop()

@@ -163,7 +163,12 @@ async def run(kind: str, n: int, conc: int, rate: float, tmp: Path) -> list[dict
     else:
         cmd = [sys.executable, "-m", "bot.cli", "serve", "-c", str(write_config(tmp, port))]
         cmd += ["--log-level", "ERROR"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = dict(os.environ)
+    if kind == "ingest":
+        env["GROUPBOT_SERVER__WORKERS"] = "false"
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         await wait_up(base)
@@ -173,7 +178,7 @@ async def run(kind: str, n: int, conc: int, rate: float, tmp: Path) -> list[dict
     finally:
         proc.terminate()
         proc.wait(30)
-    if kind == "full":
+    if kind != "bare":
         con = sqlite3.connect(tmp / "bench.db")
         stored = con.execute("select count(*), count(distinct dedup_key) from inbox").fetchone()
         con.close()
@@ -191,10 +196,13 @@ def main() -> None:
     p.add_argument("-n", type=int, default=5000)
     p.add_argument("-c", type=int, default=50)
     p.add_argument("--rate", type=float, default=1000)
+    p.add_argument(
+        "--ingest-only", action="store_true", help="durable path without processing workers"
+    )
     a = p.parse_args()
     with tempfile.TemporaryDirectory() as d:
         bare = asyncio.run(run("bare", a.n, a.c, a.rate, Path(d)))
-        full = asyncio.run(run("full", a.n, a.c, a.rate, Path(d)))
+        full = asyncio.run(run("ingest" if a.ingest_only else "full", a.n, a.c, a.rate, Path(d)))
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, SQLite")
     print(f"{'server':<22}{'events':>8}{'ev/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
     for name, (burst, paced) in (("bare parse", bare), ("full durable", full)):

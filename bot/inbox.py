@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.dialects import postgresql, sqlite
+
 from bot.clock import Clock
 from bot.events import Event, to_payload
 from storage.db import Database
-from storage.dialect import insert_ignore
 from storage.models import InboxEvent
 
 log = logging.getLogger("groupbot.inbox")
@@ -113,13 +114,16 @@ class Inbox:
     async def _write(self, events: list[Event]) -> list[Stored]:
         now = self.clock.now()
         rows = [inbox_row(e, now) for e in events]
-        async with self.db.transaction() as session:
+        table = InboxEvent.__table__
+        async with self.db.connection() as conn:
+            mod = postgresql if conn.dialect.name == "postgresql" else sqlite
             stmt = (
-                insert_ignore(session, InboxEvent, ["dedup_key"])
-                .values(rows)
-                .returning(InboxEvent.dedup_key)
+                mod.insert(table)
+                .on_conflict_do_nothing(index_elements=["dedup_key"])
+                .returning(table.c.dedup_key)
             )
-            inserted = set((await session.scalars(stmt)).all())
+            result = await conn.execute(stmt, rows)
+            inserted = set(result.scalars().all())
         self.batches += 1
         out: list[Stored] = []
         seen: set[str] = set()

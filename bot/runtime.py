@@ -34,6 +34,7 @@ from storage.db import Database
 
 log = logging.getLogger("groupbot")
 Hook = Callable[["Bot"], Awaitable[None]]
+DISPATCH_COALESCE_S = 0.005
 
 
 class Bot:
@@ -122,6 +123,8 @@ class Bot:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._dispatch_wake.wait(), timeout=1.0)
             self._dispatch_wake.clear()
+            # let a burst accumulate: one transaction for many events beats one each
+            await asyncio.sleep(DISPATCH_COALESCE_S)
             try:
                 while await self.dispatcher.run_once():
                     self._outbox_wake.set()

@@ -13,10 +13,11 @@ Rules:
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot import templates
 from bot.commands import parse
@@ -29,6 +30,7 @@ from bot.services import Services
 from storage.models import InboxEvent
 
 log = logging.getLogger("groupbot.dispatch")
+BATCH_BUDGET_S = 0.01
 
 T_REFUSED = templates.register(
     "core.refused", "抱歉，{command} 只有{role}可以使用。", "command", "role", "group", "bot"
@@ -53,54 +55,95 @@ class Dispatcher:
         self.failed = 0
 
     async def run_once(self, limit: int | None = None) -> int:
-        """Process one batch of due events; returns how many were taken."""
+        """Process one batch of due events; returns how many were taken.
+
+        Fast path: the batch runs in one transaction without savepoints and is marked done with
+        one statement, stopping early once ``BATCH_BUDGET_S`` is spent so the write lock is
+        released often (webhook acks wait for it). If any event fails, the transaction is rolled
+        back and the events up to the failing one are re-run one savepoint each (slow path).
+        """
         db = self.services.db
         limit = limit or self.services.config.storage.batch_size
         now = self.services.clock.now()
+        q = (
+            select(InboxEvent.id, InboxEvent.kind, InboxEvent.payload, InboxEvent.attempts)
+            .where(InboxEvent.status == "queued", InboxEvent.next_attempt_at <= now)
+            .order_by(InboxEvent.id)
+            .limit(limit)
+        )
+        if db.dialect == "postgresql":
+            q = q.with_for_update(skip_locked=True)
+        failed_at: int | None = None
         async with db.transaction() as session:
-            q = (
-                select(InboxEvent)
-                .where(InboxEvent.status == "queued", InboxEvent.next_attempt_at <= now)
-                .order_by(InboxEvent.id)
-                .limit(limit)
-            )
-            if db.dialect == "postgresql":
-                q = q.with_for_update(skip_locked=True)
-            rows = list((await session.scalars(q)).all())
-            for row in rows:
-                await self._one(session, row)
-        return len(rows)
-
-    async def _one(self, session: Any, row: InboxEvent) -> None:
-        token = event_id_var.set(row.id)
-        try:
+            rows = list((await session.execute(q)).all())
+            done: list[int] = []
+            started = time.perf_counter()
             try:
-                async with session.begin_nested():
-                    await self.handle(session, row)
-                    row.status = "done"
-                    row.processed_at = self.services.clock.now()
-                    row.attempts += 1
-                self.processed += 1
-            except Exception as exc:  # one bad event must not stop the others
-                log.exception("event %s (%s) failed", row.id, row.kind)
-                await session.refresh(row)
-                row.attempts += 1
-                row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                if row.attempts >= self.max_attempts:
-                    row.status = "failed"
-                    self.failed += 1
-                else:
-                    delay = min(300, 2**row.attempts)
-                    row.next_attempt_at = self.services.clock.now() + timedelta(seconds=delay)
-                await session.flush()
+                for i, row in enumerate(rows):
+                    failed_at = i
+                    await self._run(session, row.id, row.payload)
+                    done.append(row.id)
+                    if time.perf_counter() - started > BATCH_BUDGET_S:
+                        break
+                failed_at = None
+                await self._mark_done(session, done)
+            except Exception:
+                await session.rollback()
+                self.services.extras.pop("known_groups", None)  # caches may name rolled-back rows
+        if failed_at is None:
+            self.processed += len(done)
+            return len(done)
+        async with db.transaction() as session:
+            for row in rows[: failed_at + 1]:
+                await self._one(session, row)
+        return failed_at + 1
+
+    async def _mark_done(self, session: Any, ids: list[int]) -> None:
+        if ids:
+            await session.execute(
+                update(InboxEvent)
+                .where(InboxEvent.id.in_(ids))
+                .values(
+                    status="done",
+                    processed_at=self.services.clock.now(),
+                    attempts=InboxEvent.attempts + 1,
+                )
+            )
+
+    async def _run(self, session: Any, event_id: int, payload: dict[str, Any]) -> None:
+        token = event_id_var.set(event_id)
+        try:
+            event = from_payload(payload)
+            await run_handlers(Context(self.services, session, event, event_id=event_id))
         finally:
             event_id_var.reset(token)
 
-    async def handle(self, session: Any, row: InboxEvent) -> None:
-        """Build the Context for one stored event and run the matching handlers."""
-        event = from_payload(row.payload)
-        ctx = Context(self.services, session, event, event_id=row.id)
-        await run_handlers(ctx)
+    async def _one(self, session: Any, row: Any) -> None:
+        """Slow path: one savepoint per event; a failure is recorded and retried later."""
+        try:
+            async with session.begin_nested():
+                await self._run(session, row.id, row.payload)
+                await self._mark_done(session, [row.id])
+            self.processed += 1
+        except Exception as exc:  # one bad event must not stop the others
+            self.services.extras.pop("known_groups", None)
+            token = event_id_var.set(row.id)
+            log.exception("event %s (%s) failed", row.id, row.kind)
+            event_id_var.reset(token)
+            attempts = row.attempts + 1
+            values: dict[str, Any] = {
+                "attempts": attempts,
+                "last_error": f"{type(exc).__name__}: {exc}"[:2000],
+            }
+            if attempts >= self.max_attempts:
+                values["status"] = "failed"
+                self.failed += 1
+            else:
+                delay = min(300, 2**attempts)
+                values["next_attempt_at"] = self.services.clock.now() + timedelta(seconds=delay)
+            await session.execute(
+                update(InboxEvent).where(InboxEvent.id == row.id).values(**values)
+            )
 
 
 async def run_handlers(ctx: Context) -> None:

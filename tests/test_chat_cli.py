@@ -1,0 +1,57 @@
+"""`groupbot chat` and `groupbot db upgrade` as a newcomer uses them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.chat import ChatSession, OffsetClock, parse_duration
+from bot.cli import main
+from bot.runtime import Bot
+from tests.harness import make_config
+
+
+async def test_chat_session_plays_members(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = make_config(tmp_path)
+    clock = OffsetClock()
+    lines: list[str] = []
+    bot = Bot(cfg, clock, workers=False, migrate=True, console_sink=lines.append)
+    await bot.start()
+    try:
+        chat = ChatSession(bot, clock, "g1", "alice")
+        assert await chat.handle("/帮助")
+        assert "可用指令" in lines[-1]
+        await chat.handle(":join bob by alice")
+        await chat.handle(":as bob")
+        await chat.handle("/nope")
+        assert "没有 /nope" in lines[-1]
+        await chat.handle(":wait 2d")
+        assert "现在是" in capsys.readouterr().out
+        await chat.handle(":private /帮助")
+        assert lines[-1].startswith("[私聊 bob]")
+        await chat.handle(":leave bob")
+        assert not await chat.handle(":quit")
+    finally:
+        await bot.stop()
+
+
+def test_parse_duration() -> None:
+    assert parse_duration("90s").total_seconds() == 90
+    assert parse_duration("2d").days == 2
+    with pytest.raises(ValueError):
+        parse_duration("soon")
+
+
+def test_db_upgrade_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        f'[storage]\nurl = "sqlite+aiosqlite:///{tmp_path / "x.db"}"\n', encoding="utf-8"
+    )
+    assert main(["db", "upgrade", "-c", str(cfg)]) == 0
+    assert "revision" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:
+        main(["serve"])
+    assert exc.value.code == 2

@@ -179,8 +179,10 @@ class Config:
         return self.core.templates.get(key)
 
 
-def register_section(name: str, model: type[Section]) -> type[Section]:
-    """Declare a feature section; called by a handler module at import."""
+def register_section(name: str, model: type[Section] | None = None) -> Any:
+    """Declare a feature section; called by a handler module at import (also a decorator)."""
+    if model is None:
+        return lambda cls: register_section(name, cls)
     Config.sections[name] = model
     return model
 

@@ -1,30 +1,16 @@
-"""Daily check-ins (签到/打卡). Placeholder until the feature lands."""
+"""Daily check-ins (签到/打卡): once per local day, streaks, points, make-up cards, boards.
+
+Other features use ``has_checked_in``, ``checkins_on`` and ``leaderboard``.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from handlers.checkin import boards, commands
+from handlers.checkin.api import setup_web
+from handlers.checkin.repo import checkins_on, has_checked_in, leaderboard
 
-from sqlalchemy.ext.asyncio import AsyncSession
+router = commands.router
+router.routes += boards.router.routes
+router.commands += boards.router.commands
 
-from bot.dispatch.router import Router
-
-router = Router("checkin")
-
-
-async def has_checked_in(
-    session: AsyncSession, group_id: str, user_id: str, since: datetime
-) -> bool:
-    """True when the member has a (non-void) check-in in the group at or after ``since``."""
-    return False
-
-
-async def checkins_on(session: AsyncSession, group_id: str, day: date) -> list[str]:
-    """User ids who checked in on the group's local ``day``, in check-in order."""
-    return []
-
-
-async def leaderboard(
-    session: AsyncSession, group_id: str, board: str, limit: int, today: date
-) -> list[tuple[str, str, int]]:
-    """(user_id, name, value) rows for board ``today|streak|total|points|month``."""
-    return []
+__all__ = ["checkins_on", "has_checked_in", "leaderboard", "router", "setup_web"]

@@ -1,0 +1,94 @@
+"""JSON API (CONTRACT.md): the member view and leaderboards."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import select
+
+from bot.web.api import bad_request, not_found
+from bot.web.ingest import BOT
+from handlers.checkin import repo, rules
+from storage.models import Member
+
+API_BOARDS = {
+    "checkin": "total",
+    "points": "points",
+    "streak": "streak",
+    "month": "month",
+    "today": "today",
+}
+
+
+async def member_view(request: web.Request) -> web.Response:
+    from handlers.referral import invite_counts
+    from handlers.rules import warning_count
+
+    bot = request.app[BOT]
+    gid, uid = request.match_info["gid"], request.match_info["uid"]
+    cfg = bot.config.feature("checkin", gid)
+    today = rules.local_day(bot.clock.now(), bot.config.timezone(gid), cfg.reset_hour)
+    async with bot.db.read() as s:
+        member = await s.get(Member, (gid, uid))
+        if member is None:
+            raise not_found("member never seen in this group")
+        st = await repo.stats_row(s, gid, uid)
+        days = await repo.days_of(s, gid, uid)
+        invites = await invite_counts(s, gid, uid)
+        warnings = await warning_count(s, gid, uid, bot.clock.now())
+    return web.json_response(
+        {
+            "group_id": gid,
+            "user_id": uid,
+            "name": member.name,
+            "in_group": member.in_group,
+            "checkins": {
+                "total": st.total_days,
+                "streak": rules.current_streak(days, today),
+                "last_date": st.last_day.isoformat() if st.last_day else None,
+            },
+            "points": st.points,
+            "invites": invites,
+            "warnings": warnings,
+        }
+    )
+
+
+async def leaderboard_view(request: web.Request) -> web.Response:
+    from handlers.referral import invite_leaderboard
+
+    bot = request.app[BOT]
+    gid = request.match_info["gid"]
+    board = request.query.get("board", "checkin")
+    try:
+        limit = int(request.query.get("limit", "10"))
+    except ValueError as exc:
+        raise bad_request("limit must be a number") from exc
+    if not 1 <= limit <= 1000:
+        raise bad_request("limit must be between 1 and 1000")
+    if board != "invites" and board not in API_BOARDS:
+        raise bad_request("board must be checkin, invites or points")
+    cfg = bot.config.feature("checkin", gid)
+    today = rules.local_day(bot.clock.now(), bot.config.timezone(gid), cfg.reset_hour)
+    async with bot.db.read() as s:
+        if board == "invites":
+            rows = await invite_leaderboard(s, gid, limit)
+        else:
+            exclude = repo.staff_of(cfg, bot.config.group_admins(gid), bot.config.bot.admins)
+            rows = await repo.leaderboard(s, gid, API_BOARDS[board], limit, today, exclude)
+        known = await s.scalar(select(Member.user_id).where(Member.group_id == gid).limit(1))
+    if not rows and known is None and bot.config.group(gid) is None:
+        raise not_found(f"unknown group {gid}")
+    return web.json_response(
+        {
+            "board": board,
+            "entries": [
+                {"rank": i, "user_id": u, "name": n, "value": v}
+                for i, (u, n, v) in enumerate(rows, 1)
+            ],
+        }
+    )
+
+
+def setup_web(app: web.Application) -> None:
+    app.router.add_get("/api/groups/{gid}/members/{uid}", member_view)
+    app.router.add_get("/api/groups/{gid}/leaderboard", leaderboard_view)

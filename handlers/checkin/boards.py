@@ -1,0 +1,112 @@
+"""``/我的``, ``/签到榜`` and ``/签到设置``: read-only views of the committed state.
+
+Rule: boards rank members by today's order, live streak, total days, points or this month's
+days (seasons reset monthly; all-time totals stay); staff are left off when configured.
+"""
+
+from __future__ import annotations
+
+from bot import templates
+from bot.commands import Role
+from bot.dispatch.context import Context
+from bot.dispatch.router import Router, group_only
+from handlers.checkin import repo, rules
+from handlers.checkin.commands import cfg_of
+
+router = Router("checkin-boards")
+V = ("name", "group", "bot")
+T_MINE = templates.register(
+    "checkin.mine",
+    "📋 {name} 的数据\n签到：累计 {total} 天，连续 {streak} 天（最长 {best}），本月 {month} 天\n"
+    "积分：{points}（本月 {month_points}）  补签卡：{cards} 张\n"
+    "邀请：有效 {valid}，待确认 {pending}，已退群 {left}",
+    *V,
+    "total",
+    "streak",
+    "best",
+    "month",
+    "points",
+    "month_points",
+    "cards",
+    "valid",
+    "pending",
+    "left",
+)
+T_BOARD = templates.register("checkin.board", "🏆 {title}\n{lines}", *V, "title", "lines")
+T_EMPTY = templates.register(
+    "checkin.board_empty", "🏆 {title}\n还没有人上榜，快来 /签到 吧！", *V, "title"
+)
+T_SETTINGS = templates.register("checkin.settings", "签到规则：\n{rules}", *V, "rules")
+BOARDS = {
+    "": ("today", "今日签到榜", "第{v}分"),
+    "今日": ("today", "今日签到榜", "{v}分"),
+    "连续": ("streak", "连续签到榜", "{v}天"),
+    "总榜": ("total", "累计签到榜", "{v}天"),
+    "积分": ("points", "积分榜", "{v}分"),
+    "本月": ("month", "本月签到榜", "{v}天"),
+}
+
+
+@router.command("我的", "me", help="我的签到、积分和邀请", filters=(group_only,))
+async def mine(ctx: Context) -> None:
+    from handlers.referral import invite_counts
+
+    assert ctx.group_id is not None
+    cfg = cfg_of(ctx)
+    today = ctx.local_day(cfg.reset_hour)
+    st = await repo.stats_row(ctx.session, ctx.group_id, ctx.user_id)
+    days = await repo.days_of(ctx.session, ctx.group_id, ctx.user_id)
+    season = today.strftime("%Y-%m")
+    inv = await invite_counts(ctx.session, ctx.group_id, ctx.user_id)
+    await ctx.reply(
+        ctx.render(
+            T_MINE,
+            name=await ctx.member_name(ctx.user_id),
+            total=st.total_days,
+            streak=rules.current_streak(days, today),
+            best=st.best_streak,
+            month=st.season_days if st.season == season else 0,
+            points=st.points,
+            month_points=st.season_points if st.season == season else 0,
+            cards=st.cards,
+            valid=inv["valid"],
+            pending=inv["pending"],
+            left=inv["left"],
+        )
+    )
+
+
+@router.command(
+    "签到榜", "rank", help="签到排行榜", usage="[今日|连续|总榜|积分|本月]", filters=(group_only,)
+)
+async def board(ctx: Context) -> None:
+    assert ctx.command is not None and ctx.group_id is not None
+    key = ctx.command.words[0] if ctx.command.words else ""
+    kind, title, unit = BOARDS.get(key, BOARDS[""])
+    cfg = cfg_of(ctx)
+    exclude = repo.staff_of(cfg, ctx.config.group_admins(ctx.group_id), ctx.config.bot.admins)
+    today = ctx.local_day(cfg.reset_hour)
+    rows = await repo.leaderboard(ctx.session, ctx.group_id, kind, 10, today, exclude)
+    if not rows:
+        await ctx.reply(ctx.render(T_EMPTY, title=title))
+        return
+    lines = "\n".join(f"{i}. {name}  {unit.format(v=v)}" for i, (_u, name, v) in enumerate(rows, 1))
+    await ctx.reply(ctx.render(T_BOARD, title=title, lines=lines))
+
+
+@router.command("签到设置", help="查看本群签到规则", role=Role.ADMIN, filters=(group_only,))
+async def settings(ctx: Context) -> None:
+    cfg = cfg_of(ctx)
+    tiers = "，".join(f"连续{n}天+{b}" for n, b in sorted(cfg.streak_bonus.items())) or "无"
+    mult = "，".join(f"{d}×{m:g}" for d, m in cfg.weekday_multiplier.items()) or "无"
+    camp = "，".join(f"{c.name} {c.start}~{c.end} ×{c.multiplier:g}" for c in cfg.campaigns) or "无"
+    lines = [
+        f"每天 {cfg.reset_hour:02d}:00 换日（{ctx.tz.key}）",
+        f"基础积分 {cfg.base_points}；连续奖励：{tiers}",
+        f"星期倍数：{mult}；活动倍数：{camp}",
+        f"补签：每连续 {cfg.card_every} 天得 1 张卡，可补 {cfg.makeup_days} 天内",
+        f"需要内容：{'是' if cfg.require_content else '否'}；"
+        f"不带斜杠的“签到”：{'可以' if cfg.bare_word else '不行'}",
+        f"榜单排除管理员：{'是' if cfg.exclude_staff else '否'}",
+    ]
+    await ctx.reply(ctx.render(T_SETTINGS, rules="\n".join(lines)))

@@ -1,0 +1,262 @@
+"""Chat commands of the check-in feature.
+
+Rules:
+- ``/签到`` (``/打卡``, ``/checkin``) once per member per group per local day; a second try
+  that day says so and changes nothing. Content or an image is kept as proof; a group may
+  require it.
+- ``/补签 YYYY-MM-DD`` spends one make-up card to fill a missed day within the look-back
+  window; it earns base points only and the streak is rebuilt.
+- Admins grant cards (``/补签卡 @x N``) and void a day (``/撤销签到 @x 日期``, audited).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from bot import templates
+from bot.commands import Role
+from bot.dispatch.context import Context
+from bot.dispatch.router import STOP, Router, group_only, not_command
+from bot.events import MessageReceived
+from handlers.checkin import repo, rules
+from handlers.checkin.config import CheckinConfig
+
+router = Router("checkin")
+V = ("name", "group", "bot")
+T_OK = templates.register(
+    "checkin.ok",
+    "✅ {name} 签到成功！今天第 {rank} 位，连续 {streak} 天，累计 {total} 天，获得 {points} 积分"
+    "（共 {total_points} 分）{extra}",
+    *V,
+    "rank",
+    "streak",
+    "total",
+    "points",
+    "total_points",
+    "extra",
+)
+T_AGAIN = templates.register(
+    "checkin.already", "{name} 今天已经签到过啦，明天再来～（连续 {streak} 天）", *V, "streak"
+)
+T_NEED = templates.register(
+    "checkin.need_content", "本群打卡需要附上内容或图片，例如：/打卡 今天走了8000步", *V
+)
+T_MILESTONE = templates.register(
+    "checkin.milestone", "🎉 {name} 连续签到 {streak} 天，太棒了！", *V, "streak"
+)
+T_CARD = templates.register("checkin.card", "获得补签卡 1 张（现有 {cards} 张）", *V, "cards")
+T_MAKEUP_OK = templates.register(
+    "checkin.makeup_ok",
+    "✅ {name} 已补签 {day}，获得 {points} 积分，当前连续 {streak} 天，剩余补签卡 {cards} 张",
+    *V,
+    "day",
+    "points",
+    "streak",
+    "cards",
+)
+T_MAKEUP_BAD = templates.register("checkin.makeup_bad", "补签失败：{reason}", *V, "reason")
+T_GRANT = templates.register(
+    "checkin.card_granted",
+    "已给 {target} 发放补签卡 {n} 张（现有 {cards} 张）",
+    *V,
+    "target",
+    "n",
+    "cards",
+)
+T_VOID = templates.register(
+    "checkin.voided", "已撤销 {target} 在 {day} 的签到", *V, "target", "day"
+)
+T_USAGE = templates.register("checkin.usage", "用法：{usage}", *V, "usage")
+
+
+def cfg_of(ctx: Context) -> CheckinConfig:
+    return ctx.feature("checkin")  # type: ignore[no-any-return]
+
+
+async def do_checkin(ctx: Context, content: str) -> None:
+    cfg = cfg_of(ctx)
+    msg = ctx.message
+    assert msg is not None and ctx.group_id is not None
+    name = msg.user_name or ctx.user_id
+    image = msg.images[0].url or msg.images[0].file if msg.images else ""
+    if cfg.require_content and not content and not image:
+        await ctx.reply(ctx.render(T_NEED, name=name))
+        return
+    day = ctx.local_day(cfg.reset_hour)
+    st = await repo.stats_row(ctx.session, ctx.group_id, ctx.user_id)
+    streak = rules.next_streak(st.last_day, st.streak, day)
+    points = rules.points_for(cfg, streak, day)
+    new = await repo.insert_checkin(
+        ctx.session,
+        group_id=ctx.group_id,
+        user_id=ctx.user_id,
+        day=day,
+        at=ctx.now(),
+        points=points,
+        streak=streak,
+        content=content,
+        image_url=image,
+        event_id=ctx.event_id,
+    )
+    if not new:
+        await ctx.reply(ctx.render(T_AGAIN, name=name, streak=st.streak))
+        return
+    repo.roll_season(st, day)
+    st.total_days += 1
+    st.streak = streak
+    st.best_streak = max(st.best_streak, streak)
+    st.last_day = day
+    st.points += points
+    st.season_days += 1
+    st.season_points += points
+    extra = []
+    if rules.earns_card(cfg, streak):
+        st.cards += 1
+        extra.append(ctx.render(T_CARD, name=name, cards=st.cards))
+    if streak in cfg.milestones:
+        extra.append(ctx.render(T_MILESTONE, name=name, streak=streak))
+    rank = await repo.rank_on(ctx.session, ctx.group_id, day)
+    text = ctx.render(
+        T_OK,
+        name=name,
+        rank=rank,
+        streak=streak,
+        total=st.total_days,
+        points=points,
+        total_points=st.points,
+        extra=("\n" + "\n".join(extra)) if extra else "",
+    )
+    await ctx.reply(text)
+
+
+@router.command(
+    "签到", "打卡", "checkin", help="每日签到（可附内容）", usage="[内容]", filters=(group_only,)
+)
+async def checkin_cmd(ctx: Context) -> None:
+    assert ctx.command is not None
+    await do_checkin(ctx, ctx.command.raw_args)
+
+
+@router.on(MessageReceived, group_only, not_command)
+async def bare_word(ctx: Context) -> object:
+    """``签到``/``打卡`` without the slash, where the group allows it."""
+    msg = ctx.message
+    if msg is None or not cfg_of(ctx).bare_word:
+        return None
+    word, _, rest = msg.text.strip().partition(" ")
+    if word not in ("签到", "打卡"):
+        return None
+    await do_checkin(ctx, rest.strip())
+    return STOP
+
+
+def parse_day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+@router.command(
+    "补签", "makeup", help="用补签卡补签漏掉的一天", usage="YYYY-MM-DD", filters=(group_only,)
+)
+async def makeup(ctx: Context) -> None:
+    cfg = cfg_of(ctx)
+    assert ctx.command is not None and ctx.group_id is not None
+    name = await ctx.member_name(ctx.user_id)
+    words = ctx.command.words
+    day = parse_day(words[0]) if words else None
+    today = ctx.local_day(cfg.reset_hour)
+    reason = ""
+    if day is None:
+        reason = "请写明日期，例如 /补签 " + (today - timedelta(days=1)).isoformat()
+    elif not today - timedelta(days=cfg.makeup_days) <= day < today:
+        reason = f"只能补最近 {cfg.makeup_days} 天内（不含今天）的签到"
+    st = await repo.stats_row(ctx.session, ctx.group_id, ctx.user_id)
+    if not reason and st.cards <= 0:
+        reason = "没有补签卡了"
+    if not reason and day is not None:
+        inserted = await repo.insert_checkin(
+            ctx.session,
+            group_id=ctx.group_id,
+            user_id=ctx.user_id,
+            day=day,
+            at=ctx.now(),
+            points=cfg.base_points,
+            streak=0,
+            makeup=True,
+            event_id=ctx.event_id,
+        )
+        if not inserted:
+            reason = "那天已经签到过了"
+    if reason:
+        await ctx.reply(ctx.render(T_MAKEUP_BAD, name=name, reason=reason))
+        return
+    st.cards -= 1
+    st = await repo.rebuild(ctx.session, ctx.group_id, ctx.user_id, today)
+    streak = rules.current_streak(await repo.days_of(ctx.session, ctx.group_id, ctx.user_id), today)
+    await ctx.audit("checkin.makeup", ctx.user_id, day=str(day))
+    await ctx.reply(
+        ctx.render(
+            T_MAKEUP_OK,
+            name=name,
+            day=str(day),
+            points=cfg.base_points,
+            streak=streak,
+            cards=st.cards,
+        )
+    )
+
+
+@router.command(
+    "补签卡", help="发放补签卡", usage="@成员 张数", role=Role.ADMIN, filters=(group_only,)
+)
+async def grant_cards(ctx: Context) -> None:
+    assert ctx.command is not None and ctx.group_id is not None
+    words = ctx.command.words
+    n = int(words[-1]) if words and words[-1].isdigit() else 1
+    if not ctx.command.mentions or not 1 <= n <= 100:
+        await ctx.reply(ctx.render(T_USAGE, name="", usage="/补签卡 @成员 张数(1-100)"))
+        return
+    target = ctx.command.mentions[0]
+    st = await repo.stats_row(ctx.session, ctx.group_id, target)
+    st.cards += n
+    await ctx.audit("checkin.grant_cards", target, n=n)
+    name = await ctx.member_name(target)
+    await ctx.reply(ctx.render(T_GRANT, name="", target=name, n=n, cards=st.cards))
+
+
+@router.command(
+    "撤销签到",
+    help="撤销某人某天的签到",
+    usage="@成员 YYYY-MM-DD",
+    role=Role.ADMIN,
+    filters=(group_only,),
+)
+async def void(ctx: Context) -> None:
+    from sqlalchemy import update
+
+    from storage.models_checkin import Checkin
+
+    assert ctx.command is not None and ctx.group_id is not None
+    days = [d for d in (parse_day(w) for w in ctx.command.words) if d]
+    if not ctx.command.mentions or not days:
+        await ctx.reply(ctx.render(T_USAGE, name="", usage="/撤销签到 @成员 YYYY-MM-DD"))
+        return
+    target, day = ctx.command.mentions[0], days[0]
+    res = await ctx.session.execute(
+        update(Checkin)
+        .where(
+            Checkin.group_id == ctx.group_id,
+            Checkin.user_id == target,
+            Checkin.day == day,
+            Checkin.void.is_(False),
+        )
+        .values(void=True)
+    )
+    if not res.rowcount:  # type: ignore[attr-defined]
+        await ctx.reply(ctx.render(T_MAKEUP_BAD, name="", reason=f"{day} 没有可撤销的签到"))
+        return
+    await repo.rebuild(ctx.session, ctx.group_id, target, ctx.local_day(cfg_of(ctx).reset_hour))
+    await ctx.audit("checkin.void", target, day=str(day))
+    await ctx.reply(ctx.render(T_VOID, name="", target=await ctx.member_name(target), day=str(day)))

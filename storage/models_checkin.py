@@ -57,3 +57,12 @@ class CheckinStats(Base):
         Index("ix_checkin_stats_total", "group_id", "total_days"),
         Index("ix_checkin_stats_points", "group_id", "points"),
     )
+
+
+class CheckinDayCount(Base):
+    """How many members checked in on a day: today's rank without counting rows."""
+
+    __tablename__ = "checkin_day_counts"
+    group_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)

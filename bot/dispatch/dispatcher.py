@@ -12,12 +12,13 @@ Rules:
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Text, select, type_coerce, update
 
 from bot import templates
 from bot.commands import parse
@@ -66,7 +67,13 @@ class Dispatcher:
         limit = limit or self.services.config.storage.batch_size
         now = self.services.clock.now()
         q = (
-            select(InboxEvent.id, InboxEvent.kind, InboxEvent.payload, InboxEvent.attempts)
+            # the payload stays raw text until its event is actually run (a batch may stop early)
+            select(
+                InboxEvent.id,
+                InboxEvent.kind,
+                type_coerce(InboxEvent.payload, Text).label("payload"),
+                InboxEvent.attempts,
+            )
             .where(InboxEvent.status == "queued", InboxEvent.next_attempt_at <= now)
             .order_by(InboxEvent.id)
             .limit(limit)
@@ -110,10 +117,10 @@ class Dispatcher:
                 )
             )
 
-    async def _run(self, session: Any, event_id: int, payload: dict[str, Any]) -> None:
+    async def _run(self, session: Any, event_id: int, payload: str | dict[str, Any]) -> None:
         token = event_id_var.set(event_id)
         try:
-            event = from_payload(payload)
+            event = from_payload(json.loads(payload) if isinstance(payload, str) else payload)
             await run_handlers(Context(self.services, session, event, event_id=event_id))
         finally:
             event_id_var.reset(token)

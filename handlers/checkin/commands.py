@@ -115,7 +115,7 @@ async def do_checkin(ctx: Context, content: str) -> None:
         extra.append(ctx.render(T_CARD, name=name, cards=st.cards))
     if streak in cfg.milestones:
         extra.append(ctx.render(T_MILESTONE, name=name, streak=streak))
-    rank = await repo.rank_on(ctx.session, ctx.group_id, day)
+    rank = await repo.next_rank(ctx.session, ctx.group_id, day)
     text = ctx.render(
         T_OK,
         name=name,

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.checkin import rules
 from handlers.checkin.config import CheckinConfig
-from storage.dialect import insert_ignore
+from storage.dialect import insert, insert_ignore
 from storage.models import Member
-from storage.models_checkin import Checkin, CheckinStats
+from storage.models_checkin import Checkin, CheckinDayCount, CheckinStats
 
 BOARDS = {"today", "streak", "total", "points", "month"}
 
@@ -72,14 +72,18 @@ async def insert_checkin(
     return (await session.execute(stmt, [values])).scalar() is not None
 
 
-async def rank_on(session: AsyncSession, group_id: str, day: date) -> int:
-    return int(
-        await session.scalar(
-            select(func.count())
-            .select_from(Checkin)
-            .where(Checkin.group_id == group_id, Checkin.day == day, Checkin.void.is_(False))
+async def next_rank(session: AsyncSession, group_id: str, day: date) -> int:
+    """Count one more check-in on ``day`` and return its rank (1 = first of the day)."""
+    table = CheckinDayCount.__table__
+    stmt = (
+        insert(session, table)
+        .on_conflict_do_update(
+            index_elements=["group_id", "day"], set_={"count": table.c.count + 1}
         )
-        or 0
+        .returning(table.c.count)
+    )
+    return int(
+        (await session.execute(stmt, [{"group_id": group_id, "day": day, "count": 1}])).scalar_one()
     )
 
 

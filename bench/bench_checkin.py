@@ -1,0 +1,186 @@
+"""Check-in throughput end to end through /onebot, and leaderboard latency at scale.
+
+    python bench/bench_checkin.py [-n 4000] [-c 64] [--rows 1000000]
+
+Part 1 starts `groupbot serve` on a fresh SQLite file, fires N signed OneBot `/签到` group
+messages from distinct members at concurrency C, waits until every event is processed, and
+checks that exactly N check-ins exist (0 lost, 0 duplicated). Part 2 fills a database with
+``--rows`` check-ins and times the leaderboard queries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_callbacks import free_port, wait_up
+from bot.adapters.onebot import sign
+
+SECRET = "bench-secret"
+
+
+def config(tmp: Path, port: int) -> Path:
+    cfg = tmp / "c.toml"
+    cfg.write_text(
+        f'[server]\nport = {port}\n[storage]\nurl = "sqlite+aiosqlite:///{tmp / "c.db"}"\n'
+        f'[onebot]\nsecret = "{SECRET}"\n[[groups]]\nid = "10001"\nplatform = "console"\n',
+        encoding="utf-8",
+    )
+    return cfg
+
+
+def body(i: int) -> bytes:
+    return json.dumps(
+        {
+            "time": int(time.time()),
+            "self_id": 1,
+            "post_type": "message",
+            "message_type": "group",
+            "message_id": i,
+            "group_id": 10001,
+            "user_id": 100000 + i,
+            "message": [{"type": "text", "data": {"text": "/签到"}}],
+            "sender": {"nickname": f"会员{i}", "role": "member"},
+        }
+    ).encode()
+
+
+async def part1(n: int, conc: int, tmp: Path) -> dict[str, float]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "-c", str(config(tmp, port))]
+        + ["--log-level", "ERROR"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    bodies = [body(i) for i in range(n)]
+    lat: list[float] = []
+    try:
+        await wait_up(base)
+        queue = list(range(n))
+        start = time.perf_counter()
+
+        async def worker(http: aiohttp.ClientSession) -> None:
+            while queue:
+                b = bodies[queue.pop()]
+                h = {"Content-Type": "application/json", "X-Signature": sign(SECRET, b)}
+                t0 = time.perf_counter()
+                async with http.post(f"{base}/onebot", data=b, headers=h) as r:
+                    assert r.status == 204
+                lat.append(time.perf_counter() - t0)
+
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=conc)) as http:
+            await asyncio.gather(*(worker(http) for _ in range(conc)))
+        acked = time.perf_counter()
+        con = sqlite3.connect(tmp / "c.db")
+        while con.execute("select count(*) from inbox where status != 'done'").fetchone()[0]:
+            await asyncio.sleep(0.05)
+        done = time.perf_counter()
+        total, distinct = con.execute(
+            "select count(*), count(distinct user_id) from checkins"
+        ).fetchone()
+        con.close()
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    lat.sort()
+    return {
+        "n": n,
+        "acked_per_s": n / (acked - start),
+        "processed_per_s": n / (done - start),
+        "p50": lat[len(lat) // 2] * 1000,
+        "p99": lat[int(len(lat) * 0.99) - 1] * 1000,
+        "lost": n - total,
+        "duplicated": total - distinct,
+    }
+
+
+async def part2(rows: int, tmp: Path) -> list[tuple[str, float]]:
+    from bot.config import parse_config
+    from handlers.checkin import repo
+    from storage.db import Database
+
+    url = f"sqlite+aiosqlite:///{tmp / 'lb.db'}"
+    parse_config({}, environ={})  # registers feature tables and sections
+    db = Database(url)
+    await db.create_all()
+    members = 20_000
+    days = rows // members
+    start = date(2026, 1, 1)
+    con = sqlite3.connect(tmp / "lb.db")
+    at = datetime(2026, 1, 1, tzinfo=UTC).replace(tzinfo=None)
+    con.executemany(
+        "insert into checkins (group_id,user_id,day,at,points,streak,content,image_url,makeup,"
+        "void) values ('g',?,?,?,10,1,'','',0,0)",
+        (
+            (f"u{m}", (start + timedelta(days=d)).isoformat(), at)
+            for d in range(days)
+            for m in range(members)
+        ),
+    )
+    con.executemany(
+        "insert into checkin_stats (group_id,user_id,total_days,streak,best_streak,last_day,points,"
+        "season,season_days,season_points,cards) values ('g',?,?,?,?,?,?,'2026-01',?,?,0)",
+        (
+            (f"u{m}", r, r % 30, 30, (start + timedelta(days=days - 1)).isoformat(), r * 10, 5, 50)
+            for m in range(members)
+            for r in [random.randint(1, days)]
+        ),
+    )
+    con.commit()
+    con.close()
+    out = []
+    today = start + timedelta(days=days - 1)
+    async with db.read() as s:
+        for board in ("today", "streak", "total", "points", "month"):
+            await repo.leaderboard(s, "g", board, 10, today)
+            t0 = time.perf_counter()
+            for _ in range(20):
+                await repo.leaderboard(s, "g", board, 10, today)
+            out.append((board, (time.perf_counter() - t0) / 20 * 1000))
+    await db.dispose()
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("-n", type=int, default=4000)
+    p.add_argument("-c", type=int, default=64)
+    p.add_argument("--rows", type=int, default=1_000_000)
+    a = p.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        r = asyncio.run(part1(a.n, a.c, Path(d)))
+        lb = asyncio.run(part2(a.rows, Path(d)))
+    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, SQLite")
+    print(
+        f"{'/签到 via /onebot':<20}{'n':>7}{'acked/s':>10}{'done/s':>9}{'p50 ms':>9}"
+        f"{'p99 ms':>9}{'lost':>6}{'dup':>5}"
+    )
+    print(
+        f"{'':<20}{r['n']:>7}{r['acked_per_s']:>10.0f}{r['processed_per_s']:>9.0f}"
+        f"{r['p50']:>9.2f}{r['p99']:>9.2f}{r['lost']:>6}{r['duplicated']:>5}"
+    )
+    print(f"leaderboard, {a.rows:,} check-in rows, 20,000 members (ms per query, mean of 20):")
+    for board, ms in lb:
+        print(f"  {board:<8}{ms:>8.2f}")
+
+
+if __name__ == "__main__":
+    main()

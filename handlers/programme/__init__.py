@@ -1,7 +1,13 @@
-"""The programme table (节目表). Placeholder until the feature lands."""
+"""The programme table (节目表): weekly themed slots posted exactly once per group."""
 
 from __future__ import annotations
 
-from bot.dispatch.router import Router
+from handlers.programme import commands, posting
+from handlers.programme.api import register_cli, setup_web
+from schedules.engine import on_startup
 
-router = Router("programme")
+router = posting.router
+router.routes += commands.router.routes
+router.commands += commands.router.commands
+
+__all__ = ["on_startup", "register_cli", "router", "setup_web"]

@@ -1,0 +1,113 @@
+"""``GET /api/groups/{gid}/programme?from=ISO&to=ISO`` and ``groupbot programme show``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from bot.config import Config
+from bot.web.api import bad_request, not_found
+from bot.web.ingest import BOT
+from handlers.programme.table import format_rows, monday_of, week, with_status
+from schedules.engine import due
+
+MAX_RANGE = timedelta(days=62)
+
+
+async def programme_view(request: web.Request) -> web.Response:
+    bot = request.app[BOT]
+    gid = request.match_info["gid"]
+    if bot.config.group(gid) is None:
+        raise not_found(f"unknown group {gid}")
+    try:
+        now = bot.clock.now()
+        start = (
+            datetime.fromisoformat(request.query.get("from", ""))
+            if "from" in request.query
+            else now
+        )
+        end = (
+            datetime.fromisoformat(request.query["to"])
+            if "to" in request.query
+            else start + timedelta(days=7)
+        )
+    except ValueError as exc:
+        raise bad_request("from/to must be ISO 8601 timestamps") from exc
+    tz = bot.config.timezone(gid)
+    start = start if start.tzinfo else start.replace(tzinfo=tz)
+    end = end if end.tzinfo else end.replace(tzinfo=tz)
+    if not start < end or end - start > MAX_RANGE:
+        raise bad_request("to must be after from, at most 62 days later")
+    async with bot.db.read() as s:
+        rows = await with_status(s, due(bot.config, start, end, gid))
+    return web.json_response(
+        {
+            "occurrences": [
+                {
+                    "slot": o.slot.id,
+                    "at": o.at.astimezone(tz).isoformat(),
+                    "theme": o.slot.theme,
+                    "status": st,
+                }
+                for o, st in rows
+            ]
+        }
+    )
+
+
+def setup_web(app: web.Application) -> None:
+    app.router.add_get("/api/groups/{gid}/programme", programme_view)
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from bot.cli import load_or_exit
+
+    config = load_or_exit(args.config)
+    if args.group and config.group(args.group) is None:
+        print(f"--group: unknown group {args.group}", file=sys.stderr)
+        return 2
+    try:
+        day = (
+            date.fromisoformat(args.week)
+            if args.week
+            else datetime.now(config.timezone(args.group)).date()
+        )
+    except ValueError:
+        print("--week: must be YYYY-MM-DD", file=sys.stderr)
+        return 2
+    rows = asyncio.run(_week_with_status(config, args.group, monday_of(day)))
+    print(f"{'date       day time ':<21} group  theme  [status]  content")
+    for line in format_rows(config, rows, chinese=False):
+        print(line)
+    if not rows:
+        print("(no occurrences this week)")
+    return 0
+
+
+async def _week_with_status(config: Config, group: str | None, monday: date) -> list[Any]:
+    """The week, with statuses from the database when it exists (else all pending)."""
+    from storage.db import Database
+
+    db = Database(config.storage.url)
+    try:
+        async with db.read() as s:
+            return await week(config, s, group, monday)
+    except Exception:  # no database yet, or not migrated: the plan alone
+        return await week(config, None, group, monday)
+    finally:
+        await db.dispose()
+
+
+def register_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("programme", help="the programme table (节目表)")
+    psub = p.add_subparsers(dest="programme_command", required=True, parser_class=type(p))
+    show = psub.add_parser("show", help="print a week's occurrences")
+    show.add_argument("-c", "--config", required=True)
+    show.add_argument("--group")
+    show.add_argument("--week", help="any date in the week (YYYY-MM-DD); default this week")
+    show.set_defaults(func=cmd_show)

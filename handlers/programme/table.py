@@ -1,0 +1,91 @@
+"""The week's programme with each occurrence's status, for chat, CLI and API alike.
+
+Status: ``sent`` (claimed and queued), ``failed`` (its message was dead-lettered),
+``skipped`` (missed beyond the grace period), ``pending`` (not yet due).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Config
+from schedules.due import Occurrence
+from schedules.engine import due
+from storage.models import OutboxMessage
+from storage.models_programme import ProgrammeOccurrence
+
+
+def week_bounds(config: Config, group: str | None, monday: date) -> tuple[datetime, datetime]:
+    tz = config.timezone(group)
+    start = datetime.combine(monday, time(0), tzinfo=tz)
+    return start, start + timedelta(days=7)
+
+
+def monday_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+async def with_status(
+    session: AsyncSession | None, occs: list[Occurrence]
+) -> list[tuple[Occurrence, str]]:
+    if session is None or not occs:
+        return [(o, "pending") for o in occs]
+    groups = {o.group_id for o in occs}
+    lo, hi = min(o.at for o in occs), max(o.at for o in occs)
+    rows = await session.execute(
+        select(
+            ProgrammeOccurrence.slot_id,
+            ProgrammeOccurrence.group_id,
+            ProgrammeOccurrence.at,
+            ProgrammeOccurrence.status,
+        ).where(
+            ProgrammeOccurrence.group_id.in_(groups),
+            ProgrammeOccurrence.at >= lo,
+            ProgrammeOccurrence.at <= hi,
+        )
+    )
+    ledger = {(s, g, a): st for s, g, a, st in rows.all()}
+    dead_keys = set(
+        (
+            await session.scalars(
+                select(OutboxMessage.idem_key).where(
+                    OutboxMessage.status == "dead", OutboxMessage.idem_key.like("prog:%")
+                )
+            )
+        ).all()
+    )
+    out = []
+    for o in occs:
+        st = ledger.get((o.slot.id, o.group_id, o.at), "pending")
+        if st == "sent" and f"prog:{o.slot.id}:{o.group_id}:{o.at.isoformat()}" in dead_keys:
+            st = "failed"
+        out.append((o, st))
+    return out
+
+
+async def week(
+    config: Config, session: AsyncSession | None, group: str | None, monday: date
+) -> list[tuple[Occurrence, str]]:
+    start, end = week_bounds(config, group, monday)
+    return await with_status(session, due(config, start, end, group))
+
+
+STATUS_CN = {"sent": "已发", "failed": "失败", "skipped": "跳过", "pending": "待发"}
+
+
+def format_rows(
+    config: Config, rows: list[tuple[Occurrence, str]], chinese: bool = True
+) -> list[str]:
+    out = []
+    for o, st in rows:
+        local = o.at.astimezone(config.timezone(o.group_id))
+        first = (o.slot.content or (o.slot.pool[0] if o.slot.pool else "")).splitlines()[0:1]
+        status = STATUS_CN[st] if chinese else st
+        out.append(
+            f"{local:%Y-%m-%d %a %H:%M}  {o.group_id}  {o.slot.theme or o.slot.id}"
+            f"  [{status}]  {(first[0] if first else '')[:40]}"
+        )
+    return out

@@ -13,11 +13,16 @@ Rules:
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.events import Scheduled
 from schedules.due import Occurrence, occurrences
+from schedules.model import Slot
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -28,12 +33,46 @@ WINDOW = timedelta(seconds=150)  # several ticks wide: a late tick still finds i
 LOOKBACK = timedelta(days=1)
 
 
+@dataclass
+class Overrides:
+    """What admins changed from chat: added slots and paused slot ids, per group."""
+
+    custom: dict[str, list[Slot]] = field(default_factory=dict)
+    paused: dict[str, set[str]] = field(default_factory=dict)
+
+
+async def load_overrides(session: AsyncSession) -> Overrides:
+    from storage.models_programme import ProgrammeCustomSlot, ProgrammePause
+
+    out = Overrides()
+    for row in (await session.scalars(select(ProgrammeCustomSlot))).all():
+        slot = Slot(
+            id=row.slot_id,
+            days=row.days.split(","),
+            time=row.time,
+            theme=row.theme,
+            content=row.content,
+            targets=[row.group_id],
+        )
+        out.custom.setdefault(row.group_id, []).append(slot)
+    pauses = await session.execute(select(ProgrammePause.group_id, ProgrammePause.slot_id))
+    for gid, sid in pauses.all():
+        out.paused.setdefault(gid, set()).add(sid)
+    return out
+
+
 def due(
-    config: Config, start: datetime, end: datetime, group: str | None = None
+    config: Config,
+    start: datetime,
+    end: datetime,
+    group: str | None = None,
+    overrides: Overrides | None = None,
 ) -> list[Occurrence]:
-    """All occurrences in ``[start, end)`` for every configured group (or one)."""
+    """All occurrences in ``[start, end)`` for every configured group (or one), with the
+    slots admins added from chat and without the ones they paused."""
     from handlers.programme.config import ProgrammeConfig, group_views
 
+    ov = overrides or Overrides()
     out: list[Occurrence] = []
     for view in group_views(config):
         if group is not None and view.id != group:
@@ -41,7 +80,10 @@ def due(
         cfg: ProgrammeConfig = config.feature("programme", view.id)
         if not cfg.enabled:
             continue
-        out += occurrences(view, cfg.slots, cfg.campaigns, set(cfg.holidays), start, end)
+        paused = ov.paused.get(view.id, set())
+        slots = [*cfg.slots, *ov.custom.get(view.id, [])]
+        found = occurrences(view, slots, cfg.campaigns, set(cfg.holidays), start, end)
+        out += [o for o in found if o.slot.id not in paused]
     return sorted(out, key=lambda o: (o.at, o.group_id, o.slot.id))
 
 
@@ -66,7 +108,9 @@ async def tick(bot: Bot, now: datetime | None = None) -> int:
     """Submit every occurrence due in the last window; returns how many were new."""
     now = now or bot.clock.now()
     new = 0
-    for occ in due(bot.config, now - WINDOW, now + timedelta(microseconds=1)):
+    async with bot.db.read() as s:
+        ov = await load_overrides(s)
+    for occ in due(bot.config, now - WINDOW, now + timedelta(microseconds=1), overrides=ov):
         new += (await bot.inbox.submit(_event("programme.post", occ, now))).new
     return new
 
@@ -75,7 +119,9 @@ async def catch_up(bot: Bot, now: datetime | None = None) -> tuple[int, int]:
     """After a start: post what was missed within the grace period, skip older ones."""
     now = now or bot.clock.now()
     posted = skipped = 0
-    for occ in due(bot.config, now - LOOKBACK, now):
+    async with bot.db.read() as s:
+        ov = await load_overrides(s)
+    for occ in due(bot.config, now - LOOKBACK, now, overrides=ov):
         grace = timedelta(minutes=bot.config.feature("programme", occ.group_id).grace_minutes)
         if occ.at >= now - grace:
             ev = _event("programme.post", occ, now, late=occ.at < now - WINDOW)

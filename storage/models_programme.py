@@ -31,3 +31,27 @@ class ProgrammeOccurrence(Base):
         UniqueConstraint("slot_id", "group_id", "at"),
         Index("ix_programme_group_at", "group_id", "at"),
     )
+
+
+class ProgrammeCustomSlot(Base):
+    """A slot an admin added from chat (``/加节目``); lives beside the config's slots."""
+
+    __tablename__ = "programme_custom_slots"
+    group_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    slot_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    days: Mapped[str] = mapped_column(String(64))
+    time: Mapped[str] = mapped_column(String(8))
+    theme: Mapped[str] = mapped_column(String(256), default="")
+    content: Mapped[str] = mapped_column(String(4000), default="")
+    created_by: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ProgrammePause(Base):
+    """A slot paused in one group (``/暂停节目``) until resumed."""
+
+    __tablename__ = "programme_pauses"
+    group_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    slot_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    paused_by: Mapped[str] = mapped_column(String(128), default="")
+    paused_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from handlers.programme import commands, posting
+from handlers.programme import admin, commands, posting
 from handlers.programme.api import register_cli, setup_web
 from schedules.engine import on_startup
 
 router = posting.router
-router.routes += commands.router.routes
-router.commands += commands.router.commands
+for part in (commands, admin):
+    router.routes += part.router.routes
+    router.commands += part.router.commands
 
 __all__ = ["on_startup", "register_cli", "router", "setup_web"]

@@ -14,7 +14,7 @@ from bot.config import Config
 from bot.web.api import bad_request, not_found
 from bot.web.ingest import BOT
 from handlers.programme.table import format_rows, monday_of, week, with_status
-from schedules.engine import due
+from schedules.engine import due, load_overrides
 
 MAX_RANGE = timedelta(days=62)
 
@@ -44,7 +44,7 @@ async def programme_view(request: web.Request) -> web.Response:
     if not start < end or end - start > MAX_RANGE:
         raise bad_request("to must be after from, at most 62 days later")
     async with bot.db.read() as s:
-        rows = await with_status(s, due(bot.config, start, end, gid))
+        rows = await with_status(s, due(bot.config, start, end, gid, await load_overrides(s)))
     return web.json_response(
         {
             "occurrences": [

@@ -54,6 +54,13 @@ def find_slot(cfg: ProgrammeConfig, slot_id: str) -> Slot | None:
     return None
 
 
+async def custom_slot(ctx: Context, slot_id: str) -> Slot | None:
+    from schedules.engine import load_overrides
+
+    ov = await load_overrides(ctx.session)
+    return next((s for s in ov.custom.get(ctx.group_id or "", []) if s.id == slot_id), None)
+
+
 async def claim(ctx: Context, slot: Slot, at: datetime, status: str, late: bool) -> bool:
     table = ProgrammeOccurrence.__table__
     stmt = insert_ignore(ctx.session, table, ["slot_id", "group_id", "at"]).returning(table.c.id)
@@ -119,7 +126,9 @@ async def on_scheduled(ctx: Context) -> None:
     if ev.job not in ("programme.post", "programme.skip") or ctx.group_id is None:
         return
     cfg: ProgrammeConfig = ctx.feature("programme")
-    slot = find_slot(cfg, str(ev.data.get("slot")))
+    slot = find_slot(cfg, str(ev.data.get("slot"))) or await custom_slot(
+        ctx, str(ev.data.get("slot"))
+    )
     if slot is None:
         return  # the slot was removed from config since
     at = datetime.fromisoformat(str(ev.data["at"]))

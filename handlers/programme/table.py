@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Config
 from schedules.due import Occurrence
-from schedules.engine import due
+from schedules.engine import due, load_overrides
 from storage.models import OutboxMessage
 from storage.models_programme import ProgrammeOccurrence
 
@@ -70,7 +70,8 @@ async def week(
     config: Config, session: AsyncSession | None, group: str | None, monday: date
 ) -> list[tuple[Occurrence, str]]:
     start, end = week_bounds(config, group, monday)
-    return await with_status(session, due(config, start, end, group))
+    ov = await load_overrides(session) if session is not None else None
+    return await with_status(session, due(config, start, end, group, ov))
 
 
 STATUS_CN = {"sent": "已发", "failed": "失败", "skipped": "跳过", "pending": "待发"}

@@ -1,0 +1,144 @@
+"""Admins edit the programme from chat; edits are rows in the database, so they survive
+restarts and every instance sees them at its next tick.
+
+- ``/加节目 周三 10:00 主题 内容`` adds a slot for this group (refused inside quiet hours).
+- ``/删节目 <节目>`` removes a slot added from chat (config slots can only be paused).
+- ``/暂停节目 <节目>`` / ``/恢复节目 <节目>`` pause and resume any slot in this group.
+- ``/节目预览 <节目>`` renders a slot's content now, as a reply (the slot is not claimed).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+
+from bot import templates
+from bot.commands import Role
+from bot.dispatch.context import Context
+from bot.dispatch.router import Router, group_only
+from handlers.programme.config import ProgrammeConfig
+from handlers.programme.posting import custom_slot, find_slot, render_slot
+from schedules.model import Slot, in_quiet, parse_quiet
+from storage.dialect import insert_ignore
+from storage.models_programme import ProgrammeCustomSlot, ProgrammePause
+
+router = Router("programme-admin")
+V = ("group", "bot")
+T_DONE = templates.register("programme.edited", "✅ {what}", "what", *V)
+T_FAIL = templates.register("programme.edit_failed", "⚠️ {reason}", "reason", *V)
+T_PREVIEW = templates.register(
+    "programme.preview", "👀 预览「{theme}」：\n{content}", "theme", "content", *V
+)
+ADMIN = {"role": Role.ADMIN, "filters": (group_only,)}
+
+
+async def _slot(ctx: Context) -> Slot | None:
+    assert ctx.command is not None
+    if not ctx.command.words:
+        return None
+    sid = ctx.command.words[0]
+    return find_slot(ctx.feature("programme"), sid) or await custom_slot(ctx, sid)
+
+
+@router.command("加节目", help="添加本群节目", usage="周三 10:00 主题 内容", **ADMIN)  # type: ignore[arg-type]
+async def add(ctx: Context) -> None:
+    assert ctx.command is not None and ctx.group_id is not None
+    words = ctx.command.raw_args.split(maxsplit=3)
+    cfg: ProgrammeConfig = ctx.feature("programme")
+    try:
+        if len(words) < 4:
+            raise ValueError("用法：/加节目 周三 10:00 主题 内容")
+        slot = Slot(
+            id=words[2],
+            days=words[0].split(","),
+            time=words[1],
+            theme=words[2],
+            content=words[3],
+            targets=[ctx.group_id],
+        )
+    except ValueError as exc:
+        msg = exc.errors()[0]["msg"] if hasattr(exc, "errors") else str(exc)
+        reason = msg if msg.startswith("用法") else f"节目格式不对：{msg}"
+        await ctx.reply(ctx.render(T_FAIL, reason=reason))
+        return
+    if in_quiet(slot.at, parse_quiet(cfg.quiet_hours)):
+        reason = f"{slot.time} 在本群免打扰时段 {cfg.quiet_hours} 内"
+        await ctx.reply(ctx.render(T_FAIL, reason=reason))
+        return
+    if find_slot(cfg, slot.id) is not None:
+        await ctx.reply(ctx.render(T_FAIL, reason=f"已有名为「{slot.id}」的节目"))
+        return
+    table = ProgrammeCustomSlot.__table__
+    stmt = insert_ignore(ctx.session, table, ["group_id", "slot_id"]).returning(table.c.slot_id)
+    row = dict(
+        group_id=ctx.group_id,
+        slot_id=slot.id,
+        days=",".join(slot.days),
+        time=slot.time,
+        theme=slot.theme,
+        content=slot.content,
+        created_by=ctx.user_id,
+        created_at=ctx.now(),
+    )
+    if (await ctx.session.execute(stmt, [row])).scalar() is None:
+        await ctx.reply(ctx.render(T_FAIL, reason=f"已有名为「{slot.id}」的节目"))
+        return
+    await ctx.audit("programme.add", slot.id, days=slot.days, time=slot.time)
+    what = f"已添加节目「{slot.id}」：{' '.join(slot.days)} {slot.time}"
+    await ctx.reply(ctx.render(T_DONE, what=what))
+
+
+@router.command("删节目", help="删除聊天里添加的节目", usage="<节目>", **ADMIN)  # type: ignore[arg-type]
+async def remove(ctx: Context) -> None:
+    assert ctx.command is not None
+    sid = ctx.command.words[0] if ctx.command.words else ""
+    res = await ctx.session.execute(
+        delete(ProgrammeCustomSlot).where(
+            ProgrammeCustomSlot.group_id == ctx.group_id, ProgrammeCustomSlot.slot_id == sid
+        )
+    )
+    if not res.rowcount:  # type: ignore[attr-defined]
+        in_config = find_slot(ctx.feature("programme"), sid) is not None
+        reason = "配置文件里的节目不能删除，可以 /暂停节目" if in_config else f"没有节目「{sid}」"
+        await ctx.reply(ctx.render(T_FAIL, reason=reason))
+        return
+    await ctx.audit("programme.remove", sid)
+    await ctx.reply(ctx.render(T_DONE, what=f"已删除节目「{sid}」"))
+
+
+@router.command("暂停节目", help="暂停本群某个节目", usage="<节目>", **ADMIN)  # type: ignore[arg-type]
+async def pause(ctx: Context) -> None:
+    slot = await _slot(ctx)
+    if slot is None:
+        await ctx.reply(ctx.render(T_FAIL, reason="没有这个节目，发送 /节目表 查看"))
+        return
+    table = ProgrammePause.__table__
+    stmt = insert_ignore(ctx.session, table, ["group_id", "slot_id"])
+    row = dict(group_id=ctx.group_id, slot_id=slot.id, paused_by=ctx.user_id, paused_at=ctx.now())
+    await ctx.session.execute(stmt, [row])
+    await ctx.audit("programme.pause", slot.id)
+    await ctx.reply(ctx.render(T_DONE, what=f"已暂停节目「{slot.id}」，/恢复节目 {slot.id} 可恢复"))
+
+
+@router.command("恢复节目", help="恢复已暂停的节目", usage="<节目>", **ADMIN)  # type: ignore[arg-type]
+async def resume(ctx: Context) -> None:
+    slot = await _slot(ctx)
+    if slot is None:
+        await ctx.reply(ctx.render(T_FAIL, reason="没有这个节目，发送 /节目表 查看"))
+        return
+    await ctx.session.execute(
+        delete(ProgrammePause).where(
+            ProgrammePause.group_id == ctx.group_id, ProgrammePause.slot_id == slot.id
+        )
+    )
+    await ctx.audit("programme.resume", slot.id)
+    await ctx.reply(ctx.render(T_DONE, what=f"已恢复节目「{slot.id}」"))
+
+
+@router.command("节目预览", help="预览节目内容（不发到群里）", usage="<节目>", **ADMIN)  # type: ignore[arg-type]
+async def preview(ctx: Context) -> None:
+    slot = await _slot(ctx)
+    if slot is None:
+        await ctx.reply(ctx.render(T_FAIL, reason="没有这个节目，发送 /节目表 查看"))
+        return
+    content = await render_slot(ctx, slot)
+    await ctx.reply(ctx.render(T_PREVIEW, theme=slot.theme or slot.id, content=content))

@@ -70,6 +70,8 @@ class Slot(BaseModel):
     start: date | None = None
     end: date | None = None
     markdown: bool = False
+    action: str = Field("post", pattern="^(post|lottery)$")  # lottery: draw among today's check-ins
+    winners: int = Field(3, ge=1, le=100)
 
     @field_validator("days")
     @classmethod

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, String, UniqueConstraint
+from sqlalchemy import JSON, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base
@@ -55,3 +55,16 @@ class ProgrammePause(Base):
     slot_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     paused_by: Mapped[str] = mapped_column(String(128), default="")
     paused_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LotteryDraw(Base):
+    """A lottery drawn for one occurrence: the published seed and candidates reproduce it."""
+
+    __tablename__ = "lottery_draws"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    occurrence: Mapped[str] = mapped_column(String(256), unique=True)
+    group_id: Mapped[str] = mapped_column(String(128))
+    seed: Mapped[str] = mapped_column(String(64))
+    candidates: Mapped[list[str]] = mapped_column(JSON)
+    winners: Mapped[list[str]] = mapped_column(JSON)
+    drawn_at: Mapped[datetime] = mapped_column(UTCDateTime())

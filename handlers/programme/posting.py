@@ -4,7 +4,8 @@ Rules:
 - The ledger row (slot, group, time) is claimed first; only the claimant posts, and the post's
   outbox key is the occurrence id, so nothing can post an occurrence twice.
 - Content is a template that may pull live numbers: ``{checkins_today}``, ``{top_checkin}``,
-  ``{top_points}``, ``{top_invites}``, ``{date}``, ``{weekday}``, ``{theme}``, ``{group}``.
+  ``{top_points}``, ``{top_invites}``, ``{date}``, ``{weekday}``, ``{theme}``, ``{group}``;
+  a lottery slot adds ``{winners}``, ``{seed}`` (first 16 hex digits) and ``{candidates}``.
   A ``pool`` rotates by occurrence: the Nth post of a slot in a group uses item N mod len.
 """
 
@@ -100,7 +101,7 @@ async def live_values(ctx: Context, slot: Slot) -> dict[str, Any]:
     }
 
 
-async def render_slot(ctx: Context, slot: Slot) -> str:
+async def render_slot(ctx: Context, slot: Slot, extra: dict[str, Any] | None = None) -> str:
     text = slot.content
     if slot.pool:
         n = await ctx.session.scalar(
@@ -114,7 +115,8 @@ async def render_slot(ctx: Context, slot: Slot) -> str:
         )
         text = slot.pool[max(0, int(n or 1) - 1) % len(slot.pool)]
     try:
-        return string.Formatter().vformat(text, (), _Live(await live_values(ctx, slot)))
+        values = {**await live_values(ctx, slot), **(extra or {})}
+        return string.Formatter().vformat(text, (), _Live(values))
     except (ValueError, IndexError):
         return text  # a stray brace in operator content: post it as written
 
@@ -142,4 +144,36 @@ async def on_scheduled(ctx: Context) -> None:
     if not await claim(ctx, slot, at, "sent", bool(ev.data.get("late"))):
         return
     key = f"prog:{slot.id}:{ctx.group_id}:{at.isoformat()}"
-    await ctx.send(ctx.group_id, await render_slot(ctx, slot), markdown=slot.markdown, idem_key=key)
+    extra = await run_lottery(ctx, slot, key) if slot.action == "lottery" else {}
+    text = await render_slot(ctx, slot, extra)
+    await ctx.send(ctx.group_id, text, markdown=slot.markdown, idem_key=key)
+
+
+async def run_lottery(ctx: Context, slot: Slot, occurrence: str) -> dict[str, Any]:
+    """Draw among today's check-ins, store the draw (once per occurrence), name the winners."""
+    from handlers.checkin import checkins_on
+    from schedules.lottery import draw, seed_for
+    from storage.models_programme import LotteryDraw
+
+    assert ctx.group_id is not None
+    today = ctx.local_day(ctx.feature("checkin").reset_hour)
+    candidates = sorted(set(await checkins_on(ctx.session, ctx.group_id, today)))
+    seed = seed_for(occurrence, candidates)
+    winners = draw(seed, candidates, slot.winners)
+    table = LotteryDraw.__table__
+    row = dict(
+        occurrence=occurrence,
+        group_id=ctx.group_id,
+        seed=seed,
+        candidates=candidates,
+        winners=winners,
+        drawn_at=ctx.now(),
+    )
+    await ctx.session.execute(insert_ignore(ctx.session, table, ["occurrence"]), [row])
+    await ctx.audit("programme.lottery", slot.id, seed=seed, winners=winners)
+    names = [await ctx.member_name(w) for w in winners]
+    return {
+        "winners": "、".join(names) or "（今天还没有人签到）",
+        "seed": seed[:16],
+        "candidates": len(candidates),
+    }

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.events import Scheduled
 from schedules.due import Occurrence, occurrences
+from schedules.fanout import is_static, post_static
 from schedules.model import Slot
 
 if TYPE_CHECKING:
@@ -110,8 +111,11 @@ async def tick(bot: Bot, now: datetime | None = None) -> int:
     new = 0
     async with bot.db.read() as s:
         ov = await load_overrides(s)
-    for occ in due(bot.config, now - WINDOW, now + timedelta(microseconds=1), overrides=ov):
-        new += (await bot.inbox.submit(_event("programme.post", occ, now))).new
+    occs = due(bot.config, now - WINDOW, now + timedelta(microseconds=1), overrides=ov)
+    new += await post_static(bot, [o for o in occs if is_static(o)], now)
+    for occ in occs:
+        if not is_static(occ):
+            new += (await bot.inbox.submit(_event("programme.post", occ, now))).new
     return new
 
 

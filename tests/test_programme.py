@@ -156,3 +156,34 @@ async def test_pool_rotates_and_week_table(make_harness: Callable[..., Awaitable
     assert [x.split("🤖 ")[1] for x in h.lines if "早安" in x] == ["早安 A", "早安 B"]
     table = (await h.say("bob", "/节目表"))[0]
     assert "11-16 周一 08:30 早安 [已发]" in table and "11-18 周三 10:00 会员福利日 [待发]" in table
+
+
+async def test_static_slot_fans_out_once_across_instances(tmp_path: Path) -> None:
+    static = {
+        "programme": {
+            "slots": [
+                {
+                    "id": "hello",
+                    "days": ["wed"],
+                    "time": "10:00",
+                    "theme": "福利",
+                    "content": "{weekday}{theme}来啦 @{group}",
+                    "targets": ["all"],
+                }
+            ]
+        }
+    }
+    clock = FakeClock(WED_10 + timedelta(seconds=2))
+    cfg = make_config(tmp_path, static)
+    a = Bot(cfg, clock, workers=False, migrate=False, console_sink=lambda _l: None)
+    await a.db.create_all()
+    await a.start()
+    b = Bot(cfg, clock, workers=False, migrate=False, console_sink=lambda _l: None)
+    await b.start()
+    for bot in (a, b, a):
+        await tick(bot)
+        await bot.drain()
+    lines = sorted(x for x in a.console.lines + b.console.lines if "来啦" in x)
+    assert lines == ["[g1] 🤖 周三福利来啦 @测试群", "[g2] 🤖 周三福利来啦 @二群"]
+    await a.stop()
+    await b.stop()

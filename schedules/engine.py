@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -88,6 +88,11 @@ def due(
     return sorted(out, key=lambda o: (o.at, o.group_id, o.slot.id))
 
 
+def _sections(config: Config) -> list[Any]:
+    sections = [config.feature("programme", g.id) for g in config.groups]
+    return sections or [config.feature("programme")]
+
+
 def _event(job: str, occ: Occurrence, now: datetime, late: bool = False) -> Scheduled:
     prefix = "prog" if job == "programme.post" else "progskip"
     return Scheduled(
@@ -111,7 +116,13 @@ async def tick(bot: Bot, now: datetime | None = None) -> int:
     new = 0
     async with bot.db.read() as s:
         ov = await load_overrides(s)
-    occs = due(bot.config, now - WINDOW, now + timedelta(microseconds=1), overrides=ov)
+    # normally the last WINDOW; after a stall or a forward clock jump, back to the last tick
+    # (at most the grace period) so nothing in between is lost
+    last = bot.services.extras.get("programme_last_tick", now)
+    grace = timedelta(minutes=min(g.grace_minutes for g in _sections(bot.config)))
+    start = max(now - grace, min(last, now - WINDOW))
+    bot.services.extras["programme_last_tick"] = now
+    occs = due(bot.config, start, now + timedelta(microseconds=1), overrides=ov)
     new += await post_static(bot, [o for o in occs if is_static(o)], now)
     for occ in occs:
         if not is_static(occ):

@@ -187,3 +187,16 @@ async def test_static_slot_fans_out_once_across_instances(tmp_path: Path) -> Non
     assert lines == ["[g1] 🤖 周三福利来啦 @测试群", "[g2] 🤖 周三福利来啦 @二群"]
     await a.stop()
     await b.stop()
+
+
+async def test_scheduler_job_and_forward_clock_jump(
+    make_harness: Callable[..., Awaitable[Harness]],
+) -> None:
+    h = await make_harness(SLOTS, clock=FakeClock(WED_10 - timedelta(minutes=20)))
+    job = h.bot.scheduler.get_job("programme-tick")
+    assert job is not None and job.trigger.interval.total_seconds() == 30
+    await tick(h.bot)
+    h.clock.advance(timedelta(minutes=25))  # the process stalled (or the clock jumped) past 10:00
+    await tick(h.bot)
+    await h.bot.drain()
+    assert len([x for x in h.lines if "会员福利日" in x]) == 2

@@ -1,3 +1,84 @@
-"""Tables of the referral feature (filled in by that feature)."""
+"""Invite ledger, adjustments, reward claims and the reward-code pool.
+
+Unique constraints carry the rules: one ledger row per (group, invitee) — a rejoin can never be
+a second invite; one claim per (group, member, tier) — a reward can never be claimed twice; a
+code belongs to at most one claim.
+"""
 
 from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.base import Base
+from storage.models import BigId
+from storage.types import UTCDateTime
+
+
+class Invite(Base):
+    """Status: pending → valid | left | fake | void; valid → deducted (left soon after)."""
+
+    __tablename__ = "invites"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    group_id: Mapped[str] = mapped_column(String(128))
+    invitee_id: Mapped[str] = mapped_column(String(128))
+    inviter_id: Mapped[str] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    qualified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("group_id", "invitee_id"),
+        Index("ix_invites_inviter", "group_id", "inviter_id", "status"),
+        Index("ix_invites_pending", "status", "joined_at"),
+    )
+
+
+class InviteAdjustment(Base):
+    """A manual correction by an admin (+/- valid invites), undoable."""
+
+    __tablename__ = "invite_adjustments"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    group_id: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[str] = mapped_column(String(128))
+    delta: Mapped[int] = mapped_column()
+    reason: Mapped[str] = mapped_column(Text, default="")
+    actor_id: Mapped[str] = mapped_column(String(128), default="")
+    undone: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_invite_adj_user", "group_id", "user_id"),)
+
+
+class RewardClaim(Base):
+    """A reached tier claimed by a member; ``code`` stays empty while the pool is empty."""
+
+    __tablename__ = "reward_claims"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    group_id: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[str] = mapped_column(String(128))
+    tier: Mapped[int] = mapped_column()
+    reward: Mapped[str] = mapped_column(String(256), default="")
+    code: Mapped[str] = mapped_column(String(256), default="")
+    status: Mapped[str] = mapped_column(String(16))  # fulfilled | pending
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    fulfilled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    __table_args__ = (UniqueConstraint("group_id", "user_id", "tier"),)
+
+
+class RewardCode(Base):
+    """A code in the pool for a tier; taken by exactly one claim."""
+
+    __tablename__ = "reward_codes"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tier: Mapped[int] = mapped_column()
+    code: Mapped[str] = mapped_column(String(256), unique=True)
+    claim_id: Mapped[int | None] = mapped_column(BigId, nullable=True, unique=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_reward_codes_free", "tier", "claim_id"),)

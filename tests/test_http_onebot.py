@@ -75,7 +75,8 @@ async def post(client: TestClient, body: bytes, signature: str | None = "auto", 
 
 async def stored(h: Harness) -> int:
     async with h.bot.db.read() as s:
-        return int(await s.scalar(select(func.count()).select_from(InboxEvent)) or 0)
+        q = select(func.count()).select_from(InboxEvent).where(InboxEvent.platform == "onebot")
+        return int(await s.scalar(q) or 0)
 
 
 async def test_help_reply_reaches_the_bridge(

@@ -100,7 +100,11 @@ def message(i: int) -> bytes:
 def counts(db: Path) -> tuple[dict[str, int], dict[str, int]]:
     con = sqlite3.connect(db)
     try:
-        inbox = dict(con.execute("select status, count(*) from inbox group by status").fetchall())
+        inbox = dict(
+            con.execute(
+                "select status, count(*) from inbox where platform != 'internal' group by status"
+            ).fetchall()
+        )
         outbox = dict(con.execute("select status, count(*) from outbox group by status").fetchall())
     finally:
         con.close()

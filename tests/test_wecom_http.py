@@ -42,7 +42,8 @@ async def setup(
 
 async def rows(h: Harness) -> list[InboxEvent]:
     async with h.bot.db.read() as s:
-        return list((await s.scalars(select(InboxEvent).order_by(InboxEvent.id))).all())
+        q = select(InboxEvent).where(InboxEvent.platform != "internal").order_by(InboxEvent.id)
+        return list((await s.scalars(q)).all())
 
 
 def now() -> int:
@@ -152,7 +153,9 @@ async def test_aibot_group_mention_command(setup: tuple[Harness, TestClient]) ->
     assert isinstance(ev, MessageReceived)
     assert ev.text == "/帮助" and ev.group_id == "wrGroup" and ev.to_bot and ev.reply_url
     async with h.bot.db.read() as s:
-        n = await s.scalar(select(func.count()).select_from(InboxEvent))
+        n = await s.scalar(
+            select(func.count()).select_from(InboxEvent).where(InboxEvent.platform == "aibot")
+        )
     assert n == 1
     bad = (await client.post("/wecom/aibot", params=q, data=b"{nope")).status
     assert bad == 400

@@ -1,21 +1,18 @@
-"""Invite counting and referral rewards (邀请有礼). Placeholder until the feature lands."""
+"""Invite counting and referral rewards (邀请有礼): attribution, qualification, tiers, claims.
+
+Other features use ``invite_counts`` and ``invite_leaderboard``.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from handlers.referral import admin, claims, commands
+from handlers.referral.cli import register_cli
+from handlers.referral.ledger import invite_counts, invite_leaderboard
+from handlers.referral.settle import on_startup
 
-from bot.dispatch.router import Router
+router = commands.router
+for part in (claims, admin):
+    router.routes += part.router.routes
+    router.commands += part.router.commands
 
-router = Router("referral")
-
-
-async def invite_counts(session: AsyncSession, group_id: str, user_id: str) -> dict[str, int]:
-    """``{"valid","pending","left","fake"}`` invites credited to ``user_id`` in the group."""
-    return {"valid": 0, "pending": 0, "left": 0, "fake": 0}
-
-
-async def invite_leaderboard(
-    session: AsyncSession, group_id: str, limit: int
-) -> list[tuple[str, str, int]]:
-    """(user_id, name, valid invites) best first."""
-    return []
+__all__ = ["invite_counts", "invite_leaderboard", "on_startup", "register_cli", "router"]

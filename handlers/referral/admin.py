@@ -1,0 +1,158 @@
+"""Admin corrections, all audited: /归属, /调整邀请, /撤销调整, /作废邀请, /邀请记录, and
+/奖品 导入 in a private chat (codes never pass through a group)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot import templates
+from bot.commands import Role
+from bot.dispatch.context import Context
+from bot.dispatch.router import Router, group_only, private_only
+from handlers.referral import claims, ledger
+from storage.models import Member
+from storage.models_referral import Invite, InviteAdjustment
+
+router = Router("referral-admin")
+T_OK = templates.register("referral.admin_ok", "✅ {what}", "what", "group", "bot")
+T_BAD = templates.register("referral.admin_bad", "⚠️ {what}", "what", "group", "bot")
+ADMIN = {"role": Role.ADMIN, "filters": (group_only,)}
+
+
+async def _ok(ctx: Context, what: str) -> None:
+    await ctx.reply(ctx.render(T_OK, what=what))
+
+
+async def _bad(ctx: Context, what: str) -> None:
+    await ctx.reply(ctx.render(T_BAD, what=what))
+
+
+@router.command("归属", help="指定新成员的邀请人", usage="@新成员 @邀请人", **ADMIN)  # type: ignore[arg-type]
+async def attribute(ctx: Context) -> None:
+    assert ctx.command is not None and ctx.group_id is not None
+    if len(ctx.command.mentions) < 2:
+        await _bad(ctx, "用法：/归属 @新成员 @邀请人")
+        return
+    invitee, inviter = ctx.command.mentions[:2]
+    member = await ctx.session.get(Member, (ctx.group_id, invitee))
+    if member is None or not member.in_group:
+        await _bad(ctx, "这位新成员不在群里")
+        return
+    status = await ledger.record_join(ctx, invitee, inviter, "admin", member.join_count <= 1)
+    if status is None:
+        await _bad(ctx, "无法归属：已有邀请记录，或是自己/机器人")
+        return
+    await _ok(ctx, f"已把 {invitee} 归属给 {inviter}（{status}）")
+
+
+@router.command("调整邀请", help="手动增减有效邀请", usage="@成员 +2 原因", **ADMIN)  # type: ignore[arg-type]
+async def adjust(ctx: Context) -> None:
+    assert ctx.command is not None and ctx.group_id is not None
+    words = ctx.command.words
+    try:
+        delta = int(words[0])
+    except (IndexError, ValueError):
+        delta = 0
+    if not ctx.command.mentions or not delta or abs(delta) > 1000:
+        await _bad(ctx, "用法：/调整邀请 @成员 +2 原因")
+        return
+    target = ctx.command.mentions[0]
+    reason = " ".join(words[1:])
+    ctx.session.add(
+        InviteAdjustment(
+            group_id=ctx.group_id,
+            user_id=target,
+            delta=delta,
+            reason=reason,
+            actor_id=ctx.user_id,
+            undone=False,
+            created_at=ctx.now(),
+        )
+    )
+    await ctx.audit("referral.adjust", target, delta=delta, reason=reason)
+    await _ok(ctx, f"已为 {target} 调整有效邀请 {delta:+d}")
+
+
+@router.command("撤销调整", help="撤销最近一次邀请调整", usage="@成员", **ADMIN)  # type: ignore[arg-type]
+async def undo(ctx: Context) -> None:
+    assert ctx.command is not None and ctx.group_id is not None
+    if not ctx.command.mentions:
+        await _bad(ctx, "用法：/撤销调整 @成员")
+        return
+    target = ctx.command.mentions[0]
+    last = await ctx.session.scalar(
+        select(InviteAdjustment)
+        .where(
+            InviteAdjustment.group_id == ctx.group_id,
+            InviteAdjustment.user_id == target,
+            InviteAdjustment.undone.is_(False),
+        )
+        .order_by(InviteAdjustment.id.desc())
+        .limit(1)
+    )
+    if last is None:
+        await _bad(ctx, "没有可撤销的调整")
+        return
+    last.undone = True
+    await ctx.audit("referral.undo_adjust", target, delta=last.delta)
+    await _ok(ctx, f"已撤销 {target} 的调整 {last.delta:+d}")
+
+
+@router.command("作废邀请", help="作废一条邀请", usage="@新成员", **ADMIN)  # type: ignore[arg-type]
+async def void(ctx: Context) -> None:
+    assert ctx.command is not None and ctx.group_id is not None
+    if not ctx.command.mentions:
+        await _bad(ctx, "用法：/作废邀请 @新成员")
+        return
+    inv = await ctx.session.scalar(
+        select(Invite).where(
+            Invite.group_id == ctx.group_id, Invite.invitee_id == ctx.command.mentions[0]
+        )
+    )
+    if inv is None or inv.status == "void":
+        await _bad(ctx, "没有这条邀请记录")
+        return
+    before, inv.status = inv.status, "void"
+    await ctx.audit("referral.void", inv.invitee_id, inviter=inv.inviter_id, was=before)
+    await _ok(ctx, f"已作废 {inv.inviter_id} 邀请 {inv.invitee_id} 的记录")
+
+
+@router.command("邀请记录", help="查看某人的邀请明细", usage="@成员", **ADMIN)  # type: ignore[arg-type]
+async def history(ctx: Context) -> None:
+    assert ctx.command is not None and ctx.group_id is not None
+    target = ctx.command.mentions[0] if ctx.command.mentions else ctx.user_id
+    rows = (
+        await ctx.session.scalars(
+            select(Invite)
+            .where(Invite.group_id == ctx.group_id, Invite.inviter_id == target)
+            .order_by(Invite.id)
+        )
+    ).all()
+    adjs = (
+        await ctx.session.scalars(
+            select(InviteAdjustment).where(
+                InviteAdjustment.group_id == ctx.group_id, InviteAdjustment.user_id == target
+            )
+        )
+    ).all()
+    lines = [f"{r.invitee_id} {r.status} {r.joined_at.astimezone(ctx.tz):%m-%d}" for r in rows]
+    lines += [f"调整 {a.delta:+d} {a.reason}{'（已撤销）' if a.undone else ''}" for a in adjs]
+    await ctx.reply(f"{target} 的邀请记录：\n" + ("\n".join(lines) or "（无）"))
+
+
+@router.command(
+    "奖品",
+    help="私聊导入兑换码：/奖品 导入 档位 码1 码2 …",
+    role=Role.ADMIN,
+    private_ok=True,
+    filters=(private_only,),
+)
+async def import_codes(ctx: Context) -> None:
+    assert ctx.command is not None
+    words = ctx.command.words
+    if len(words) < 3 or words[0] != "导入" or not words[1].isdigit():
+        await _bad(ctx, "用法（私聊）：/奖品 导入 档位 码1 码2 …")
+        return
+    added = await claims.add_codes(ctx.session, ctx.now(), [(int(words[1]), c) for c in words[2:]])
+    done = await claims.fulfil_pending(ctx.session, ctx.config, ctx.now())
+    await _ok(ctx, f"已导入 {added} 个兑换码，补发 {done} 个待领奖励")

@@ -1,0 +1,32 @@
+"""The ``[referral]`` section (overridable per group)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from bot.config import Section, register_section
+
+
+class Tier(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    invites: int = Field(ge=1, le=100_000)
+    reward: str = Field(min_length=1)
+
+
+@register_section("referral")
+class ReferralConfig(Section):
+    enabled: bool = True
+    qualify_days: float = Field(3, ge=0, le=365)  # stayed this long → the invite is valid
+    require_activity: bool = False  # also spoke once or checked in
+    deduct_days: float = Field(7, ge=0, le=365)  # left within this long after qualifying → deducted
+    staff_invites_count: bool = True
+    staff: list[str] = []
+    daily_cap: int = Field(0, ge=0)  # most invites credited per inviter per day; 0 = no cap
+    tiers: list[Tier] = []
+
+    @model_validator(mode="after")
+    def _tiers(self) -> ReferralConfig:
+        counts = [t.invites for t in self.tiers]
+        if counts != sorted(set(counts)):
+            raise ValueError("tiers must have increasing, distinct invite counts")
+        return self

@@ -41,3 +41,15 @@ async def current(db: Database) -> str | None:
 
     async with db.engine.connect() as conn:
         return await conn.run_sync(_do)
+
+
+async def stamp(db: Database, revision: str = "head") -> None:
+    """Record ``revision`` without running migrations (a schema made by ``create_all``)."""
+
+    def _do(conn: Connection) -> None:
+        cfg = alembic_config(db.url)
+        cfg.attributes["connection"] = conn
+        command.stamp(cfg, revision)
+
+    async with db.engine.begin() as conn:
+        await conn.run_sync(_do)

@@ -166,3 +166,30 @@ async def test_admin_tools_and_boards(make_harness: MakeHarness) -> None:
     assert "有效 1 人" in mine and "再邀请 2 位" in mine and "保温杯" in mine
     board = (await h.say("amy", "/邀请榜"))[0]
     assert "1. amy  1人" in board
+
+
+async def test_cooldown_private_import_and_api(make_harness: MakeHarness, aiohttp_client) -> None:  # type: ignore[no-untyped-def]
+    from bot.web.app import create_app
+
+    h = await make_harness(
+        {"referral": {"cooldown_minutes": 10, "tiers": [{"invites": 1, "reward": "券"}]}}
+    )
+    await h.join("x1", inviter="amy")
+    await h.advance(minutes=5)
+    await h.join("x2", inviter="amy")  # inside the cooldown: not credited
+    await h.advance(minutes=6)
+    await h.join("x3", inviter="amy")
+    assert (await counts(h, "amy"))["pending"] == 2
+    assert "只有管理员" in (await h.say("amy", "/奖品 导入 1 A", group=None))[0]
+    said = await h.say("root", "/奖品 导入 1 CODE-A CODE-B", group=None)
+    assert "已导入 2 个兑换码" in said[0] and said[0].startswith("[私聊 root]")
+    await h.advance(days=3, seconds=1)
+    await settle(h)
+    client = await aiohttp_client(create_app(h.bot, manage=False))
+    auth = {"Authorization": "Bearer test-api-token"}
+    board = await (
+        await client.get("/api/groups/g1/leaderboard?board=invites", headers=auth)
+    ).json()
+    assert board["entries"] == [{"rank": 1, "user_id": "amy", "name": "amy", "value": 2}]
+    view = await (await client.get("/api/groups/g1/members/x1", headers=auth)).json()
+    assert view["in_group"] is True

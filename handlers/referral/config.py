@@ -22,6 +22,7 @@ class ReferralConfig(Section):
     staff_invites_count: bool = True
     staff: list[str] = []
     daily_cap: int = Field(0, ge=0)  # most invites credited per inviter per day; 0 = no cap
+    cooldown_minutes: float = Field(0, ge=0)  # an invite this soon after the last one: not credited
     tiers: list[Tier] = []
 
     @model_validator(mode="after")

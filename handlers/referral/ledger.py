@@ -8,7 +8,8 @@ Rules:
 - ``pending`` at join → ``valid`` once they stayed ``qualify_days`` (and, if required, spoke or
   checked in) → leaving within ``deduct_days`` after that makes it ``deducted``.
   Leaving before qualifying makes it ``left``.
-- Over the inviter's daily cap an invite is recorded as ``capped`` and does not count.
+- Over the inviter's daily cap, or within the cooldown after their last credited invite, an
+  invite is recorded as ``capped`` and does not count.
 - Valid count = valid rows + admin adjustments that were not undone.
 """
 
@@ -116,6 +117,16 @@ async def record_join(
             )
         )
         if int(today or 0) >= cfg.daily_cap:
+            status = "capped"
+    if status == "pending" and cfg.cooldown_minutes:
+        last = await ctx.session.scalar(
+            select(func.max(Invite.joined_at)).where(
+                Invite.group_id == ctx.group_id,
+                Invite.inviter_id == inviter,
+                Invite.status.in_(("pending", "valid", "left", "deducted")),
+            )
+        )
+        if last is not None and ctx.now() - last < timedelta(minutes=cfg.cooldown_minutes):
             status = "capped"
     table = Invite.__table__
     stmt = insert_ignore(ctx.session, table, ["group_id", "invitee_id"]).returning(table.c.id)

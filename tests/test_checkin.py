@@ -90,7 +90,7 @@ async def test_streak_break_and_makeup_repair(make_harness: MakeHarness) -> None
 
 
 async def test_fifty_concurrent_checkins_give_exactly_one(make_harness: MakeHarness) -> None:
-    h = await make_harness(PLAIN)
+    h = await make_harness({**PLAIN, "rules": {"flood": {"enabled": False}}})
     events = [
         MessageReceived(
             dedup_key=f"c{uuid.uuid4().hex}",

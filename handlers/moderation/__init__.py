@@ -1,0 +1,1 @@
+"""Pure text checks for group rules: banned words, ads, flood."""

@@ -1,0 +1,82 @@
+"""Ads and floods.
+
+Rules:
+- Ads: links (http(s)://, www., bare domains with common TLDs), Chinese mobile numbers (also
+  split by spaces or dashes), WeChat-id solicitations (加V/加微/vx/wx: …) and link, card or
+  mini-program messages. Prices ("99.9元"), dates and version numbers are not ads.
+- Flood: more than ``messages`` messages in ``seconds``, or the same text ``repeats`` times in
+  ``seconds``. Kept in memory per process (bounded); a restart forgets recent history, which
+  only delays a flood verdict.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+
+from handlers.moderation.matcher import normalise
+
+_URL = re.compile(
+    r"(?:https?://|www\.)\S+|\b[a-z0-9-]{2,63}\.(?:com|cn|net|org|top|xyz|vip|shop|cc|me|io|link|site)\b",
+    re.IGNORECASE,
+)
+_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+_WECHAT = re.compile(
+    r"加(?:v|微|威|薇|vx|wx|我微信)|(?:vx|wx|微信号|薇信|v信)[a-z0-9_]{5,}|\+v[a-z0-9_]{5,}"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AdHit:
+    kind: str
+    excerpt: str
+
+
+def find_ads(text: str, attachments: tuple[str, ...] = ()) -> list[AdHit]:
+    hits: list[AdHit] = []
+    if m := _URL.search(text):
+        hits.append(AdHit("url", m.group(0)[:60]))
+    digits = re.sub(r"(?<=\d)[\s\-－—]+(?=\d)", "", text)
+    if m := _PHONE.search(digits):
+        hits.append(AdHit("phone", m.group(0)))
+    norm, _ = normalise(text)
+    if m := _WECHAT.search(norm):
+        hits.append(AdHit("wechat_id", m.group(0)[:40]))
+    kinds = {"link", "card", "miniprogram"}
+    if found := [a for a in attachments if a in kinds]:
+        hits.append(AdHit("attachment", found[0]))
+    return hits
+
+
+@dataclass(frozen=True, slots=True)
+class FloodHit:
+    kind: str  # "rate" | "repeat"
+    count: int
+
+
+class FloodTracker:
+    def __init__(
+        self, messages: int, seconds: float, repeats: int, max_users: int = 50_000
+    ) -> None:
+        self.messages, self.seconds, self.repeats = messages, seconds, repeats
+        self.max_users = max_users
+        self._seen: OrderedDict[tuple[str, str], deque[tuple[float, str]]] = OrderedDict()
+
+    def record(self, group_id: str, user_id: str, text: str, at: float) -> FloodHit | None:
+        key = (group_id, user_id)
+        q = self._seen.pop(key, None) or deque()
+        self._seen[key] = q
+        while len(self._seen) > self.max_users:
+            self._seen.popitem(last=False)
+        while q and q[0][0] <= at - self.seconds:
+            q.popleft()
+        q.append((at, text))
+        if len(q) > 4 * max(self.messages, self.repeats):
+            q.popleft()
+        if self.messages and len(q) > self.messages:
+            return FloodHit("rate", len(q))
+        same = sum(1 for _, t in q if t == text)
+        if self.repeats and text and same >= self.repeats:
+            return FloodHit("repeat", same)
+        return None

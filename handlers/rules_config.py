@@ -1,0 +1,55 @@
+"""The ``[rules]`` section: group rules text, checks and their action ladders."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from bot.config import Section, register_section
+from handlers.moderation.matcher import BannedWords, PatternError
+
+ACTIONS = ("delete", "warn", "kick")
+
+
+def _pattern(p: str) -> str:
+    try:
+        BannedWords.compile([p])
+    except PatternError as exc:
+        raise ValueError(exc.reason) from exc
+    return p
+
+
+class Check(BaseModel):
+    """One rule: what it does (in order) when it fires; ``shadow`` only logs and reports."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool = True
+    actions: list[str] = ["delete", "warn"]
+    shadow: bool = False
+
+    @field_validator("actions")
+    @classmethod
+    def _actions(cls, v: list[str]) -> list[str]:
+        for a in v:
+            if a not in ACTIONS:
+                raise ValueError(f"unknown action {a!r} (use delete, warn, kick)")
+        return v
+
+
+@register_section("rules")
+class RulesConfig(Section):
+    text: str = "1. 友善交流，不发广告\n2. 不刷屏\n3. 不发违法违规内容"
+    banned_words: list[Annotated[str, AfterValidator(_pattern)]] = []
+    wildcard_gap: int = Field(6, ge=0, le=20)
+    banned: Check = Check()
+    ads: Check = Check()
+    ad_kinds: list[str] = ["url", "phone", "wechat_id", "attachment"]
+    flood: Check = Check(actions=["warn"])
+    flood_messages: int = Field(8, ge=0)  # more than this many messages …
+    flood_seconds: float = Field(10, gt=0)  # … in this many seconds
+    flood_repeats: int = Field(3, ge=0)  # the same text this many times
+    warn_limit: int = Field(3, ge=1, le=100)  # this many warnings in force → limit_action
+    limit_action: str = Field("kick", pattern="^(kick|none)$")
+    warning_days: float = Field(30, gt=0)  # warnings expire after this
+    exempt: list[str] = []  # never checked

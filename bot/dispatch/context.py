@@ -83,10 +83,14 @@ class Context:
         return self.config.feature(name, self.group_id)
 
     def render(self, key: str, **values: Any) -> str:
-        g = self.group
-        values.setdefault("group", g.name if g and g.name else (self.group_id or ""))
+        return self.render_for(self.group_id, key, **values)
+
+    def render_for(self, group_id: str | None, key: str, **values: Any) -> str:
+        """A template as configured for ``group_id`` (jobs that serve many groups)."""
+        g = self.config.group(group_id)
+        values.setdefault("group", g.name if g and g.name else (group_id or ""))
         values.setdefault("bot", self.config.bot.name)
-        return templates.render(self.config, key, self.group_id, **values)
+        return templates.render(self.config, key, group_id, **values)
 
     def is_self(self, user_id: str) -> bool:
         """True for the bot's own account (never greeted, counted or moderated)."""
@@ -150,9 +154,11 @@ class Context:
         mentions = (self.user_id,) if mention and self.user_id else ()
         await self.send(self.group_id, text, markdown=markdown, mentions=mentions)
 
-    async def send_private(self, user_id: str, text: str, *, idem_key: str | None = None) -> None:
-        """A private message, on the platform of the current event."""
-        plat = self.group.platform if self.group else self.event.platform
+    async def send_private(
+        self, user_id: str, text: str, *, idem_key: str | None = None, platform: str | None = None
+    ) -> None:
+        """A private message, on the platform of the current event (or ``platform``)."""
+        plat = platform or (self.group.platform if self.group else self.event.platform)
         channel = "onebot" if plat == "onebot" else "console"
         await enqueue(
             self.session,
@@ -181,18 +187,20 @@ class Context:
             event_id=self.event_id,
         )
 
-    async def notify_admins(self, text: str) -> None:
+    async def notify_admins(self, text: str, group_id: str | None = None) -> None:
         """Tell the people who run the group: the alert group if configured, else privately
         to the group's configured admins where the platform allows, else the console log."""
         alert = self.config.bot.alert_group
         if alert:
             await self.send(alert, text)
             return
-        admins = sorted(self.config.group_admins(self.group_id) | set(self.config.bot.admins))
-        plat = self.group.platform if self.group else self.event.platform
+        gid = group_id or self.group_id
+        admins = sorted(self.config.group_admins(gid) | set(self.config.bot.admins))
+        g = self.config.group(gid)
+        plat = g.platform if g else self.event.platform
         if plat in ("onebot", "console") and admins:
             for uid in admins:
-                await self.send_private(uid, text)
+                await self.send_private(uid, text, platform=plat)
         else:
             await enqueue(
                 self.session,

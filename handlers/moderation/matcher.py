@@ -5,17 +5,19 @@ Rules:
   and everything that is not a letter or digit dropped — so "加 . 微 - 信", "ＶＸ" and
   "v x" all read as their plain forms.
 - ``*`` in a pattern stands for 0 to ``gap`` other characters (default 6) between its parts.
-- Matching is a compiled regex of escaped literals joined by bounded ``.{0,gap}`` — no nested
-  quantifiers, so hostile input cannot cause catastrophic backtracking.
+- Matching is an Aho–Corasick automaton (pyahocorasick) plus bounded look-ahead for the
+  parts after a wildcard: linear in the message, no regex built from operator input.
 - A pattern that is empty after normalisation, only wildcards, or over 64 characters is refused
   (``PatternError`` with its index, so config errors name the key path).
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
+
+import ahocorasick
 
 MAX_PATTERN = 64
 
@@ -29,14 +31,18 @@ class PatternError(ValueError):
 
 def normalise(text: str) -> tuple[str, list[int]]:
     """The normalised text and, per kept character, its index in the original."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    if len(folded) == len(text):  # the common case: one character for one
+        where = [i for i, c in enumerate(folded) if c.isalnum()]
+        return "".join(folded[i] for i in where), where
     out: list[str] = []
-    where: list[int] = []
+    idx: list[int] = []
     for i, ch in enumerate(text):
         for c in unicodedata.normalize("NFKC", ch).casefold():
             if c.isalnum():
                 out.append(c)
-                where.append(i)
-    return "".join(out), where
+                idx.append(i)
+    return "".join(out), idx
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,32 +54,49 @@ class Match:
 
 
 class BannedWords:
-    def __init__(self, patterns: list[str], regex: re.Pattern[str] | None) -> None:
+    """An Aho–Corasick automaton over each pattern's first literal part; the remaining parts
+    of a wildcard pattern are then looked for within the bounded gap."""
+
+    def __init__(self, patterns: list[str], automaton: Any, gap: int) -> None:
         self.patterns = patterns
-        self.regex = regex
+        self.automaton = automaton
+        self.gap = gap
 
     @classmethod
     def compile(cls, patterns: list[str], gap: int = 6) -> BannedWords:
-        parts: list[str] = []
+        automaton = ahocorasick.Automaton()
+        firsts: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
         for i, p in enumerate(patterns):
             if len(p) > MAX_PATTERN:
                 raise PatternError(i, f"longer than {MAX_PATTERN} characters")
-            pieces = [normalise(x)[0] for x in p.split("*")]
-            pieces = [x for x in pieces if x]
+            pieces = [x for x in (normalise(x)[0] for x in p.split("*")) if x]
             if not pieces:
                 raise PatternError(i, "nothing left to match after normalisation")
-            body = f".{{0,{gap}}}".join(re.escape(x) for x in pieces)
-            parts.append(f"(?P<p{i}>{body})")
-        return cls(patterns, re.compile("|".join(parts)) if parts else None)
+            firsts.setdefault(pieces[0], []).append((i, tuple(pieces[1:])))
+        for first, entries in firsts.items():
+            automaton.add_word(first, (len(first), entries))
+        if firsts:
+            automaton.make_automaton()
+        return cls(patterns, automaton if firsts else None, gap)
+
+    def _rest(self, norm: str, pos: int, rest: tuple[str, ...]) -> int | None:
+        for part in rest:
+            found = norm.find(part, pos, pos + self.gap + len(part))
+            if found < 0:
+                return None
+            pos = found + len(part)
+        return pos
 
     def match(self, text: str) -> Match | None:
-        if self.regex is None:
+        if self.automaton is None:
             return None
         norm, where = normalise(text)
-        m = self.regex.search(norm)
-        if m is None:
-            return None
-        idx = int((m.lastgroup or "p0")[1:])
-        start, end = where[m.start()], where[m.end() - 1] + 1
-        lo, hi = max(0, start - 10), min(len(text), end + 10)
-        return Match(self.patterns[idx], start, end, text[lo:hi])
+        for end, (length, entries) in self.automaton.iter(norm):
+            for idx, rest in entries:
+                stop = self._rest(norm, end + 1, rest)
+                if stop is None:
+                    continue
+                start, last = where[end + 1 - length], where[stop - 1] + 1
+                lo, hi = max(0, start - 10), min(len(text), last + 10)
+                return Match(self.patterns[idx], start, last, text[lo:hi])
+        return None

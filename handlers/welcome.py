@@ -23,6 +23,7 @@ from bot.config import Section, register_section
 from bot.dispatch.context import Context
 from bot.dispatch.router import Router, group_only
 from bot.events import MemberJoined, MemberLeft, Scheduled
+from bot.jobs import every
 from storage.dialect import insert
 from storage.models import Member
 from storage.models_moderation import Greeted, PendingGreeting
@@ -220,24 +221,5 @@ async def flush(ctx: Context) -> None:
         await greet_group(ctx, gid, rows)
 
 
-async def submit_flush(bot: Bot) -> None:
-    now = bot.clock.now()
-    slot = int(now.timestamp()) // FLUSH_EVERY_S
-    await bot.inbox.submit(
-        Scheduled(
-            dedup_key=f"welcome.flush:{slot}",
-            platform="internal",
-            group_id=None,
-            occurred_at=now,
-            job="welcome.flush",
-        )
-    )
-
-
 async def on_startup(bot: Bot) -> None:
-    async def job() -> None:
-        await submit_flush(bot)
-
-    bot.scheduler.add_job(
-        job, "interval", seconds=FLUSH_EVERY_S, id="welcome-flush", replace_existing=True
-    )
+    every(bot, "welcome.flush", FLUSH_EVERY_S)

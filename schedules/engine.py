@@ -131,12 +131,16 @@ async def tick(bot: Bot, now: datetime | None = None) -> int:
 
 
 async def catch_up(bot: Bot, now: datetime | None = None) -> tuple[int, int]:
-    """After a start: post what was missed within the grace period, skip older ones."""
+    """After a start: post what was missed within the grace period, skip older ones.
+
+    Nothing before the programme's first start counts as missed: a new install does not
+    report a day of "skipped" posts it was never running for."""
     now = now or bot.clock.now()
     posted = skipped = 0
+    since = await first_start(bot, now)
     async with bot.db.read() as s:
         ov = await load_overrides(s)
-    for occ in due(bot.config, now - LOOKBACK, now, overrides=ov):
+    for occ in due(bot.config, max(now - LOOKBACK, since), now, overrides=ov):
         grace = timedelta(minutes=bot.config.feature("programme", occ.group_id).grace_minutes)
         if occ.at >= now - grace:
             ev = _event("programme.post", occ, now, late=occ.at < now - WINDOW)
@@ -144,6 +148,25 @@ async def catch_up(bot: Bot, now: datetime | None = None) -> tuple[int, int]:
         else:
             skipped += (await bot.inbox.submit(_event("programme.skip", occ, now))).new
     return posted, skipped
+
+
+async def first_start(bot: Bot, now: datetime) -> datetime:
+    """When the programme first ran on this database (recorded the first time)."""
+    from storage.dialect import insert_ignore
+    from storage.models import GroupSetting
+
+    async with bot.db.transaction() as s:
+        table = GroupSetting.__table__
+        row = dict(
+            group_id="*",
+            key="programme.first_start",
+            value=now.isoformat(),
+            updated_by="",
+            updated_at=now,
+        )
+        await s.execute(insert_ignore(s, table, ["group_id", "key"]), [row])
+        stored = await s.get(GroupSetting, ("*", "programme.first_start"))
+    return datetime.fromisoformat(str(stored.value)) if stored else now
 
 
 async def on_startup(bot: Bot) -> None:

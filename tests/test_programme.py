@@ -104,9 +104,20 @@ async def _bot(tmp: Path, clock: FakeClock) -> Bot:
     return bot
 
 
+async def _restarted(tmp_path: Path, clock: FakeClock, down_at: timedelta) -> Bot:
+    """A bot that first ran at 08:00 and comes back ``down_at`` after 10:00."""
+    clock.set(WED_10 - timedelta(hours=2))
+    first = await _bot(tmp_path, clock)
+    await first.stop()
+    clock.set(WED_10 + down_at)
+    bot = Bot(first.config, clock, workers=False, migrate=False, console_sink=lambda _l: None)
+    await bot.start()
+    return bot
+
+
 async def test_restart_ten_minutes_late_posts_once(tmp_path: Path) -> None:
-    clock = FakeClock(WED_10 + timedelta(minutes=10))
-    bot = await _bot(tmp_path, clock)
+    clock = FakeClock()
+    bot = await _restarted(tmp_path, clock, timedelta(minutes=10))
     await bot.drain()
     await catch_up(bot)
     await bot.drain()
@@ -120,8 +131,8 @@ async def test_restart_ten_minutes_late_posts_once(tmp_path: Path) -> None:
 
 
 async def test_restart_two_hours_late_skips_and_tells_admins(tmp_path: Path) -> None:
-    clock = FakeClock(WED_10 + timedelta(hours=2))
-    bot = await _bot(tmp_path, clock)
+    clock = FakeClock()
+    bot = await _restarted(tmp_path, clock, timedelta(hours=2))
     await bot.drain()
     assert not [line for line in bot.console.lines if "今天是" in line]
     alerts = [line for line in bot.console.lines if "错过了发送时间" in line]
@@ -200,3 +211,11 @@ async def test_scheduler_job_and_forward_clock_jump(
     await tick(h.bot)
     await h.bot.drain()
     assert len([x for x in h.lines if "会员福利日" in x]) == 2
+
+
+async def test_a_new_install_reports_nothing_missed(tmp_path: Path) -> None:
+    clock = FakeClock(WED_10 + timedelta(hours=2))
+    bot = await _bot(tmp_path, clock)
+    await bot.drain()
+    assert not [line for line in bot.console.lines if "错过了发送时间" in line]
+    await bot.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -44,7 +44,8 @@ async def programme_view(request: web.Request) -> web.Response:
     if not start < end or end - start > MAX_RANGE:
         raise bad_request("to must be after from, at most 62 days later")
     async with bot.db.read() as s:
-        rows = await with_status(s, due(bot.config, start, end, gid, await load_overrides(s)))
+        occs = due(bot.config, start, end, gid, await load_overrides(s))
+        rows = await with_status(s, occs, bot.clock.now())
     return web.json_response(
         {
             "occurrences": [
@@ -96,7 +97,7 @@ async def _week_with_status(config: Config, group: str | None, monday: date) -> 
     db = Database(config.storage.url)
     try:
         async with db.read() as s:
-            return await week(config, s, group, monday)
+            return await week(config, s, group, monday, datetime.now(UTC))
     except Exception:  # no database yet, or not migrated: the plan alone
         return await week(config, None, group, monday)
     finally:

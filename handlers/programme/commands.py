@@ -28,7 +28,7 @@ async def show_week(ctx: Context) -> None:
     if ctx.command.words and ctx.command.words[0] in ("下周", "next"):
         monday += timedelta(days=7)
         title = "下周节目表"
-    rows = await week(ctx.config, ctx.session, ctx.group_id, monday)
+    rows = await week(ctx.config, ctx.session, ctx.group_id, monday, ctx.now())
     if not rows:
         await ctx.reply(ctx.render(T_EMPTY, title=title))
         return

@@ -1,7 +1,8 @@
 """The week's programme with each occurrence's status, for chat, CLI and API alike.
 
 Status: ``sent`` (claimed and queued), ``failed`` (its message was dead-lettered),
-``skipped`` (missed beyond the grace period), ``pending`` (not yet due).
+``skipped`` (missed: recorded as skipped, or long past without ever being posted — e.g. before
+the bot first ran), ``pending`` (not yet due, or due this very moment).
 """
 
 from __future__ import annotations
@@ -28,11 +29,15 @@ def monday_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+def _unclaimed(o: Occurrence, now: datetime | None) -> str:
+    return "skipped" if now is not None and o.at < now - timedelta(minutes=5) else "pending"
+
+
 async def with_status(
-    session: AsyncSession | None, occs: list[Occurrence]
+    session: AsyncSession | None, occs: list[Occurrence], now: datetime | None = None
 ) -> list[tuple[Occurrence, str]]:
     if session is None or not occs:
-        return [(o, "pending") for o in occs]
+        return [(o, _unclaimed(o, now)) for o in occs]
     groups = {o.group_id for o in occs}
     lo, hi = min(o.at for o in occs), max(o.at for o in occs)
     rows = await session.execute(
@@ -59,7 +64,7 @@ async def with_status(
     )
     out = []
     for o in occs:
-        st = ledger.get((o.slot.id, o.group_id, o.at), "pending")
+        st = ledger.get((o.slot.id, o.group_id, o.at)) or _unclaimed(o, now)
         if st == "sent" and f"prog:{o.slot.id}:{o.group_id}:{o.at.isoformat()}" in dead_keys:
             st = "failed"
         out.append((o, st))
@@ -67,11 +72,15 @@ async def with_status(
 
 
 async def week(
-    config: Config, session: AsyncSession | None, group: str | None, monday: date
+    config: Config,
+    session: AsyncSession | None,
+    group: str | None,
+    monday: date,
+    now: datetime | None = None,
 ) -> list[tuple[Occurrence, str]]:
     start, end = week_bounds(config, group, monday)
     ov = await load_overrides(session) if session is not None else None
-    return await with_status(session, due(config, start, end, group, ov))
+    return await with_status(session, due(config, start, end, group, ov), now)
 
 
 STATUS_CN = {"sent": "已发", "failed": "失败", "skipped": "跳过", "pending": "待发"}

@@ -1,5 +1,13 @@
 """Admin corrections, all audited: /归属, /调整邀请, /撤销调整, /作废邀请, /邀请记录, and
-/奖品 导入 in a private chat (codes never pass through a group)."""
+/奖品 导入 in a private chat (codes never pass through a group).
+
+Rules:
+- /归属 @新成员 @邀请人 attributes a newcomer who has no ledger row (or whose row was voided);
+  qualification counts from when they joined, and a rejoin is still ``fake``.
+- /调整邀请 @x +2 原因 adds (or removes) valid invites; /撤销调整 @x undoes the latest one that
+  is not undone yet. A bonus that reaches a tier is announced like a qualification.
+- /作废邀请 @新成员 voids the newcomer's invite whatever its status (it stops counting).
+"""
 
 from __future__ import annotations
 
@@ -10,13 +18,16 @@ from bot.commands import Role
 from bot.dispatch.context import Context
 from bot.dispatch.router import Router, group_only, private_only
 from handlers.referral import claims, ledger
+from handlers.referral.settle import announce_tiers
 from storage.models import Member
 from storage.models_referral import Invite, InviteAdjustment
 
 router = Router("referral-admin")
 T_OK = templates.register("referral.admin_ok", "✅ {what}", "what", "group", "bot")
 T_BAD = templates.register("referral.admin_bad", "⚠️ {what}", "what", "group", "bot")
+T_REFUSED = "core.refused"  # registered by the dispatcher
 ADMIN = {"role": Role.ADMIN, "filters": (group_only,)}
+MAX_DELTA = 1000
 
 
 async def _ok(ctx: Context, what: str) -> None:
@@ -25,6 +36,14 @@ async def _ok(ctx: Context, what: str) -> None:
 
 async def _bad(ctx: Context, what: str) -> None:
     await ctx.reply(ctx.render(T_BAD, what=what))
+
+
+def _first_join(member: Member) -> bool:
+    """Their first time here, as far as we know (a join we saw first, or no join seen)."""
+    if member.join_count == 0:
+        return True
+    joined = member.joined_at
+    return member.join_count == 1 and joined is not None and member.first_seen_at >= joined
 
 
 @router.command("归属", help="指定新成员的邀请人", usage="@新成员 @邀请人", **ADMIN)  # type: ignore[arg-type]
@@ -38,9 +57,11 @@ async def attribute(ctx: Context) -> None:
     if member is None or not member.in_group:
         await _bad(ctx, "这位新成员不在群里")
         return
-    status = await ledger.record_join(ctx, invitee, inviter, "admin", member.join_count <= 1)
+    status = await ledger.record_join(
+        ctx, invitee, inviter, "admin", _first_join(member), member.joined_at
+    )
     if status is None:
-        await _bad(ctx, "无法归属：已有邀请记录，或是自己/机器人")
+        await _bad(ctx, "无法归属：已有邀请记录（可先 /作废邀请），或是自己/机器人/不计入的邀请人")
         return
     await _ok(ctx, f"已把 {invitee} 归属给 {inviter}（{status}）")
 
@@ -53,11 +74,12 @@ async def adjust(ctx: Context) -> None:
         delta = int(words[0])
     except (IndexError, ValueError):
         delta = 0
-    if not ctx.command.mentions or not delta or abs(delta) > 1000:
+    if not ctx.command.mentions or not delta or abs(delta) > MAX_DELTA:
         await _bad(ctx, "用法：/调整邀请 @成员 +2 原因")
         return
     target = ctx.command.mentions[0]
     reason = " ".join(words[1:])
+    before = (await ledger.invite_counts(ctx.session, ctx.group_id, target))["valid"]
     ctx.session.add(
         InviteAdjustment(
             group_id=ctx.group_id,
@@ -69,8 +91,10 @@ async def adjust(ctx: Context) -> None:
             created_at=ctx.now(),
         )
     )
+    await ctx.session.flush()
     await ctx.audit("referral.adjust", target, delta=delta, reason=reason)
     await _ok(ctx, f"已为 {target} 调整有效邀请 {delta:+d}")
+    await announce_tiers(ctx, ctx.group_id, target, before)
 
 
 @router.command("撤销调整", help="撤销最近一次邀请调整", usage="@成员", **ADMIN)  # type: ignore[arg-type]
@@ -94,7 +118,7 @@ async def undo(ctx: Context) -> None:
         await _bad(ctx, "没有可撤销的调整")
         return
     last.undone = True
-    await ctx.audit("referral.undo_adjust", target, delta=last.delta)
+    await ctx.audit("referral.undo_adjust", target, delta=last.delta, adjustment=last.id)
     await _ok(ctx, f"已撤销 {target} 的调整 {last.delta:+d}")
 
 
@@ -114,7 +138,7 @@ async def void(ctx: Context) -> None:
         return
     before, inv.status = inv.status, "void"
     await ctx.audit("referral.void", inv.invitee_id, inviter=inv.inviter_id, was=before)
-    await _ok(ctx, f"已作废 {inv.inviter_id} 邀请 {inv.invitee_id} 的记录")
+    await _ok(ctx, f"已作废 {inv.inviter_id} 邀请 {inv.invitee_id} 的记录（原为 {before}）")
 
 
 @router.command("邀请记录", help="查看某人的邀请明细", usage="@成员", **ADMIN)  # type: ignore[arg-type]
@@ -130,29 +154,51 @@ async def history(ctx: Context) -> None:
     ).all()
     adjs = (
         await ctx.session.scalars(
-            select(InviteAdjustment).where(
-                InviteAdjustment.group_id == ctx.group_id, InviteAdjustment.user_id == target
-            )
+            select(InviteAdjustment)
+            .where(InviteAdjustment.group_id == ctx.group_id, InviteAdjustment.user_id == target)
+            .order_by(InviteAdjustment.id)
         )
     ).all()
-    lines = [f"{r.invitee_id} {r.status} {r.joined_at.astimezone(ctx.tz):%m-%d}" for r in rows]
-    lines += [f"调整 {a.delta:+d} {a.reason}{'（已撤销）' if a.undone else ''}" for a in adjs]
-    await ctx.reply(f"{target} 的邀请记录：\n" + ("\n".join(lines) or "（无）"))
+    lines = [
+        f"{r.invitee_id} {r.status} {r.joined_at.astimezone(ctx.tz):%m-%d} {r.source}" for r in rows
+    ]
+    lines += [
+        f"调整 {a.delta:+d} {a.reason} {a.created_at.astimezone(ctx.tz):%m-%d}"
+        + ("（已撤销）" if a.undone else "")
+        for a in adjs
+    ]
+    counts = await ledger.invite_counts(ctx.session, ctx.group_id, target)
+    head = f"{target} 的邀请记录（有效 {counts['valid']}）："
+    await ctx.reply(head + "\n" + ("\n".join(lines) or "（无）"))
+
+
+def _is_any_admin(ctx: Context) -> bool:
+    """An admin of the bot or of any configured group (private chats know no group role)."""
+    if ctx.role >= Role.ADMIN:
+        return True
+    return any(ctx.user_id in g.admins for g in ctx.config.groups)
 
 
 @router.command(
     "奖品",
-    help="私聊导入兑换码：/奖品 导入 档位 码1 码2 …",
-    role=Role.ADMIN,
+    help="私聊导入兑换码：/奖品 导入 档位 码1 码2 …（管理员）",
     private_ok=True,
     filters=(private_only,),
 )
 async def import_codes(ctx: Context) -> None:
+    """Codes into the pool from an admin's private chat; waiting claims are fulfilled."""
     assert ctx.command is not None
+    if not _is_any_admin(ctx):
+        await ctx.reply(ctx.render(T_REFUSED, command="/奖品", role=Role.ADMIN.label))
+        return
     words = ctx.command.words
     if len(words) < 3 or words[0] != "导入" or not words[1].isdigit():
         await _bad(ctx, "用法（私聊）：/奖品 导入 档位 码1 码2 …")
         return
-    added = await claims.add_codes(ctx.session, ctx.now(), [(int(words[1]), c) for c in words[2:]])
-    done = await claims.fulfil_pending(ctx.session, ctx.config, ctx.now())
+    rows = [(int(words[1]), c) for c in words[2:]]
+    added = await claims.add_codes(ctx.session, ctx.now(), rows)
+    done, handovers = await claims.fulfil_pending(ctx.session, ctx.config, ctx.now())
+    await ctx.audit("referral.codes_import", "", tier=int(words[1]), added=added, fulfilled=done)
     await _ok(ctx, f"已导入 {added} 个兑换码，补发 {done} 个待领奖励")
+    for h in handovers:
+        await ctx.reply(claims.handover_text(ctx.config, h))

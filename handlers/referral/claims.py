@@ -1,15 +1,19 @@
 """Claiming rewards (/领奖) and the reward-code pool.
 
 Rules:
-- ``/领奖`` claims every reached, unclaimed tier once: a unique (group, member, tier) row.
-- Each claim takes one free code of its tier (a code can be taken once); codes go out in a
-  private message, never into the group.
-- With the pool empty the claim stays pending, admins are told, and it is fulfilled (and the
-  member told privately) as soon as codes are imported.
+- ``/领奖`` claims every reached, unclaimed tier once: a unique (group, member, tier) row, so
+  double taps, redeliveries and parallel instances cannot claim twice.
+- Each claim takes one free code of its tier (a conditional update plus a unique ``claim_id``:
+  a code goes to one claim only).
+- Codes go out privately where the platform allows it (OneBot, console); never into the group.
+  Elsewhere (WeCom groups) the admins are asked to hand the code over privately.
+- With the pool empty the claim stays pending and admins are told; importing codes fulfils
+  waiting claims at once, oldest first, and tells each member privately.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -23,18 +27,22 @@ from bot.outbox.queue import enqueue
 from handlers.referral import ledger
 from handlers.referral.config import ReferralConfig
 from storage.dialect import insert_ignore
+from storage.models import Group, Member
 from storage.models_referral import RewardClaim, RewardCode
 
 router = Router("referral-claims")
 V = ("name", "group", "bot")
+PRIVATE_PLATFORMS = ("onebot", "console")
 T_CODE = templates.register(
     "referral.code", "🎁 你的奖励「{reward}」兑换码：{code}", *V, "reward", "code"
 )
 T_CLAIMED = templates.register(
-    "referral.claimed", "✅ {name} 领取了 {n} 个奖励，兑换码已私信发送{pending}", *V, "n", "pending"
+    "referral.claimed", "✅ {name} 领取了 {n} 个奖励，{how}{pending}", *V, "n", "how", "pending"
 )
+T_HOW_PRIVATE = templates.register("referral.how_private", "兑换码已私信发送", *V)
+T_HOW_ADMIN = templates.register("referral.how_admin", "管理员会私下把兑换码发给你", *V)
 T_PENDING = templates.register(
-    "referral.claim_pending", "，其中 {n} 个奖品正在补货，到货后私信通知", *V, "n"
+    "referral.claim_pending", "，其中 {n} 个奖品正在补货，到货后通知你", *V, "n"
 )
 T_NOTHING = templates.register(
     "referral.nothing", "{name} 暂时没有可领取的奖励，发送 /邀请 查看进度", *V
@@ -45,11 +53,29 @@ T_EMPTY_POOL = templates.register(
     *V,
     "reward",
 )
+T_HANDOVER = templates.register(
+    "referral.handover",
+    "🎁 请私下把「{reward}」兑换码 {code} 发给 {name}（{group}）",
+    *V,
+    "reward",
+    "code",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Handover:
+    """A code that could not be sent privately: an admin must pass it on."""
+
+    group_id: str
+    user_id: str
+    name: str
+    reward: str
+    code: str
 
 
 async def take_code(session: AsyncSession, claim_id: int, tier: int) -> str | None:
     """Give one free code of ``tier`` to the claim (None when the pool is empty)."""
-    for _ in range(3):  # another instance may take the same free code first
+    for _ in range(5):  # another instance may take the same free code first
         code = await session.scalar(
             select(RewardCode.code)
             .where(RewardCode.tier == tier, RewardCode.claim_id.is_(None))
@@ -68,74 +94,98 @@ async def take_code(session: AsyncSession, claim_id: int, tier: int) -> str | No
     return None
 
 
-def private_channel(config: Config, group_id: str) -> str:
+async def _platform(session: AsyncSession, config: Config, group_id: str) -> str:
     g = config.group(group_id)
-    return "onebot" if g is not None and g.platform == "onebot" else "console"
+    if g is not None:
+        return g.platform
+    return await session.scalar(select(Group.platform).where(Group.id == group_id)) or ""
 
 
-async def send_code(
+async def deliver(
     session: AsyncSession, config: Config, now: datetime, claim: RewardClaim, code: str
-) -> None:
-    channel = private_channel(config, claim.group_id)
+) -> Handover | None:
+    """Mark the claim fulfilled and send the code privately; a Handover when we cannot."""
+    claim.code, claim.status, claim.fulfilled_at = code, "fulfilled", now
+    platform = await _platform(session, config, claim.group_id)
+    if platform not in PRIVATE_PLATFORMS:
+        name = await session.scalar(
+            select(Member.name).where(
+                Member.group_id == claim.group_id, Member.user_id == claim.user_id
+            )
+        )
+        return Handover(claim.group_id, claim.user_id, name or claim.user_id, claim.reward, code)
     text = templates.render(config, T_CODE, claim.group_id, reward=claim.reward, code=code, name="")
     await enqueue(
         session,
         now=now,
-        channel=channel,
-        target=f"{channel}:private:{claim.user_id}",
+        channel=platform,
+        target=f"{platform}:private:{claim.user_id}",
         action="private_text",
         payload={"text": text, "user_id": claim.user_id, "group_id": claim.group_id},
         group_id=claim.group_id,
         idem_key=f"reward:{claim.id}",
     )
+    return None
+
+
+def handover_text(config: Config, h: Handover) -> str:
+    g = config.group(h.group_id)
+    group = g.name if g and g.name else h.group_id
+    return templates.render(
+        config, T_HANDOVER, h.group_id, reward=h.reward, code=h.code, name=h.name, group=group
+    )
+
+
+async def _new_claim(ctx: Context, tier: int, reward: str) -> RewardClaim | None:
+    """The claim row for a tier, or None when it was claimed before (unique constraint)."""
+    table = RewardClaim.__table__
+    stmt = insert_ignore(ctx.session, table, ["group_id", "user_id", "tier"]).returning(table.c.id)
+    row = dict(
+        group_id=ctx.group_id,
+        user_id=ctx.user_id,
+        tier=tier,
+        reward=reward,
+        code="",
+        status="pending",
+        claimed_at=ctx.now(),
+    )
+    claim_id = (await ctx.session.execute(stmt, [row])).scalar()
+    return None if claim_id is None else await ctx.session.get(RewardClaim, claim_id)
 
 
 @router.command("领奖", "claim", help="领取邀请奖励", filters=(group_only,))
 async def claim(ctx: Context) -> None:
+    """Claim every reached tier not claimed before."""
     assert ctx.group_id is not None
     cfg: ReferralConfig = ctx.feature("referral")
     name = await ctx.member_name(ctx.user_id)
     valid = (await ledger.invite_counts(ctx.session, ctx.group_id, ctx.user_id))["valid"]
-    table = RewardClaim.__table__
-    new = pending = 0
+    new = pending = handed = 0
     for tier in (t for t in cfg.tiers if t.invites <= valid):
-        stmt = insert_ignore(ctx.session, table, ["group_id", "user_id", "tier"]).returning(
-            table.c.id
-        )
-        row = dict(
-            group_id=ctx.group_id,
-            user_id=ctx.user_id,
-            tier=tier.invites,
-            reward=tier.reward,
-            code="",
-            status="pending",
-            claimed_at=ctx.now(),
-        )
-        claim_id = (await ctx.session.execute(stmt, [row])).scalar()
-        if claim_id is None:
+        c = await _new_claim(ctx, tier.invites, tier.reward)
+        if c is None:
             continue  # claimed before: never twice
         new += 1
-        c = await ctx.session.get(RewardClaim, claim_id)
-        assert c is not None
-        code = await take_code(ctx.session, claim_id, tier.invites)
+        code = await take_code(ctx.session, c.id, tier.invites)
         if code is None:
             pending += 1
             await ctx.notify_admins(ctx.render(T_EMPTY_POOL, name=name, reward=tier.reward))
         else:
-            c.code, c.status, c.fulfilled_at = code, "fulfilled", ctx.now()
-            await send_code(ctx.session, ctx.config, ctx.now(), c, code)
-        await ctx.audit(
-            "referral.claim", ctx.user_id, tier=tier.invites, fulfilled=code is not None
-        )
+            h = await deliver(ctx.session, ctx.config, ctx.now(), c, code)
+            if h is not None:
+                handed += 1
+                await ctx.notify_admins(handover_text(ctx.config, h))
+        await ctx.audit("referral.claim", ctx.user_id, tier=tier.invites, fulfilled=bool(code))
     if not new:
         await ctx.reply(ctx.render(T_NOTHING, name=name))
         return
+    how = ctx.render(T_HOW_ADMIN if handed else T_HOW_PRIVATE, name=name)
     extra = ctx.render(T_PENDING, name=name, n=pending) if pending else ""
-    await ctx.reply(ctx.render(T_CLAIMED, name=name, n=new, pending=extra))
+    await ctx.reply(ctx.render(T_CLAIMED, name=name, n=new, how=how, pending=extra))
 
 
 async def add_codes(session: AsyncSession, now: datetime, rows: list[tuple[int, str]]) -> int:
-    """Put codes in the pool (duplicates ignored); returns how many were new."""
+    """Put codes in the pool (codes already known are ignored); returns how many were new."""
     if not rows:
         return 0
     table = RewardCode.__table__
@@ -144,18 +194,20 @@ async def add_codes(session: AsyncSession, now: datetime, rows: list[tuple[int, 
     return len((await session.execute(stmt, values)).all())
 
 
-async def fulfil_pending(session: AsyncSession, config: Config, now: datetime) -> int:
-    """Give waiting claims their codes now that the pool has some; returns how many."""
-    done = 0
-    for c in (
-        await session.scalars(
-            select(RewardClaim).where(RewardClaim.status == "pending").order_by(RewardClaim.id)
-        )
-    ).all():
+async def fulfil_pending(
+    session: AsyncSession, config: Config, now: datetime
+) -> tuple[int, list[Handover]]:
+    """Give waiting claims their codes, oldest first; (how many, codes to hand over)."""
+    done, handovers = 0, []
+    waiting = await session.scalars(
+        select(RewardClaim).where(RewardClaim.status == "pending").order_by(RewardClaim.id)
+    )
+    for c in waiting.all():
         code = await take_code(session, c.id, c.tier)
         if code is None:
             continue
-        c.code, c.status, c.fulfilled_at = code, "fulfilled", now
-        await send_code(session, config, now, c, code)
         done += 1
-    return done
+        h = await deliver(session, config, now, c, code)
+        if h is not None:
+            handovers.append(h)
+    return done, handovers

@@ -1,4 +1,11 @@
-"""``groupbot rewards import -c CONFIG FILE.csv``: load reward codes (rows ``tier,code``)."""
+"""``groupbot rewards import -c CONFIG FILE.csv``: load reward codes into the pool.
+
+Rules: rows are ``tier,code`` (tier = the tier's invite count; an optional header row and blank
+lines are skipped); a bad row rejects the whole file (exit 2, the line named) and nothing is
+stored. Codes already in the pool are ignored, so importing a file twice is harmless. Waiting
+claims are fulfilled in the same transaction and their members told privately; codes for
+platforms without private messages are printed for the operator to hand over.
+"""
 
 from __future__ import annotations
 
@@ -9,27 +16,33 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+MAX_CODE_LEN = 256
+
 
 def read_codes(path: Path) -> list[tuple[int, str]]:
-    """Rows ``tier,code`` (a header row is skipped); raises ValueError naming the bad line."""
+    """Rows ``tier,code``; raises ValueError naming the bad line."""
     out = []
     with path.open(encoding="utf-8-sig", newline="") as f:
         for n, row in enumerate(csv.reader(f), 1):
-            if not row or not "".join(row).strip():
+            cells = [c.strip() for c in row]
+            if not "".join(cells):
                 continue
-            if n == 1 and not row[0].strip().isdigit():
-                continue
-            if len(row) < 2 or not row[0].strip().isdigit() or not row[1].strip():
+            if n == 1 and not cells[0].isdigit():
+                continue  # header
+            if len(cells) < 2 or not cells[0].isdigit() or not cells[1]:
                 raise ValueError(f"{path}:{n}: expected tier,code")
-            out.append((int(row[0]), row[1].strip()))
+            if len(cells[1]) > MAX_CODE_LEN or any(c.isspace() for c in cells[1]):
+                raise ValueError(f"{path}:{n}: a code is one word of at most {MAX_CODE_LEN}")
+            out.append((int(cells[0]), cells[1]))
     return out
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     from bot.cli import load_or_exit
-    from handlers.referral.claims import add_codes, fulfil_pending
+    from handlers.referral.claims import add_codes, fulfil_pending, handover_text
     from storage.db import Database
     from storage.migrate import upgrade
+    from storage.models import AuditEntry
 
     config = load_or_exit(args.config)
     try:
@@ -38,25 +51,38 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return 2
 
-    async def run() -> tuple[int, int]:
+    async def run() -> tuple[int, int, list[str]]:
         db = Database(config.storage.url)
         try:
             await upgrade(db)
             now = datetime.now(UTC)
             async with db.transaction() as s:
                 added = await add_codes(s, now, rows)
-                done = await fulfil_pending(s, config, now)
-            return added, done
+                done, handovers = await fulfil_pending(s, config, now)
+                s.add(
+                    AuditEntry(
+                        group_id=None,
+                        actor_id="cli",
+                        action="referral.codes_import",
+                        target_id="",
+                        detail={"file": str(args.file), "added": added, "fulfilled": done},
+                        created_at=now,
+                    )
+                )
+            return added, done, [handover_text(config, h) for h in handovers]
         finally:
             await db.dispose()
 
-    added, done = asyncio.run(run())
+    added, done, handovers = asyncio.run(run())
     known = len(rows) - added
     print(f"imported {added} new codes ({known} already known); fulfilled {done} waiting claims")
+    for line in handovers:
+        print(line)
     return 0
 
 
 def register_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add ``groupbot rewards import``."""
     p = sub.add_parser("rewards", help="reward codes for invite tiers")
     psub = p.add_subparsers(dest="rewards_command", required=True, parser_class=type(p))
     imp = psub.add_parser("import", help="load codes from a CSV file (tier,code)")

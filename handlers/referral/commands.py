@@ -1,22 +1,22 @@
-"""Invite events, settlement and the members' commands (/邀请, /邀请榜).
+"""Joins and leaves into the ledger, and the members' commands (/邀请, /邀请榜).
 
-Rules: joins and leaves update the ledger in the event's unit of work; the settlement job
-turns pending invites valid once they qualify and announces each tier an inviter reaches.
+Rules:
+- Attribution in order of trust: the platform's inviter (OneBot invite notice, WeCom invitor,
+  or a console join) first; else a WeCom join-code ``state`` naming a member's referral code.
+  A join with neither stays unattributed unless an admin uses /归属.
+- Joins and leaves update the ledger in the event's own unit of work.
+- /邀请 shows valid, pending and left invites and the next tier; /邀请榜 ranks valid invites.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from sqlalchemy import select
-
 from bot import templates
 from bot.dispatch.context import Context
 from bot.dispatch.router import Router, group_only
-from bot.events import MemberJoined, MemberLeft, Scheduled
+from bot.events import MemberJoined, MemberLeft
 from handlers.referral import ledger
+from handlers.referral.codes import referrer_for_code
 from handlers.referral.config import ReferralConfig
-from storage.models import Member
 
 router = Router("referral")
 V = ("name", "group", "bot")
@@ -37,24 +37,30 @@ T_BOARD = templates.register("referral.board", "🤝 邀请榜\n{lines}", *V, "l
 T_BOARD_EMPTY = templates.register(
     "referral.board_empty", "🤝 邀请榜\n还没有有效邀请，快邀请好友进群吧！", *V
 )
-T_TIER = templates.register(
-    "referral.tier_reached",
-    "🎉 恭喜 {name} 已有效邀请 {count} 位好友，获得「{reward}」！发送 /领奖 领取",
-    *V,
-    "count",
-    "reward",
-)
+BOARD_SIZE = 10
 
 
-def tiers_crossed(cfg: ReferralConfig, before: int, after: int) -> list[tuple[int, str]]:
-    return [(t.invites, t.reward) for t in cfg.tiers if before < t.invites <= after]
+async def attribution(ctx: Context, ev: MemberJoined) -> tuple[str, str]:
+    """(inviter, source) for a join; ``("", "")`` when unattributed."""
+    if ev.inviter_id and ev.inviter_source:
+        return ev.inviter_id, ev.inviter_source
+    if ev.state and ctx.group_id is not None:
+        who = await referrer_for_code(ctx.session, ctx.group_id, ev.state)
+        if who:
+            return who, "wecom_state"
+    return "", ""
 
 
 @router.on(MemberJoined, group_only)
 async def on_join(ctx: Context) -> None:
+    """A newcomer: a ``pending`` (or ``fake`` for a rejoin) ledger row when attributed."""
     ev = ctx.event
     assert isinstance(ev, MemberJoined)
-    await ledger.record_join(ctx, ev.user_id, ev.inviter_id, ev.inviter_source, ctx.first_join)
+    if ctx.is_self(ev.user_id):
+        return
+    inviter, source = await attribution(ctx, ev)
+    if inviter:
+        await ledger.record_join(ctx, ev.user_id, inviter, source, ctx.first_join)
 
 
 @router.on(MemberLeft, group_only)
@@ -64,50 +70,6 @@ async def on_leave(ctx: Context) -> None:
     await ledger.record_leave(ctx, ev.user_id)
 
 
-async def active_since(ctx: Context, group_id: str, user_id: str, since: object) -> bool:
-    from handlers.checkin import has_checked_in
-
-    member = await ctx.session.get(Member, (group_id, user_id))
-    spoke = member is not None and member.last_active_at is not None and member.messages > 0
-    return spoke or await has_checked_in(ctx.session, group_id, user_id, since)  # type: ignore[arg-type]
-
-
-@router.on(Scheduled)
-async def settle(ctx: Context) -> None:
-    """Make qualified pending invites valid; announce tiers reached. Idempotent."""
-    ev = ctx.event
-    assert isinstance(ev, Scheduled)
-    if ev.job != "referral.settle":
-        return
-    now = ctx.now()
-    groups = [g.id for g in ctx.config.groups] or [None]
-    shortest = min(ctx.config.feature("referral", g).qualify_days for g in groups)
-    for inv in await ledger.due_pending(ctx.session, now, shortest):
-        cfg: ReferralConfig = ctx.config.feature("referral", inv.group_id)
-        if now - inv.joined_at < timedelta(days=cfg.qualify_days):
-            continue
-        member = await ctx.session.get(Member, (inv.group_id, inv.invitee_id))
-        if member is None or not member.in_group:
-            continue
-        if cfg.require_activity and not await active_since(
-            ctx, inv.group_id, inv.invitee_id, inv.joined_at
-        ):
-            continue
-        before = (await ledger.invite_counts(ctx.session, inv.group_id, inv.inviter_id))["valid"]
-        await ledger.qualify(ctx.session, inv, now)
-        await ctx.audit("referral.valid", inv.invitee_id, inviter=inv.inviter_id)
-        for count, reward in tiers_crossed(cfg, before, before + 1):
-            name = await ctx.session.scalar(
-                select(Member.name).where(
-                    Member.group_id == inv.group_id, Member.user_id == inv.inviter_id
-                )
-            )
-            text = ctx.render(T_TIER, name=name or inv.inviter_id, count=count, reward=reward)
-            await ctx.send(
-                inv.group_id, text, idem_key=f"tier:{inv.group_id}:{inv.inviter_id}:{count}"
-            )
-
-
 @router.command("邀请", "invites", help="我的邀请进度", filters=(group_only,))
 async def mine(ctx: Context) -> None:
     assert ctx.group_id is not None
@@ -115,24 +77,20 @@ async def mine(ctx: Context) -> None:
     c = await ledger.invite_counts(ctx.session, ctx.group_id, ctx.user_id)
     nxt = next((t for t in cfg.tiers if t.invites > c["valid"]), None)
     name = await ctx.member_name(ctx.user_id)
-    line = (
-        ctx.render(T_NEXT, name=name, more=nxt.invites - c["valid"], reward=nxt.reward)
-        if nxt
-        else ctx.render(T_ALL, name=name)
-        if cfg.tiers
-        else ""
+    if nxt is not None:
+        line = ctx.render(T_NEXT, name=name, more=nxt.invites - c["valid"], reward=nxt.reward)
+    else:
+        line = ctx.render(T_ALL, name=name) if cfg.tiers else ""
+    text = ctx.render(
+        T_MINE, name=name, valid=c["valid"], pending=c["pending"], left=c["left"], next=line
     )
-    await ctx.reply(
-        ctx.render(
-            T_MINE, name=name, valid=c["valid"], pending=c["pending"], left=c["left"], next=line
-        )
-    )
+    await ctx.reply(text.rstrip())
 
 
 @router.command("邀请榜", help="有效邀请排行", filters=(group_only,))
 async def board(ctx: Context) -> None:
     assert ctx.group_id is not None
-    rows = await ledger.invite_leaderboard(ctx.session, ctx.group_id, 10)
+    rows = await ledger.invite_leaderboard(ctx.session, ctx.group_id, BOARD_SIZE)
     if not rows:
         await ctx.reply(ctx.render(T_BOARD_EMPTY, name=""))
         return

@@ -1,4 +1,8 @@
-"""The ``[referral]`` section (overridable per group)."""
+"""The ``[referral]`` section (overridable per group in ``[[groups]]``).
+
+Rules: tiers have increasing, distinct invite counts; a reward is named once per tier. Days may
+be fractional (``qualify_days = 0.5`` is twelve hours).
+"""
 
 from __future__ import annotations
 
@@ -8,20 +12,24 @@ from bot.config import Section, register_section
 
 
 class Tier(BaseModel):
+    """Reaching ``invites`` valid invites earns ``reward`` (claimed with /领奖)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
     invites: int = Field(ge=1, le=100_000)
-    reward: str = Field(min_length=1)
+    reward: str = Field(min_length=1, max_length=256)
 
 
 @register_section("referral")
 class ReferralConfig(Section):
+    """Invite counting and rewards (邀请有礼)."""
+
     enabled: bool = True
     qualify_days: float = Field(3, ge=0, le=365)  # stayed this long → the invite is valid
-    require_activity: bool = False  # also spoke once or checked in
+    require_activity: bool = False  # …and also spoke once or checked in since joining
     deduct_days: float = Field(7, ge=0, le=365)  # left within this long after qualifying → deducted
-    staff_invites_count: bool = True
-    staff: list[str] = []
-    daily_cap: int = Field(0, ge=0)  # most invites credited per inviter per day; 0 = no cap
+    staff_invites_count: bool = True  # false: invites by staff/admins are not credited
+    staff: list[str] = []  # extra staff ids (group/bot admins and platform admins are staff)
+    daily_cap: int = Field(0, ge=0)  # most invites credited per inviter per local day; 0 = no cap
     cooldown_minutes: float = Field(0, ge=0)  # an invite this soon after the last one: not credited
     tiers: list[Tier] = []
 

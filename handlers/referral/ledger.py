@@ -5,17 +5,20 @@ Rules:
   console join, or an admin's /归属). No source: unattributed, no row.
 - Self-invites and invites of the bot never count; staff invites count only if configured.
 - Someone who was ever in the group before is a rejoin: recorded as ``fake``, never counted.
+  One row per (group, invitee): whatever happens later, a person is invited at most once.
 - ``pending`` at join → ``valid`` once they stayed ``qualify_days`` (and, if required, spoke or
   checked in) → leaving within ``deduct_days`` after that makes it ``deducted``.
   Leaving before qualifying makes it ``left``.
-- Over the inviter's daily cap, or within the cooldown after their last credited invite, an
-  invite is recorded as ``capped`` and does not count.
+- Over the inviter's daily cap (per local day), or within the cooldown after their last credited
+  invite, an invite is recorded as ``capped`` and does not count.
 - Valid count = valid rows + admin adjustments that were not undone.
+- Every credit, qualification, leave, deduction, adjustment and void is an audit row.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,20 +26,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.dispatch.context import Context
 from handlers.referral.config import ReferralConfig
 from storage.dialect import insert_ignore
-from storage.models import Member
+from storage.models import AuditEntry, Member
 from storage.models_referral import Invite, InviteAdjustment
 
 TRUSTED = {"onebot_invite", "wecom_invitor", "wecom_state", "console", "admin"}
+CREDITED = ("pending", "valid", "left", "deducted")
 
 
 async def invite_counts(session: AsyncSession, group_id: str, user_id: str) -> dict[str, int]:
-    """``{"valid","pending","left","fake"}`` invites credited to ``user_id`` in the group."""
+    """``{"valid","pending","left","fake"}`` invites credited to ``user_id`` in the group.
+
+    ``valid`` includes admin adjustments (never below zero); ``left`` includes deductions."""
     rows = await session.execute(
         select(Invite.status, func.count())
         .where(Invite.group_id == group_id, Invite.inviter_id == user_id)
         .group_by(Invite.status)
     )
-    by = dict(rows.all())
+    by = {str(s): int(n) for s, n in rows.all()}
     adj = await session.scalar(
         select(func.coalesce(func.sum(InviteAdjustment.delta), 0)).where(
             InviteAdjustment.group_id == group_id,
@@ -45,17 +51,17 @@ async def invite_counts(session: AsyncSession, group_id: str, user_id: str) -> d
         )
     )
     return {
-        "valid": int(by.get("valid", 0)) + int(adj or 0),
-        "pending": int(by.get("pending", 0)),
-        "left": int(by.get("left", 0)) + int(by.get("deducted", 0)),
-        "fake": int(by.get("fake", 0)),
+        "valid": max(0, by.get("valid", 0) + int(adj or 0)),
+        "pending": by.get("pending", 0),
+        "left": by.get("left", 0) + by.get("deducted", 0),
+        "fake": by.get("fake", 0),
     }
 
 
 async def invite_leaderboard(
     session: AsyncSession, group_id: str, limit: int
 ) -> list[tuple[str, str, int]]:
-    """(user_id, name, valid invites) best first."""
+    """(user_id, name, valid invites incl. adjustments) best first; ties by user id."""
     valid = (
         select(Invite.inviter_id.label("uid"), func.count().label("n"))
         .where(Invite.group_id == group_id, Invite.status == "valid")
@@ -71,7 +77,7 @@ async def invite_leaderboard(
         for uid, n in (await session.execute(q)).all():
             totals[uid] = totals.get(uid, 0) + int(n or 0)
     ranked = sorted(((u, n) for u, n in totals.items() if n > 0), key=lambda x: (-x[1], x[0]))
-    ranked = ranked[:limit]
+    ranked = ranked[: max(0, limit)]
     names = dict(
         (
             await session.execute(
@@ -84,90 +90,138 @@ async def invite_leaderboard(
     return [(u, names.get(u) or u, n) for u, n in ranked]
 
 
-def is_staff(ctx: Context, cfg: ReferralConfig, uid: str) -> bool:
-    return (
-        uid in cfg.staff
-        or uid in ctx.config.group_admins(ctx.group_id)
-        or uid in ctx.config.bot.admins
+async def audit(ctx: Context, group_id: str, action: str, target: str, **detail: Any) -> None:
+    """An audit row for ``group_id`` (jobs serve many groups, so ``ctx.audit`` won't do)."""
+    ctx.session.add(
+        AuditEntry(
+            group_id=group_id,
+            actor_id=ctx.user_id,
+            action=action,
+            target_id=target,
+            detail=detail,
+            event_id=ctx.event_id,
+            created_at=ctx.now(),
+        )
     )
+
+
+async def is_staff(ctx: Context, cfg: ReferralConfig, uid: str) -> bool:
+    """Configured staff, the group's or the bot's admins, or the platform's owner/admins."""
+    if uid in cfg.staff or uid in ctx.config.group_admins(ctx.group_id):
+        return True
+    if uid in ctx.config.bot.admins:
+        return True
+    role = await ctx.session.scalar(
+        select(Member.role).where(Member.group_id == ctx.group_id, Member.user_id == uid)
+    )
+    return role in ("owner", "admin")
+
+
+async def _credit(
+    ctx: Context, cfg: ReferralConfig, inviter: str, at: datetime
+) -> tuple[str, dict[str, Any]]:
+    """``("pending", slot)`` when the invite may be credited, else ``("capped", {})``."""
+    mine = (Invite.group_id == ctx.group_id, Invite.inviter_id == inviter)
+    if cfg.cooldown_minutes:
+        last = await ctx.session.scalar(
+            select(func.max(Invite.joined_at)).where(*mine, Invite.credit_seq.is_not(None))
+        )
+        if last is not None and at - last < timedelta(minutes=cfg.cooldown_minutes):
+            return "capped", {}
+    day = ctx.local_day(at=at)
+    used = await ctx.session.scalar(
+        select(func.coalesce(func.max(Invite.credit_seq), 0)).where(*mine, Invite.credit_day == day)
+    )
+    seq = int(used or 0) + 1
+    if cfg.daily_cap and seq > cfg.daily_cap:
+        return "capped", {}
+    return "pending", {"credit_day": day, "credit_seq": seq}
 
 
 async def record_join(
-    ctx: Context, invitee: str, inviter: str, source: str, first_join: bool
+    ctx: Context,
+    invitee: str,
+    inviter: str,
+    source: str,
+    first_join: bool,
+    joined_at: datetime | None = None,
 ) -> str | None:
-    """Write the ledger row for a join; returns its status (None when nothing counts)."""
+    """Write the ledger row for a join; returns its status (None when nothing counts).
+
+    A ``void`` row (an admin voided a wrong attribution) may be attributed again by an admin."""
     cfg: ReferralConfig = ctx.feature("referral")
-    if not cfg.enabled or not inviter or source not in TRUSTED or ctx.group_id is None:
+    gid = ctx.group_id
+    if not cfg.enabled or not inviter or source not in TRUSTED or gid is None:
         return None
     if inviter == invitee or ctx.is_self(invitee) or ctx.is_self(inviter):
         return None
-    if not cfg.staff_invites_count and is_staff(ctx, cfg, inviter):
+    if not cfg.staff_invites_count and await is_staff(ctx, cfg, inviter):
         return None
-    status = "pending" if first_join else "fake"
-    if status == "pending" and cfg.daily_cap:
-        day_start = ctx.local_now().replace(hour=0, minute=0, second=0, microsecond=0)
-        today = await ctx.session.scalar(
-            select(func.count())
-            .select_from(Invite)
-            .where(
-                Invite.group_id == ctx.group_id,
-                Invite.inviter_id == inviter,
-                Invite.joined_at >= day_start,
-                Invite.status.in_(("pending", "valid", "left", "deducted")),
-            )
-        )
-        if int(today or 0) >= cfg.daily_cap:
-            status = "capped"
-    if status == "pending" and cfg.cooldown_minutes:
-        last = await ctx.session.scalar(
-            select(func.max(Invite.joined_at)).where(
-                Invite.group_id == ctx.group_id,
-                Invite.inviter_id == inviter,
-                Invite.status.in_(("pending", "valid", "left", "deducted")),
-            )
-        )
-        if last is not None and ctx.now() - last < timedelta(minutes=cfg.cooldown_minutes):
-            status = "capped"
-    table = Invite.__table__
-    stmt = insert_ignore(ctx.session, table, ["group_id", "invitee_id"]).returning(table.c.id)
-    row = dict(
-        group_id=ctx.group_id,
-        invitee_id=invitee,
+    at = joined_at or ctx.now()
+    status, slot = await _credit(ctx, cfg, inviter, at) if first_join else ("fake", {})
+    values = dict(
         inviter_id=inviter,
         source=source,
         status=status,
-        joined_at=ctx.now(),
+        joined_at=at,
+        qualified_at=None,
+        left_at=None,
+        credit_day=slot.get("credit_day"),
+        credit_seq=slot.get("credit_seq"),
     )
-    if (await ctx.session.execute(stmt, [row])).scalar() is None:
-        return None  # this person already has a ledger row here: rejoins never count again
-    await ctx.audit("referral.credit", invitee, inviter=inviter, source=source, status=status)
+    table = Invite.__table__
+    stmt = insert_ignore(ctx.session, table, ["group_id", "invitee_id"]).returning(table.c.id)
+    new = await ctx.session.execute(stmt, [dict(group_id=gid, invitee_id=invitee, **values)])
+    if new.scalar() is None:
+        if source != "admin":
+            return None  # this person already has a ledger row here: rejoins never count again
+        res = await ctx.session.execute(
+            update(Invite)
+            .where(Invite.group_id == gid, Invite.invitee_id == invitee, Invite.status == "void")
+            .values(**values)
+        )
+        if not res.rowcount:  # type: ignore[attr-defined]
+            return None
+    await audit(ctx, gid, "referral.credit", invitee, inviter=inviter, source=source, status=status)
     return status
 
 
 async def record_leave(ctx: Context, invitee: str) -> None:
+    """Pending → ``left``; valid and qualified within ``deduct_days`` → ``deducted``."""
     cfg: ReferralConfig = ctx.feature("referral")
+    gid = ctx.group_id
+    if gid is None:
+        return
     inv = await ctx.session.scalar(
-        select(Invite).where(Invite.group_id == ctx.group_id, Invite.invitee_id == invitee)
+        select(Invite).where(Invite.group_id == gid, Invite.invitee_id == invitee)
     )
     if inv is None:
         return
     now = ctx.now()
     if inv.status == "pending":
         inv.status, inv.left_at = "left", now
+        await audit(ctx, gid, "referral.left", invitee, inviter=inv.inviter_id)
     elif inv.status == "valid" and inv.qualified_at is not None:
         if now - inv.qualified_at <= timedelta(days=cfg.deduct_days):
             inv.status, inv.left_at = "deducted", now
-            await ctx.audit("referral.deduct", invitee, inviter=inv.inviter_id)
+            await audit(ctx, gid, "referral.deduct", invitee, inviter=inv.inviter_id)
 
 
-async def due_pending(session: AsyncSession, now: datetime, max_days: float) -> list[Invite]:
-    q = select(Invite).where(
-        Invite.status == "pending", Invite.joined_at <= now - timedelta(days=max_days)
+async def due_pending(session: AsyncSession, now: datetime, min_days: float) -> list[Invite]:
+    """Pending invites old enough to qualify under the shortest ``qualify_days`` in force."""
+    q = (
+        select(Invite)
+        .where(Invite.status == "pending", Invite.joined_at <= now - timedelta(days=min_days))
+        .order_by(Invite.id)
     )
     return list((await session.scalars(q)).all())
 
 
-async def qualify(session: AsyncSession, inv: Invite, now: datetime) -> None:
-    await session.execute(
-        update(Invite).where(Invite.id == inv.id).values(status="valid", qualified_at=now)
+async def qualify(session: AsyncSession, invite_id: int, now: datetime) -> bool:
+    """Pending → valid; False when someone (another run, an admin) changed it first."""
+    res = await session.execute(
+        update(Invite)
+        .where(Invite.id == invite_id, Invite.status == "pending")
+        .values(status="valid", qualified_at=now)
     )
+    return bool(res.rowcount)  # type: ignore[attr-defined]

@@ -1,17 +1,117 @@
-"""The settlement job: one idempotent ``referral.settle`` event every 5 minutes."""
+"""The settlement job and tier announcements.
+
+Rules:
+- Every 5 minutes one ``Scheduled(job="referral.settle")`` event goes into the inbox, keyed by
+  its 5-minute slot (``referral.settle:{slot}``): however many instances or timers fire, the
+  inbox keeps one per slot.
+- The handler turns every pending invite that qualified by ``ctx.now()`` valid. It is
+  idempotent: a row turns valid only from ``pending`` (a conditional update), so extra or
+  overlapping runs change nothing.
+- Reaching a tier is announced in the group once per (group, inviter, tier), whatever raised
+  the count (a qualification or an admin's bonus).
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.jobs import every, submit
+from sqlalchemy import select
+
+from bot import templates
+from bot.dispatch.context import Context
+from bot.dispatch.router import Router
+from bot.events import Scheduled
+from bot.jobs import submit
+from handlers.referral import ledger
+from handlers.referral.config import ReferralConfig
+from storage.models import Group, Member
 
 if TYPE_CHECKING:
     from bot.runtime import Bot
 
+JOB = "referral.settle"
+SCHEDULER_ID = "referral-settle"
 SETTLE_EVERY_S = 300
+
+router = Router("referral-settle")
+T_TIER = templates.register(
+    "referral.tier_reached",
+    "🎉 恭喜 {name} 已有效邀请 {count} 位好友，获得「{reward}」！发送 /领奖 领取",
+    "name",
+    "group",
+    "bot",
+    "count",
+    "reward",
+)
 
 
 async def on_startup(bot: Bot) -> None:
-    await submit(bot, "referral.settle", SETTLE_EVERY_S)
-    every(bot, "referral.settle", SETTLE_EVERY_S)
+    """Queue a settlement now and every ``SETTLE_EVERY_S`` (in-memory APScheduler job)."""
+
+    async def run() -> None:
+        await submit(bot, JOB, SETTLE_EVERY_S)
+
+    await run()
+    bot.scheduler.add_job(
+        run, "interval", seconds=SETTLE_EVERY_S, id=SCHEDULER_ID, replace_existing=True
+    )
+
+
+async def announce_tiers(ctx: Context, group_id: str, inviter: str, before: int) -> None:
+    """Announce every tier the inviter's valid count crossed since ``before`` (once each)."""
+    cfg: ReferralConfig = ctx.config.feature("referral", group_id)
+    after = (await ledger.invite_counts(ctx.session, group_id, inviter))["valid"]
+    crossed = [t for t in cfg.tiers if before < t.invites <= after]
+    if not crossed:
+        return
+    name = await ctx.session.scalar(
+        select(Member.name).where(Member.group_id == group_id, Member.user_id == inviter)
+    )
+    platform = await ctx.session.scalar(select(Group.platform).where(Group.id == group_id))
+    for t in crossed:
+        text = ctx.render_for(
+            group_id, T_TIER, name=name or inviter, count=t.invites, reward=t.reward
+        )
+        key = f"tier:{group_id}:{inviter}:{t.invites}"
+        await ctx.send(group_id, text, idem_key=key, platform=platform or ctx.event.platform)
+
+
+async def active_since(ctx: Context, group_id: str, user_id: str, since: datetime) -> bool:
+    """Spoke in the group, or checked in, at or after ``since``."""
+    from handlers.checkin import has_checked_in
+
+    member = await ctx.session.get(Member, (group_id, user_id))
+    if member is not None and member.last_active_at is not None:
+        if member.last_active_at >= since:
+            return True
+    return await has_checked_in(ctx.session, group_id, user_id, since)
+
+
+@router.on(Scheduled)
+async def settle(ctx: Context) -> None:
+    """Make every pending invite that qualified by now valid; announce tiers reached."""
+    ev = ctx.event
+    if not isinstance(ev, Scheduled) or ev.job != JOB:
+        return
+    now = ctx.now()
+    groups: list[str | None] = [None, *(g.id for g in ctx.config.groups)]
+    shortest = min(ctx.config.feature("referral", g).qualify_days for g in groups)
+    for inv in await ledger.due_pending(ctx.session, now, shortest):
+        cfg: ReferralConfig = ctx.config.feature("referral", inv.group_id)
+        if not cfg.enabled or now - inv.joined_at < timedelta(days=cfg.qualify_days):
+            continue
+        member = await ctx.session.get(Member, (inv.group_id, inv.invitee_id))
+        if member is None or not member.in_group:
+            continue
+        if cfg.require_activity and not await active_since(
+            ctx, inv.group_id, inv.invitee_id, inv.joined_at
+        ):
+            continue
+        before = (await ledger.invite_counts(ctx.session, inv.group_id, inv.inviter_id))["valid"]
+        if not await ledger.qualify(ctx.session, inv.id, now):
+            continue
+        await ledger.audit(
+            ctx, inv.group_id, "referral.valid", inv.invitee_id, inviter=inv.inviter_id
+        )
+        await announce_tiers(ctx, inv.group_id, inv.inviter_id, before)

@@ -1,190 +1,83 @@
 """Group rules (群规): checks on every group message, warnings that expire, the moderation log.
 
 Rules:
-- Owners, admins, global admins, the bot and the allow-list are never checked.
-- Banned words, ads and flood each have an action ladder (delete, warn, kick) and always a
-  report to admins; in shadow mode a rule only logs and reports what it would have done.
-- Warnings count until they expire (``warning_days``) or are revoked; reaching ``warn_limit``
-  removes the member (where the platform can).
-- Deleting and removing need a platform that can (OneBot, console); on WeCom robot groups the
-  bot warns and reports only.
+- Owners, admins, global admins, the bot itself and the allow-list (``/白名单``, or ``exempt``
+  in config) are never checked.
+- Checks run in order — banned words, ads, flood — and the first that fires runs its action
+  ladder (see ``handlers.rules_actions``); a message that broke a rule goes no further (no
+  command or other feature sees it).
+- Banned words are matched on normalised text (full-width, case, spacing and punctuation do
+  not hide a word; ``*`` spans a few characters) by a linear-time matcher.
+- Flood is the one piece of in-memory state: recent message times per member live in the
+  process (``FloodTracker``); a restart forgets them, which only delays a flood verdict. The
+  verdict for each stored event is remembered, so a re-run of the same event (batch rollback)
+  reaches the same verdict instead of counting the message twice.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections import OrderedDict
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from bot import templates
 from bot.commands import Role
 from bot.dispatch.context import Context
 from bot.dispatch.router import STOP, Router, group_only
 from bot.events import MessageReceived
-from handlers.moderation.detect import FloodTracker, find_ads
+from handlers import rules_commands
+from handlers.moderation.detect import FloodHit, FloodTracker, find_ads
 from handlers.moderation.matcher import BannedWords
-from handlers.rules_config import Check, RulesConfig
-from storage.models_moderation import AllowListEntry, ModerationLog, Warning_
+from handlers.rules_actions import enforce, warning_count
+from handlers.rules_config import RulesConfig
+from storage.models_moderation import AllowListEntry
+
+__all__ = ["RulesConfig", "router", "warning_count"]
 
 router = Router("rules")
-V = ("name", "group", "bot")
-T_WARN = templates.register(
-    "rules.warned",
-    "⚠️ {name} 请遵守群规（{reason}），警告 {count}/{limit}",
-    *V,
-    "reason",
-    "count",
-    "limit",
-)
-T_KICKED = templates.register("rules.kicked", "{name} 多次违反群规，已被移出本群", *V)
-T_REPORT = templates.register(
-    "rules.report",
-    "🛡️ 群规提醒 [{group}] {name}：{reason}，处理：{actions}\n原文：{excerpt}",
-    *V,
-    "reason",
-    "actions",
-    "excerpt",
-)
-T_SHADOW = templates.register(
-    "rules.shadow",
-    "🕶️ [试运行] [{group}] {name}：{reason}，将会：{actions}\n原文：{excerpt}",
-    *V,
-    "reason",
-    "actions",
-    "excerpt",
-)
-CAN_ENFORCE = {"onebot", "console"}
-_cache: dict[tuple[str, ...], BannedWords] = {}
-
-
-async def warning_count(session: AsyncSession, group_id: str, user_id: str, now: datetime) -> int:
-    """Warnings in force (not expired, not revoked) for the member."""
-    n = await session.scalar(
-        select(func.count())
-        .select_from(Warning_)
-        .where(
-            Warning_.group_id == group_id,
-            Warning_.user_id == user_id,
-            Warning_.revoked.is_(False),
-            Warning_.expires_at > now,
-        )
-    )
-    return int(n or 0)
+VERDICTS_KEPT = 10_000
+_words: dict[tuple[str, ...], BannedWords] = {}
 
 
 def words_for(cfg: RulesConfig) -> BannedWords:
+    """The compiled matcher for these patterns (compiled once per distinct list)."""
     key = (str(cfg.wildcard_gap), *cfg.banned_words)
-    if key not in _cache:
-        _cache[key] = BannedWords.compile(list(cfg.banned_words), cfg.wildcard_gap)
-    return _cache[key]
+    if key not in _words:
+        _words[key] = BannedWords.compile(list(cfg.banned_words), cfg.wildcard_gap)
+    return _words[key]
 
 
-def flood_for(ctx: Context, cfg: RulesConfig) -> FloodTracker:
-    """This bot's tracker for these settings (in memory, per running bot)."""
-    trackers: dict[str, FloodTracker] = ctx.services.extras.setdefault("flood", {})
+class FloodGuard:
+    """A FloodTracker whose verdict per event id is remembered (re-runs agree)."""
+
+    def __init__(self, cfg: RulesConfig) -> None:
+        self.tracker = FloodTracker(cfg.flood_messages, cfg.flood_seconds, cfg.flood_repeats)
+        self.verdicts: OrderedDict[int, FloodHit | None] = OrderedDict()
+
+    def record(self, ctx: Context, text: str) -> FloodHit | None:
+        assert ctx.group_id is not None
+        eid = ctx.event_id
+        if eid is not None and eid in self.verdicts:
+            return self.verdicts[eid]
+        hit = self.tracker.record(ctx.group_id, ctx.user_id, text, ctx.now().timestamp())
+        if eid is not None:
+            self.verdicts[eid] = hit
+            while len(self.verdicts) > VERDICTS_KEPT:
+                self.verdicts.popitem(last=False)
+        return hit
+
+
+def flood_for(ctx: Context, cfg: RulesConfig) -> FloodGuard:
+    """This bot's flood guard for these settings (in memory, per running bot)."""
+    guards: dict[str, FloodGuard] = ctx.services.extras.setdefault("rules.flood", {})
     key = f"{cfg.flood_messages}:{cfg.flood_seconds}:{cfg.flood_repeats}"
-    if key not in trackers:
-        trackers[key] = FloodTracker(cfg.flood_messages, cfg.flood_seconds, cfg.flood_repeats)
-    return trackers[key]
+    if key not in guards:
+        guards[key] = FloodGuard(cfg)
+    return guards[key]
 
 
 async def exempt(ctx: Context, cfg: RulesConfig) -> bool:
+    """Owners, admins, the bot and allow-listed members are never checked."""
     if ctx.role >= Role.ADMIN or ctx.is_self(ctx.user_id) or ctx.user_id in cfg.exempt:
         return True
     return await ctx.session.get(AllowListEntry, (ctx.group_id, ctx.user_id)) is not None
-
-
-def platform(ctx: Context) -> str:
-    return ctx.group.platform if ctx.group else ctx.event.platform
-
-
-async def log(
-    ctx: Context, target: str, rule: str, action: str, reason: str, excerpt: str, shadow: bool
-) -> None:
-    ctx.session.add(
-        ModerationLog(
-            group_id=ctx.group_id,
-            user_id=target,
-            rule=rule,
-            action=action,
-            reason=reason,
-            excerpt=excerpt[:500],
-            shadow=shadow,
-            actor_id=ctx.user_id if rule == "manual" else "",
-            created_at=ctx.now(),
-        )
-    )
-
-
-async def warn(
-    ctx: Context, cfg: RulesConfig, target: str, rule: str, reason: str, name: str
-) -> list[str]:
-    """Add a warning; at the limit remove the member. Returns what was done."""
-    now = ctx.now()
-    ctx.session.add(
-        Warning_(
-            group_id=ctx.group_id,
-            user_id=target,
-            rule=rule,
-            reason=reason,
-            actor_id=ctx.user_id if rule == "manual" else "",
-            created_at=now,
-            expires_at=now + timedelta(days=cfg.warning_days),
-            revoked=False,
-        )
-    )
-    await ctx.session.flush()
-    assert ctx.group_id is not None
-    count = await warning_count(ctx.session, ctx.group_id, target, now)
-    await ctx.reply(ctx.render(T_WARN, name=name, reason=reason, count=count, limit=cfg.warn_limit))
-    done = [f"warn {count}/{cfg.warn_limit}"]
-    if count >= cfg.warn_limit and cfg.limit_action == "kick":
-        if platform(ctx) in CAN_ENFORCE:
-            await ctx.act("kick", user_id=target)
-            await ctx.reply(ctx.render(T_KICKED, name=name))
-            done.append("kick")
-        else:
-            done.append("kick not possible on this platform")
-    return done
-
-
-async def enforce(
-    ctx: Context, cfg: RulesConfig, rule: str, check: Check, reason: str, excerpt: str
-) -> None:
-    msg = ctx.message
-    assert msg is not None
-    name = msg.user_name or ctx.user_id
-    if check.shadow:
-        await log(ctx, ctx.user_id, rule, "+".join(check.actions), reason, excerpt, True)
-        await ctx.notify_admins(
-            ctx.render(
-                T_SHADOW,
-                name=name,
-                reason=reason,
-                actions="、".join(check.actions),
-                excerpt=excerpt,
-            )
-        )
-        return
-    done: list[str] = []
-    for action in check.actions:
-        if action == "delete":
-            if platform(ctx) in CAN_ENFORCE and msg.message_id:
-                await ctx.act("delete", message_id=msg.message_id)
-                done.append("delete")
-        elif action == "warn":
-            done += await warn(ctx, cfg, ctx.user_id, rule, reason, name)
-        elif action == "kick" and platform(ctx) in CAN_ENFORCE:
-            await ctx.act("kick", user_id=ctx.user_id)
-            done.append("kick")
-    for action in done or ["report"]:
-        await log(ctx, ctx.user_id, rule, action, reason, excerpt, False)
-    await ctx.notify_admins(
-        ctx.render(
-            T_REPORT, name=name, reason=reason, actions="、".join(done) or "仅提醒", excerpt=excerpt
-        )
-    )
 
 
 @router.on(MessageReceived, group_only)
@@ -193,6 +86,8 @@ async def check_message(ctx: Context) -> object:
     msg = ctx.message
     assert msg is not None and ctx.group_id is not None
     cfg: RulesConfig = ctx.feature("rules")
+    if not (cfg.banned.enabled or cfg.ads.enabled or cfg.flood.enabled):
+        return None
     if await exempt(ctx, cfg):
         return None
     if cfg.banned.enabled and (m := words_for(cfg).match(msg.text)):
@@ -201,12 +96,14 @@ async def check_message(ctx: Context) -> object:
     if cfg.ads.enabled:
         hits = [h for h in find_ads(msg.text, msg.attachments) if h.kind in cfg.ad_kinds]
         if hits:
-            await enforce(ctx, cfg, "ads", cfg.ads, f"疑似广告（{hits[0].kind}）", msg.text[:80])
+            what = {"url": "链接", "phone": "手机号", "wechat_id": "加微信", "attachment": "卡片"}
+            reason = f"疑似广告（{what.get(hits[0].kind, hits[0].kind)}：{hits[0].excerpt}）"
+            await enforce(ctx, cfg, "ads", cfg.ads, reason, msg.text[:80] or f"[{hits[0].kind}]")
             return STOP
     if cfg.flood.enabled:
         # a repeated command (a retried /签到) is not spam; its rate still counts
         text = "" if ctx.command is not None and ctx.command.known else msg.text
-        hit = flood_for(ctx, cfg).record(ctx.group_id, ctx.user_id, text, ctx.now().timestamp())
+        hit = flood_for(ctx, cfg).record(ctx, text)
         if hit:
             reason = "刷屏" if hit.kind == "rate" else "重复发送相同内容"
             await enforce(ctx, cfg, "flood", cfg.flood, reason, msg.text[:80])
@@ -214,8 +111,6 @@ async def check_message(ctx: Context) -> object:
     return None
 
 
-# chat commands live in rules_commands (imported for their registration)
-from handlers import rules_commands  # noqa: E402
-
+# the chat commands (/规则, /警告 …) come after the check, so a rule-breaking command stops
 router.routes += rules_commands.router.routes
 router.commands += rules_commands.router.commands

@@ -1,18 +1,25 @@
-"""Rules commands: /规则, /设置规则, /警告, /撤销警告, /警告记录, /白名单.
+"""Rules commands: /规则, /设置规则, /警告, /撤销警告, /警告记录, /白名单, /撤销.
 
-Every manual action is in the moderation log; a revoked warning no longer counts.
+Rules:
+- Everyone may read the rules; everything else is for admins.
+- Every manual action is a moderation-log row (actor = the admin); a revoked warning no longer
+  counts. ``/撤销 <记录号>`` undoes what can be undone: a warning (revoked), an allow-list change
+  (reversed); a removal or a deleted message cannot be undone and the admin is told so.
+- ``@x`` may be a platform mention, a user id or (when unambiguous) a member's shown name.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from bot import templates
 from bot.commands import Role
 from bot.dispatch.context import Context
 from bot.dispatch.router import Router, group_only
+from handlers.rules_actions import record, warn_member, warning_count
 from handlers.rules_config import RulesConfig
 from storage.dialect import insert_ignore
+from storage.models import Member
 from storage.models_moderation import AllowListEntry, ModerationLog, Warning_
 
 router = Router("rules-commands")
@@ -22,7 +29,31 @@ T_BAD = templates.register("rules.bad", "⚠️ {what}", "what", "group", "bot")
 ADMIN = {"role": Role.ADMIN, "filters": (group_only,)}
 
 
-@router.command("规则", "rules", help="查看群规", filters=(group_only,))
+async def target_of(ctx: Context) -> str | None:
+    """The first ``@x`` of the command as a user id (a unique shown name is resolved)."""
+    assert ctx.command is not None
+    if not ctx.command.mentions:
+        return None
+    token = ctx.command.mentions[0]
+    if await ctx.session.get(Member, (ctx.group_id, token)) is not None:
+        return token
+    ids = (
+        await ctx.session.scalars(
+            select(Member.user_id).where(Member.group_id == ctx.group_id, Member.name == token)
+        )
+    ).all()
+    return ids[0] if len(ids) == 1 else token
+
+
+async def bad(ctx: Context, what: str) -> None:
+    await ctx.reply(ctx.render(T_BAD, what=what))
+
+
+async def done(ctx: Context, what: str) -> None:
+    await ctx.reply(ctx.render(T_DONE, what=what))
+
+
+@router.command("规则", "rules", "群规", help="查看群规", filters=(group_only,))
 async def show(ctx: Context) -> None:
     cfg: RulesConfig = ctx.feature("rules")
     await ctx.reply(ctx.render(T_RULES, rules=await ctx.setting("rules.text", cfg.text)))
@@ -33,39 +64,50 @@ async def set_rules(ctx: Context) -> None:
     assert ctx.command is not None
     text = ctx.command.raw_args.strip()
     if not text:
-        await ctx.reply(ctx.render(T_BAD, what="用法：/设置规则 群规内容"))
+        await bad(ctx, "用法：/设置规则 群规内容")
         return
     await ctx.set_setting("rules.text", text[:2000])
     await ctx.audit("rules.set", "", length=len(text))
-    await ctx.reply(ctx.render(T_DONE, what="群规已更新，发送 /规则 查看"))
+    await done(ctx, "群规已更新，发送 /规则 查看")
 
 
 @router.command("警告", "warn", help="警告成员", usage="@成员 原因", **ADMIN)  # type: ignore[arg-type]
 async def warn_cmd(ctx: Context) -> None:
-    from handlers.rules import log, warn
-
     assert ctx.command is not None
-    if not ctx.command.mentions:
-        await ctx.reply(ctx.render(T_BAD, what="用法：/警告 @成员 原因"))
+    target = await target_of(ctx)
+    if target is None:
+        await bad(ctx, "用法：/警告 @成员 原因")
         return
-    target = ctx.command.mentions[0]
+    if ctx.is_self(target):
+        await bad(ctx, "不能警告机器人自己")
+        return
     reason = " ".join(ctx.command.words) or "管理员警告"
-    done = await warn(
-        ctx, ctx.feature("rules"), target, "manual", reason, await ctx.member_name(target)
+    name = await ctx.member_name(target)
+    out = await warn_member(
+        ctx, ctx.feature("rules"), target, name, "manual", reason, "", ctx.user_id
     )
-    for action in done:
-        await log(ctx, target, "manual", action, reason, "", False)
+    if out.undo:
+        await done(ctx, f"已记录（记录号 #{out.undo[0]}，/撤销 {out.undo[0]} 可撤回）")
+
+
+async def revoke_warning(ctx: Context, w: Warning_) -> None:
+    """Revoke a warning and mark its log rows undone (the same transaction)."""
+    w.revoked = True
+    w.revoked_by = ctx.user_id
+    await ctx.session.execute(
+        update(ModerationLog)
+        .where(ModerationLog.warning_id == w.id, ModerationLog.undone_at.is_(None))
+        .values(undone_at=ctx.now())
+    )
 
 
 @router.command("撤销警告", help="撤销成员最近一次警告", usage="@成员", **ADMIN)  # type: ignore[arg-type]
 async def revoke(ctx: Context) -> None:
-    from handlers.rules import log
-
-    assert ctx.command is not None
-    if not ctx.command.mentions:
-        await ctx.reply(ctx.render(T_BAD, what="用法：/撤销警告 @成员"))
+    assert ctx.command is not None and ctx.group_id is not None
+    target = await target_of(ctx)
+    if target is None:
+        await bad(ctx, "用法：/撤销警告 @成员")
         return
-    target = ctx.command.mentions[0]
     last = await ctx.session.scalar(
         select(Warning_)
         .where(
@@ -78,17 +120,62 @@ async def revoke(ctx: Context) -> None:
         .limit(1)
     )
     if last is None:
-        await ctx.reply(ctx.render(T_BAD, what="没有可撤销的警告"))
+        await bad(ctx, "没有可撤销的警告")
         return
-    last.revoked = True
-    await log(ctx, target, "manual", "revoke", last.reason, "", False)
-    await ctx.reply(ctx.render(T_DONE, what=f"已撤销 {await ctx.member_name(target)} 的一次警告"))
+    await revoke_warning(ctx, last)
+    await record(ctx, target, "manual", "revoke", reason=last.reason, actor=ctx.user_id)
+    left = await warning_count(ctx.session, ctx.group_id, target, ctx.now())
+    name = await ctx.member_name(target)
+    await done(ctx, f"已撤销 {name} 的一次警告（{last.reason}），现有 {left} 次")
+
+
+@router.command("撤销", "undo", help="按记录号撤销处理", usage="记录号", **ADMIN)  # type: ignore[arg-type]
+async def undo(ctx: Context) -> None:
+    """Undo one moderation-log row by its number (shown in reports and /警告记录)."""
+    assert ctx.command is not None and ctx.group_id is not None
+    words = ctx.command.words
+    raw = words[0].lstrip("#＃") if words else ""
+    row = await ctx.session.get(ModerationLog, int(raw)) if raw.isdigit() else None
+    if row is None or row.group_id != ctx.group_id:
+        await bad(
+            ctx, "用法：/撤销 记录号（见管理员通知或 /警告记录）" if not raw else f"没有记录 #{raw}"
+        )
+        return
+    name = await ctx.member_name(row.user_id)
+    if row.undone_at is not None:
+        await bad(ctx, f"#{row.id} 已经撤销过")
+        return
+    if row.shadow:
+        await bad(ctx, f"#{row.id} 是试运行记录，并未执行，无需撤销")
+        return
+    if row.action == "warn" and row.warning_id is not None:
+        w = await ctx.session.get(Warning_, row.warning_id)
+        if w is None or w.revoked:
+            await bad(ctx, f"#{row.id} 的警告已被撤销")
+            return
+        await revoke_warning(ctx, w)
+        what = f"已撤销 {name} 的警告（{w.reason}）"
+    elif row.rule == "allowlist" and row.action in ("add", "remove"):
+        await set_allowed(ctx, row.user_id, row.action == "remove")
+        what = f"已{'移出' if row.action == 'add' else '恢复'} {name} 的白名单"
+    elif row.action == "kick":
+        await bad(ctx, f"移出无法自动撤销，请重新邀请 {name} 入群（可再用 /撤销警告 清除警告）")
+        return
+    elif row.action == "delete":
+        await bad(ctx, "已撤回的消息无法恢复")
+        return
+    else:
+        await bad(ctx, f"#{row.id}（{row.action}）无法撤销")
+        return
+    row.undone_at = ctx.now()
+    await record(ctx, row.user_id, "manual", "undo", reason=f"撤销 #{row.id}", actor=ctx.user_id)
+    await done(ctx, what)
 
 
 @router.command("警告记录", help="查看成员的警告和处理记录", usage="@成员", **ADMIN)  # type: ignore[arg-type]
 async def history(ctx: Context) -> None:
-    assert ctx.command is not None
-    target = ctx.command.mentions[0] if ctx.command.mentions else ctx.user_id
+    assert ctx.command is not None and ctx.group_id is not None
+    target = await target_of(ctx) or ctx.user_id
     now = ctx.now()
     warns = (
         await ctx.session.scalars(
@@ -105,37 +192,24 @@ async def history(ctx: Context) -> None:
             .limit(10)
         )
     ).all()
-    lines = []
+    n = await warning_count(ctx.session, ctx.group_id, target, now)
+    lines = [f"{await ctx.member_name(target)}：生效警告 {n} 次"]
     for w in warns:
         state = "已撤销" if w.revoked else ("已过期" if w.expires_at <= now else "生效中")
-        lines.append(f"警告 {w.created_at.astimezone(ctx.tz):%m-%d} {w.reason}（{state}）")
-    lines += [
-        f"#{e.id} {e.rule}/{e.action}{'（试运行）' if e.shadow else ''} {e.reason}" for e in logs
-    ]
-    await ctx.reply(f"{await ctx.member_name(target)} 的记录：\n" + ("\n".join(lines) or "（无）"))
+        lines.append(f"警告 {w.created_at.astimezone(ctx.tz):%m-%d %H:%M} {w.reason}（{state}）")
+    for e in logs:
+        flags = ("（试运行）" if e.shadow else "") + ("（已撤销）" if e.undone_at else "")
+        lines.append(f"#{e.id} {e.rule}/{e.action}{flags} {e.reason}")
+    await ctx.reply("\n".join(lines))
 
 
-@router.command("白名单", help="群规白名单", usage="添加|移除|列表 @成员", **ADMIN)  # type: ignore[arg-type]
-async def allowlist(ctx: Context) -> None:
-    assert ctx.command is not None and ctx.group_id is not None
-    op = ctx.command.words[0] if ctx.command.words else "列表"
-    if op == "列表":
-        rows = (
-            await ctx.session.scalars(
-                select(AllowListEntry.user_id).where(AllowListEntry.group_id == ctx.group_id)
-            )
-        ).all()
-        await ctx.reply(ctx.render(T_DONE, what="白名单：" + ("、".join(rows) or "（空）")))
-        return
-    if op not in ("添加", "移除") or not ctx.command.mentions:
-        await ctx.reply(ctx.render(T_BAD, what="用法：/白名单 添加|移除|列表 @成员"))
-        return
-    target = ctx.command.mentions[0]
-    if op == "添加":
-        stmt = insert_ignore(ctx.session, AllowListEntry.__table__, ["group_id", "user_id"])
+async def set_allowed(ctx: Context, target: str, allowed: bool) -> None:
+    if allowed:
+        stmt = insert_ignore(ctx.session, AllowListEntry, ["group_id", "user_id"])
         await ctx.session.execute(
-            stmt,
-            [dict(group_id=ctx.group_id, user_id=target, added_by=ctx.user_id, added_at=ctx.now())],
+            stmt.values(
+                group_id=ctx.group_id, user_id=target, added_by=ctx.user_id, added_at=ctx.now()
+            )
         )
     else:
         await ctx.session.execute(
@@ -143,5 +217,28 @@ async def allowlist(ctx: Context) -> None:
                 AllowListEntry.group_id == ctx.group_id, AllowListEntry.user_id == target
             )
         )
-    await ctx.audit(f"rules.allowlist.{'add' if op == '添加' else 'remove'}", target)
-    await ctx.reply(ctx.render(T_DONE, what=f"已{op} {target}"))
+
+
+@router.command("白名单", help="群规白名单（不受群规检查）", usage="添加|移除|列表 @成员", **ADMIN)  # type: ignore[arg-type]
+async def allowlist(ctx: Context) -> None:
+    assert ctx.command is not None and ctx.group_id is not None
+    op = ctx.command.words[0] if ctx.command.words else "列表"
+    if op in ("列表", "list"):
+        rows = (
+            await ctx.session.scalars(
+                select(AllowListEntry.user_id)
+                .where(AllowListEntry.group_id == ctx.group_id)
+                .order_by(AllowListEntry.user_id)
+            )
+        ).all()
+        await done(ctx, "白名单：" + ("、".join(rows) or "（空）"))
+        return
+    target = await target_of(ctx)
+    if op not in ("添加", "移除", "add", "remove") or target is None:
+        await bad(ctx, "用法：/白名单 添加|移除|列表 @成员")
+        return
+    add = op in ("添加", "add")
+    await set_allowed(ctx, target, add)
+    log_id = await record(ctx, target, "allowlist", "add" if add else "remove", actor=ctx.user_id)
+    verb = "添加" if add else "移除"
+    await done(ctx, f"已{verb} {await ctx.member_name(target)}（记录号 #{log_id}）")

@@ -1,13 +1,20 @@
 """Welcoming newcomers (欢迎新人).
 
 Rules:
-- Joins within ``window_s`` of each other are greeted together in one message, once the
-  window has closed (a flush job runs every few seconds; no sleeping in handlers).
-- A member is greeted at most once per ``once_per_hours`` (leave-and-rejoin spam).
-- More than ``raid_joins`` joins within ``raid_window_s`` is a raid: one summary, an alert to
-  admins, no greetings.
-- Near ``capacity`` admins are told; at capacity newcomers are pointed to the next group with
-  the same tag that still has room. An optional goodbye greets leavers (off by default).
+- A join is only written down (a pending greeting, unique per join event); nobody is greeted
+  from the join itself. A flush job (every few seconds, through the inbox) greets each group
+  whose burst has settled: no join for ``window_s`` — so joins close together get one message
+  naming them all. A steady trickle is greeted at the latest ``max_wait_s`` after its first
+  join.
+- A member is greeted at most once per ``once_per_hours`` (leave-and-rejoin spam); someone who
+  left before their greeting is not greeted.
+- More than ``raid_joins`` joins within ``raid_window_s`` is a raid: one summary in the group,
+  an alert to the admins, no greetings.
+- From ``near_capacity`` members on the admins are told, once a day; at capacity
+  each greeting points newcomers to the next group sharing a tag that still has room.
+- An optional goodbye (off by default) for members who leave by themselves.
+- Texts are templates (``welcome.greet``, ``welcome.greet_invited`` …), overridable per group;
+  on WeCom robot groups the greeting is markdown with ``<@id>`` mentions.
 """
 
 from __future__ import annotations
@@ -16,71 +23,48 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from pydantic import Field
-from sqlalchemy import func, select
+from sqlalchemy import delete, select
 
-from bot import templates
+from bot import jobs, templates
 from bot.config import Section, register_section
 from bot.dispatch.context import Context
 from bot.dispatch.router import Router, group_only
 from bot.events import MemberJoined, MemberLeft, Scheduled
-from bot.jobs import every
-from storage.dialect import insert
-from storage.models import Member
-from storage.models_moderation import Greeted, PendingGreeting
+from handlers.welcome_greet import greet_group
+from storage.models_moderation import PendingGreeting
 
 if TYPE_CHECKING:
     from bot.runtime import Bot
 
 router = Router("welcome")
+FLUSH_JOB = "welcome.flush"
 FLUSH_EVERY_S = 5
-V = ("group", "bot")
-T_GREET = templates.register(
-    "welcome.greet",
-    "🎉 欢迎 {mention} 加入{group}！你是本群第 {count} 位成员{inviter}。\n"
-    "群规：{rules}\n发送 /帮助 看看能做什么～",
-    "mention",
-    "name",
-    "inviter",
-    "count",
-    "rules",
-    *V,
-)
-T_INVITER = templates.register("welcome.inviter", "，感谢 {inviter} 的邀请", "inviter", *V)
-T_RAID = templates.register(
-    "welcome.raid", "🚨 {n} 人在短时间内加入，已暂停欢迎，请管理员留意。", "n", *V
-)
-T_BYE = templates.register("welcome.goodbye", "👋 {name} 离开了{group}，祝一切顺利。", "name", *V)
-T_FULL = templates.register(
-    "welcome.full",
-    "本群人数已满（{count}/{capacity}），新朋友可以加入「{next}」哦",
-    "count",
-    "capacity",
-    "next",
-    *V,
-)
-T_NEAR = templates.register(
-    "welcome.near_full", "⚠️ {group} 已有 {count} 人，接近上限 {capacity}", "count", "capacity", *V
+KEEP_DONE = timedelta(days=2)  # handled pending rows are pruned after this
+T_BYE = templates.register(
+    "welcome.goodbye", "👋 {name} 离开了{group}，祝一切顺利。", "name", "group", "bot"
 )
 
 
 @register_section("welcome")
 class WelcomeConfig(Section):
     enabled: bool = True
-    window_s: float = Field(10, ge=0, le=600)
-    once_per_hours: float = Field(24, ge=0)
-    raid_joins: int = Field(10, ge=2)
-    raid_window_s: float = Field(60, gt=0)
+    window_s: float = Field(10, ge=0, le=600)  # joins this close together: one greeting
+    max_wait_s: float = Field(60, ge=0)  # a steady trickle is greeted at most this late
+    once_per_hours: float = Field(24, ge=0)  # greet a member at most once in this many hours
+    raid_joins: int = Field(10, ge=2)  # more joins than this …
+    raid_window_s: float = Field(60, gt=0)  # … within this many seconds: a raid
     goodbye: bool = False
     capacity: int = Field(200, ge=1)
-    near_capacity: int = Field(190, ge=1)
-    mention: bool = True
+    near_capacity: int = Field(190, ge=1)  # admins are told from this many members on
+    mention: bool = True  # @-mention newcomers in the greeting
 
 
 @router.on(MemberJoined, group_only)
 async def on_join(ctx: Context) -> None:
+    """Write the join down; the flush greets it once the burst has settled."""
     ev = ctx.event
     assert isinstance(ev, MemberJoined)
-    if not ctx.feature("welcome").enabled or ctx.is_self(ev.user_id):
+    if not ctx.feature("welcome").enabled or ctx.is_self(ev.user_id) or not ev.user_id:
         return
     ctx.session.add(
         PendingGreeting(
@@ -88,6 +72,7 @@ async def on_join(ctx: Context) -> None:
             user_id=ev.user_id,
             name=ev.user_name,
             inviter_id=ev.inviter_id,
+            platform=ctx.group.platform if ctx.group else ev.platform,
             joined_at=ctx.now(),
             done=False,
             event_id=ctx.event_id,
@@ -97,113 +82,23 @@ async def on_join(ctx: Context) -> None:
 
 @router.on(MemberLeft, group_only)
 async def on_leave(ctx: Context) -> None:
+    """Goodbye (when enabled) to members who left by themselves."""
     ev = ctx.event
     assert isinstance(ev, MemberLeft)
-    if ctx.feature("welcome").goodbye and not ctx.is_self(ev.user_id):
-        await ctx.send(ctx.group_id, ctx.render(T_BYE, name=await ctx.member_name(ev.user_id)))
-
-
-async def next_group(ctx: Context, group_id: str, capacity: int) -> str:
-    g = ctx.config.group(group_id)
-    if g is None:
-        return ""
-    for other in ctx.config.groups:
-        if other.id == g.id or not set(other.tags) & set(g.tags):
-            continue
-        n = await ctx.session.scalar(
-            select(func.count())
-            .select_from(Member)
-            .where(Member.group_id == other.id, Member.in_group.is_(True))
-        )
-        if int(n or 0) < capacity:
-            return other.name or other.id
-    return ""
-
-
-async def greet_group(ctx: Context, group_id: str, rows: list[PendingGreeting]) -> None:
-    cfg: WelcomeConfig = ctx.config.feature("welcome", group_id)
-    now = ctx.now()
-    key = f"welcome:{group_id}:{rows[0].id}"
-    for r in rows:
-        r.done = True
-    recent = [
-        r for r in rows if r.joined_at >= now - timedelta(seconds=cfg.raid_window_s + cfg.window_s)
-    ]
-    if len(recent) > cfg.raid_joins:
-        await ctx.send(group_id, ctx.render_for(group_id, T_RAID, n=len(recent)), idem_key=key)
-        await ctx.notify_admins(ctx.render_for(group_id, T_RAID, n=len(recent)), group_id)
+    if not ctx.feature("welcome").goodbye or ev.kicked or ctx.is_self(ev.user_id):
         return
-    fresh = []
-    for r in rows:
-        seen = await ctx.session.get(Greeted, (group_id, r.user_id))
-        if seen is not None and seen.greeted_at > now - timedelta(hours=cfg.once_per_hours):
-            continue
-        stmt = insert(ctx.session, Greeted).values(
-            group_id=group_id, user_id=r.user_id, greeted_at=now
-        )
-        await ctx.session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["group_id", "user_id"], set_={"greeted_at": now}
-            )
-        )
-        if r.user_id not in {f.user_id for f in fresh}:
-            fresh.append(r)
-    if not fresh:
-        return
-    count = int(
-        await ctx.session.scalar(
-            select(func.count())
-            .select_from(Member)
-            .where(Member.group_id == group_id, Member.in_group.is_(True))
-        )
-        or 0
-    )
-    g = ctx.config.group(group_id)
-    names = "、".join(r.name or r.user_id for r in fresh)
-    inviters = sorted({r.inviter_id for r in fresh if r.inviter_id})
-    rules = await _rules_text(ctx, group_id)
-    text = ctx.render_for(
-        group_id,
-        T_GREET,
-        mention=names,
-        name=names,
-        count=count,
-        rules=rules,
-        group=g.name if g and g.name else group_id,
-        inviter=ctx.render_for(group_id, T_INVITER, inviter="、".join(inviters))
-        if inviters
-        else "",
-    )
-    mentions = tuple(r.user_id for r in fresh) if cfg.mention else ()
-    await ctx.send(group_id, text, mentions=mentions, idem_key=key)
-    if count >= cfg.capacity:
-        nxt = await next_group(ctx, group_id, cfg.capacity)
-        if nxt:
-            await ctx.send(
-                group_id,
-                ctx.render_for(group_id, T_FULL, count=count, capacity=cfg.capacity, next=nxt),
-                idem_key=key + ":full",
-            )
-    if count >= cfg.near_capacity:
-        near = ctx.render_for(group_id, T_NEAR, count=count, capacity=cfg.capacity)
-        await ctx.notify_admins(near, group_id)
-
-
-async def _rules_text(ctx: Context, group_id: str) -> str:
-    from storage.models import GroupSetting
-
-    row = await ctx.session.get(GroupSetting, (group_id, "rules.text"))
-    text = row.value if row is not None else ctx.config.feature("rules", group_id).text
-    return str(text).splitlines()[0] + ("…" if "\n" in str(text) else "")
+    await ctx.send(ctx.group_id, ctx.render(T_BYE, name=await ctx.member_name(ev.user_id)))
 
 
 @router.on(Scheduled)
 async def flush(ctx: Context) -> None:
-    """Greet every group whose burst window has closed."""
+    """Greet every group whose burst window has closed (by ``ctx.now()``); the pending rows are
+    marked done in the same transaction, and old handled rows are pruned."""
     ev = ctx.event
     assert isinstance(ev, Scheduled)
-    if ev.job != "welcome.flush":
+    if ev.job != FLUSH_JOB:
         return
+    now = ctx.now()
     pending = (
         await ctx.session.scalars(
             select(PendingGreeting)
@@ -216,10 +111,37 @@ async def flush(ctx: Context) -> None:
         by_group.setdefault(p.group_id, []).append(p)
     for gid, rows in by_group.items():
         cfg: WelcomeConfig = ctx.config.feature("welcome", gid)
-        if max(r.joined_at for r in rows) > ctx.now() - timedelta(seconds=cfg.window_s):
-            continue  # the burst is still going
-        await greet_group(ctx, gid, rows)
+        settled = max(r.joined_at for r in rows) <= now - timedelta(seconds=cfg.window_s)
+        overdue = min(r.joined_at for r in rows) <= now - timedelta(seconds=cfg.max_wait_s)
+        if settled or overdue:
+            await greet_group(ctx, gid, rows, cfg)
+    await ctx.session.execute(
+        delete(PendingGreeting).where(
+            PendingGreeting.done.is_(True), PendingGreeting.joined_at < now - KEEP_DONE
+        )
+    )
+
+
+async def flush_due(bot: Bot) -> bool:
+    """Queue a flush for the current slot when greetings are pending; True when queued.
+    (The read only avoids an inbox event every few seconds in quiet times.)"""
+    async with bot.db.read() as s:
+        open_ = await s.scalar(
+            select(PendingGreeting.id).where(PendingGreeting.done.is_(False)).limit(1)
+        )
+    if open_ is None:
+        return False
+    return await jobs.submit(bot, FLUSH_JOB, FLUSH_EVERY_S)
 
 
 async def on_startup(bot: Bot) -> None:
-    every(bot, "welcome.flush", FLUSH_EVERY_S)
+    bot.scheduler.add_job(
+        flush_due,
+        "interval",
+        seconds=FLUSH_EVERY_S,
+        args=[bot],
+        id="welcome-flush",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+    )

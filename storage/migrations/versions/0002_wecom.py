@@ -1,4 +1,4 @@
-"""wecom feature tables
+"""reserved (empty); the WeCom tables are in 0008
 
 Revision ID: 0002
 Revises: 0001

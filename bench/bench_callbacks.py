@@ -1,12 +1,20 @@
 """Callback throughput: the full durable path vs a bare verify+decrypt+parse server.
 
     python bench/bench_callbacks.py [-n 5000] [-c 50] [--rate 1000]
+    python bench/bench_callbacks.py --db postgresql+asyncpg://groupbot@127.0.0.1:55433/groupbot \
+        --instances 1,2
+
 
 Both servers run in their own process on 127.0.0.1 (the load generator gets the other core).
 For each: N distinct signed and encrypted WeCom callbacks at concurrency C (events/s, p50/p99
 ack latency, errors), then a paced run at ``--rate`` events/s (p50/p99). The full server is
 the real groupbot app on a fresh SQLite file with its workers running; after the run, the
 benchmark checks that every event was stored exactly once.
+
+With ``--db`` (a PostgreSQL URL) each run gets a new database in that cluster; ``--instances
+1,2`` runs the full server as 1 and then 2 processes on that one database, the load generator
+spreading requests over them round-robin (a load balancer), and also reports how fast the
+instances together processed the burst (stored → done).
 """
 
 from __future__ import annotations
@@ -15,7 +23,6 @@ import argparse
 import asyncio
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -27,6 +34,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.pgutil import describe_db, drop_url, fresh_url, rows
 from bot.adapters import wecom, wecom_sign
 
 TOKEN = "benchtoken"
@@ -67,14 +75,14 @@ async def _ok() -> object:
     return web.json_response({"status": "ok"})
 
 
-def write_config(tmp: Path, port: int) -> Path:
+def write_config(tmp: Path, port: int, url: str = "") -> Path:
     cfg = tmp / "bench.toml"
     cfg.write_text(
         f"""
 [server]
 port = {port}
 [storage]
-url = "sqlite+aiosqlite:///{tmp / "bench.db"}"
+url = "{url or f"sqlite+aiosqlite:///{tmp / 'bench.db'}"}"
 [wecom]
 corp_id = "{CORP}"
 token = "{TOKEN}"
@@ -101,8 +109,10 @@ def requests(n: int, offset: int) -> list[tuple[dict[str, str], bytes]]:
 
 
 async def fire(
-    base: str, reqs: list[tuple[dict[str, str], bytes]], conc: int, rate: float | None
+    base: str | list[str], reqs: list[tuple[dict[str, str], bytes]], conc: int, rate: float | None
 ) -> dict[str, float]:
+    """Send ``reqs`` (round-robin over the servers in ``base``) and time the answers."""
+    bases = [base] if isinstance(base, str) else base
     lat: list[float] = []
     errors = 0
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -121,7 +131,8 @@ async def fire(
             query, body = reqs[i]
             t0 = time.perf_counter()
             try:
-                async with http.post(f"{base}/wecom/callback", params=query, data=body) as r:
+                url = f"{bases[i % len(bases)]}/wecom/callback"
+                async with http.post(url, params=query, data=body) as r:
                     await r.read()
                     if r.status != 200:
                         errors += 1
@@ -156,32 +167,58 @@ async def wait_up(base: str) -> None:
     raise RuntimeError("server did not start")
 
 
-async def run(kind: str, n: int, conc: int, rate: float, tmp: Path) -> list[dict[str, float]]:
-    port = free_port()
-    if kind == "bare":
-        cmd = [sys.executable, __file__, "--serve-bare", str(port)]
-    else:
-        cmd = [sys.executable, "-m", "bot.cli", "serve", "-c", str(write_config(tmp, port))]
-        cmd += ["--log-level", "ERROR"]
+async def drained(url: str, since: float, limit_s: float = 600) -> float:
+    """Seconds from ``since`` until no stored event is left unprocessed."""
+    sql = "select count(*) from inbox where status = 'queued' and platform != 'internal'"
+    while time.perf_counter() - since < limit_s:
+        if (await rows(url, sql))[0][0] == 0:
+            return time.perf_counter() - since
+        await asyncio.sleep(0.05)
+    raise RuntimeError("events were not processed in time")
+
+
+async def run(
+    kind: str, n: int, conc: int, rate: float, tmp: Path, db: str | None = None, instances: int = 1
+) -> list[dict[str, float]]:
+    url = "" if kind == "bare" else await fresh_url(db, tmp, f"{kind}{instances}")
+    ports = [free_port() for _ in range(instances)]
     env = dict(os.environ)
     if kind == "ingest":
         env["GROUPBOT_SERVER__WORKERS"] = "false"
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
+    procs = []
+    for port in ports:
+        if kind == "bare":
+            cmd = [sys.executable, __file__, "--serve-bare", str(port)]
+        else:
+            cfg = write_config(tmp, ports[0], url)
+            cmd = [sys.executable, "-m", "bot.cli", "serve", "-c", str(cfg), "--port", str(port)]
+            cmd += ["--log-level", "ERROR"]
+        procs.append(
+            subprocess.Popen(
+                cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+        )
+        if kind != "bare":
+            await wait_up(f"http://127.0.0.1:{port}")  # the first one migrates the schema
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
     try:
-        await wait_up(base)
-        await fire(base, requests(200, 10_000_000), conc, None)  # warm-up
-        burst = await fire(base, requests(n, 0), conc, None)
-        paced = await fire(base, requests(min(n, int(rate * 5)), 20_000_000), conc, rate)
+        for base in bases:
+            await wait_up(base)
+        await fire(bases, requests(200, 10_000_000), conc, None)  # warm-up
+        started = time.perf_counter()
+        burst = await fire(bases, requests(n, 0), conc, None)
+        if kind == "full":
+            burst["processed_eps"] = n / await drained(url, started)
+        paced = await fire(bases, requests(min(n, int(rate * 5)), 20_000_000), conc, rate)
     finally:
-        proc.terminate()
-        proc.wait(30)
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(30)
     if kind != "bare":
-        con = sqlite3.connect(tmp / "bench.db")
-        stored = con.execute("select count(*), count(distinct dedup_key) from inbox").fetchone()
-        con.close()
+        sql = "select count(*), count(distinct dedup_key) from inbox where platform = 'wecom'"
+        stored = (await rows(url, sql))[0]
+        await drop_url(url)
         expected = 200 + n + min(n, int(rate * 5))
         burst["stored"] = stored[0]
         assert stored == (expected, expected), f"stored {stored}, expected {expected}"
@@ -199,22 +236,41 @@ def main() -> None:
     p.add_argument(
         "--ingest-only", action="store_true", help="durable path without processing workers"
     )
+    p.add_argument("--db", default="", help="PostgreSQL URL (a new database per run)")
+    p.add_argument("--instances", default="1", help="server processes per run, e.g. 1,2")
     a = p.parse_args()
+    counts = [int(x) for x in a.instances.split(",")]
+    kind = "ingest" if a.ingest_only else "full"
     with tempfile.TemporaryDirectory() as d:
         bare = asyncio.run(run("bare", a.n, a.c, a.rate, Path(d)))
-        full = asyncio.run(run("ingest" if a.ingest_only else "full", a.n, a.c, a.rate, Path(d)))
-    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, SQLite")
-    print(f"{'server':<22}{'events':>8}{'ev/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
-    for name, (burst, paced) in (("bare parse", bare), ("full durable", full)):
+        fulls = [asyncio.run(run(kind, a.n, a.c, a.rate, Path(d), a.db, k)) for k in counts]
+    where = describe_db(a.db or "sqlite")
+    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, {where}")
+    print(
+        f"{'server':<26}{'events':>8}{'ev/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+        f"{'processed/s':>13}"
+    )
+    runs = [("bare parse", bare)]
+    runs += [
+        (f"full x{k}" if len(counts) > 1 or k > 1 else "full durable", f)
+        for k, f in zip(counts, fulls, strict=True)
+    ]
+    for name, (burst, paced) in runs:
+        done = f"{burst['processed_eps']:>13.0f}" if "processed_eps" in burst else f"{'':>13}"
         print(
-            f"{name + ' burst c=' + str(a.c):<22}{burst['n']:>8}{burst['eps']:>10.0f}"
-            f"{burst['p50']:>9.2f}{burst['p99']:>9.2f}{burst['errors']:>8}"
+            f"{name + ' burst c=' + str(a.c):<26}{burst['n']:>8}{burst['eps']:>10.0f}"
+            f"{burst['p50']:>9.2f}{burst['p99']:>9.2f}{burst['errors']:>8}{done}"
         )
         print(
-            f"{name + f' @{a.rate:.0f}/s':<22}{paced['n']:>8}{paced['eps']:>10.0f}"
+            f"{name + f' @{a.rate:.0f}/s':<26}{paced['n']:>8}{paced['eps']:>10.0f}"
             f"{paced['p50']:>9.2f}{paced['p99']:>9.2f}{paced['errors']:>8}"
         )
-    print(f"ratio full/bare (burst ev/s): {full[0]['eps'] / bare[0]['eps']:.2f}")
+    print(f"ratio full/bare (burst ev/s): {fulls[0][0]['eps'] / bare[0]['eps']:.2f}")
+    for k, f in zip(counts[1:], fulls[1:], strict=True):
+        line = f"x{k} vs x{counts[0]}: ack {f[0]['eps'] / fulls[0][0]['eps']:.2f}x"
+        if "processed_eps" in f[0]:
+            line += f", processed {f[0]['processed_eps'] / fulls[0][0]['processed_eps']:.2f}x"
+        print(line)
 
 
 if __name__ == "__main__":

@@ -122,7 +122,9 @@ class Inbox:
                 .on_conflict_do_nothing(index_elements=["dedup_key"])
                 .returning(table.c.dedup_key)
             )
-            result = await conn.execute(stmt, rows)
+            # a fixed key order: concurrent batches from other instances lock keys in the same
+            # order, so two instances inserting the same events never deadlock
+            result = await conn.execute(stmt, sorted(rows, key=lambda r: r["dedup_key"]))
             inserted = set(result.scalars().all())
         self.batches += 1
         out: list[Stored] = []

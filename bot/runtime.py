@@ -16,6 +16,7 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -26,6 +27,7 @@ from bot.config import Config
 from bot.dispatch.dispatcher import Dispatcher
 from bot.dispatch.router import build_registry
 from bot.inbox import Inbox
+from bot.leader import LeaderLease
 from bot.metrics import Metrics
 from bot.outbox.senders import AibotUrlSender, ConsoleSender, OneBotSender, WeComRobotSender
 from bot.outbox.worker import OutboxWorker
@@ -67,6 +69,9 @@ class Bot:
         self.outbox: OutboxWorker | None = None
         self.http: aiohttp.ClientSession | None = None
         self.scheduler = AsyncIOScheduler(timezone=config.bot.timezone)
+        # several instances may share one database: of the instances that run workers, only
+        # the lease holder runs the periodic jobs (bot/leader.py)
+        self.leader = LeaderLease(self.db, self.instance_id, self._on_leader)
         self.startup_hooks: list[Hook] = list(handlers.STARTUP)
         self.shutdown_hooks: list[Hook] = list(handlers.SHUTDOWN)
         self._tasks: list[asyncio.Task[None]] = []
@@ -85,7 +90,7 @@ class Bot:
             "onebot": OneBotSender(
                 self.http, self.config.onebot.api_url, self.config.onebot.access_token
             ),
-            "aibot": AibotUrlSender(self.http),
+            "aibot": AibotUrlSender(self.http, self.config.wecom.api_base, self.clock),
         }
         self.outbox = OutboxWorker(
             self.db,
@@ -106,7 +111,13 @@ class Bot:
         self.inbox.start()
         for hook in self.startup_hooks:
             await hook(self)
-        self.scheduler.start()
+        if self.workers:
+            self.scheduler.start(paused=True)
+            await self.leader.try_acquire()
+            self._on_leader(self.leader.is_leader)
+            self.leader.start()
+        else:  # not part of a cluster (ingest-only, `groupbot chat`, tests): jobs run as ever
+            self.scheduler.start()
         if self.workers:
             self._tasks = [
                 asyncio.create_task(self._dispatch_loop(), name="dispatch"),
@@ -114,6 +125,19 @@ class Bot:
             ]
             self._dispatch_wake.set()
         self.started = True
+
+    def _on_leader(self, leader: bool) -> None:
+        """Run the periodic jobs only while holding the scheduler lease."""
+        if not self.scheduler.running:
+            return
+        if leader:
+            self.scheduler.resume()
+            if self.started:  # a takeover: run every job now rather than a period later
+                now = datetime.now(UTC)
+                for job in self.scheduler.get_jobs():
+                    job.modify(next_run_time=now)
+        else:
+            self.scheduler.pause()
 
     def wake_outbox(self) -> None:
         self._outbox_wake.set()
@@ -171,6 +195,7 @@ class Bot:
         for hook in self.shutdown_hooks:
             with contextlib.suppress(Exception):
                 await hook(self)
+        await self.leader.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self.http is not None:

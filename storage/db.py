@@ -4,6 +4,9 @@ SQLite rules (DESIGN.md): WAL, ``synchronous=NORMAL``, ``busy_timeout``, foreign
 ``BEGIN IMMEDIATE`` for every writing transaction — a deferred transaction that later wants to
 write fails with "database is locked" under concurrent load. Read-only sessions use a plain
 ``BEGIN`` so they never block the writer (WAL readers see the last commit).
+
+PostgreSQL (asyncpg): the driver's own ``BEGIN`` (READ COMMITTED) and no in-process write queue
+— concurrent writers, and other instances, are kept apart by row locks and unique constraints.
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ BUSY_TIMEOUT_MS = 5000
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine with the SQLite pragmas and transaction mode set."""
+    if url.startswith("postgresql"):
+        # an instance runs the inbox writer, a dispatcher and one delivery per target at once
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 20)
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _sqlite_setup(engine)

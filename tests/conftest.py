@@ -4,12 +4,13 @@ to the loopback interface."""
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests import pgdb
 from tests.harness import Harness, start_harness
 
 _real_connect = socket.socket.connect
@@ -27,6 +28,25 @@ def _guarded_connect(self: socket.socket, address: Any) -> Any:
 @pytest.fixture(autouse=True)
 def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_databases() -> Iterator[None]:
+    """PostgreSQL runs (``GROUPBOT_TEST_DB``): drop the databases this test created."""
+    yield
+    pgdb.drop_created()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _pg_template() -> Iterator[None]:
+    yield
+    pgdb.drop_template()
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """A fresh database for this test: SQLite file, or PostgreSQL when GROUPBOT_TEST_DB is set."""
+    return pgdb.database_url(tmp_path)
 
 
 @pytest.fixture

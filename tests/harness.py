@@ -1,4 +1,5 @@
-"""Dispatch-level test harness: a real bot on a temporary SQLite file, a fake clock, and
+"""Dispatch-level test harness: a real bot on a temporary SQLite file (or a fresh PostgreSQL
+database when ``GROUPBOT_TEST_DB`` is set, see tests/pgdb.py), a fake clock, and
 helpers that play members. Events go through the real inbox, dispatcher and outbox; the
 console sender records what the bot said.
 
@@ -19,6 +20,7 @@ from typing import Any
 from bot.config import Config, parse_config
 from bot.events import Event, Image, MemberJoined, MemberLeft, MessageReceived
 from bot.runtime import Bot
+from tests import pgdb
 from tests.fakes.clock import FakeClock
 
 BASE: dict[str, Any] = {
@@ -45,7 +47,7 @@ def make_config(
 ) -> Config:
     data = merge(BASE, extra or {})
     data.setdefault("storage", {})
-    data["storage"].setdefault("url", f"sqlite+aiosqlite:///{tmp_path / db_name}")
+    data["storage"].setdefault("url", pgdb.database_url(tmp_path, db_name))
     return parse_config(data, environ={})
 
 

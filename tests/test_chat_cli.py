@@ -9,6 +9,7 @@ import pytest
 from bot.chat import ChatSession, OffsetClock, parse_duration
 from bot.cli import main
 from bot.runtime import Bot
+from tests import pgdb
 from tests.harness import make_config
 
 
@@ -47,9 +48,8 @@ def test_parse_duration() -> None:
 
 def test_db_upgrade_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = tmp_path / "c.toml"
-    cfg.write_text(
-        f'[storage]\nurl = "sqlite+aiosqlite:///{tmp_path / "x.db"}"\n', encoding="utf-8"
-    )
+    url = pgdb.database_url(tmp_path, "x.db", empty=True)
+    cfg.write_text(f'[storage]\nurl = "{url}"\n', encoding="utf-8")
     assert main(["db", "upgrade", "-c", str(cfg)]) == 0
     assert "revision" in capsys.readouterr().out
     with pytest.raises(SystemExit) as exc:

@@ -1,7 +1,9 @@
-"""Migrations build exactly the schema the models describe, and upgrade is idempotent."""
+"""Migrations build exactly the schema the models describe, and upgrade is idempotent — on
+SQLite, and on PostgreSQL when GROUPBOT_TEST_DB is set."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -10,10 +12,12 @@ from alembic.runtime.migration import MigrationContext
 from storage import metadata
 from storage.db import Database
 from storage.migrate import current, upgrade
+from storage.types import UTCDateTime
+from tests import pgdb
 
 
 async def test_upgrade_head_matches_models(tmp_path: Path) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
+    db = Database(pgdb.database_url(tmp_path, "m.db", empty=True))
     await upgrade(db)
     await upgrade(db)  # idempotent
     assert await current(db) is not None
@@ -30,27 +34,28 @@ async def test_upgrade_head_matches_models(tmp_path: Path) -> None:
 
 async def test_upgrade_keeps_rows_written_before_the_key_columns(tmp_path: Path) -> None:
     """Rows from before revision 0007 get a unique legacy key; the upgrade does not fail."""
-    from sqlalchemy import text
+    from sqlalchemy import Boolean, bindparam, text
 
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+    db = Database(pgdb.database_url(tmp_path, "old.db", empty=True))
     await upgrade(db, "0006")
-    now = "2026-11-18 02:00:00.000000"
+    now = datetime(2026, 11, 18, 2, tzinfo=UTC)
+    typed = (bindparam("t", type_=UTCDateTime()), bindparam("no", type_=Boolean()))
     async with db.engine.begin() as conn:
         for i in (1, 2):
             await conn.execute(
                 text(
                     "INSERT INTO warnings (group_id, user_id, rule, reason, actor_id, created_at,"
-                    " expires_at, revoked) VALUES ('g1', :u, 'ads', 'x', '', :t, :t, 0)"
-                ),
-                {"u": f"u{i}", "t": now},
+                    " expires_at, revoked) VALUES ('g1', :u, 'ads', 'x', '', :t, :t, :no)"
+                ).bindparams(*typed),
+                {"u": f"u{i}", "t": now, "no": False},
             )
             await conn.execute(
                 text(
                     "INSERT INTO moderation_log (group_id, user_id, rule, action, excerpt,"
                     " shadow, actor_id, reason, created_at)"
-                    " VALUES ('g1', :u, 'ads', 'warn', '', 0, '', '', :t)"
-                ),
-                {"u": f"u{i}", "t": now},
+                    " VALUES ('g1', :u, 'ads', 'warn', '', :no, '', '', :t)"
+                ).bindparams(*typed),
+                {"u": f"u{i}", "t": now, "no": False},
             )
     await upgrade(db)
     async with db.engine.connect() as conn:

@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import aiohttp
 import pytest
 
 from bot.adapters.onebot import sign
+from tests import pgdb
 
 SECRET = "proc-secret"
 
@@ -26,7 +26,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def write_config(tmp: Path, port: int) -> Path:
+def write_config(tmp: Path, port: int, url: str = "") -> Path:
     cfg = tmp / "bot.toml"
     cfg.write_text(
         f"""
@@ -35,7 +35,7 @@ host = "127.0.0.1"
 port = {port}
 shutdown_timeout_s = 5
 [storage]
-url = "sqlite+aiosqlite:///{tmp / "bot.db"}"
+url = "{url or pgdb.database_url(tmp, "bot.db")}"
 [bot]
 api_token = "tok"
 [onebot]
@@ -97,25 +97,21 @@ def message(i: int) -> bytes:
     ).encode()
 
 
-def counts(db: Path) -> tuple[dict[str, int], dict[str, int]]:
-    con = sqlite3.connect(db)
-    try:
-        inbox = dict(
-            con.execute(
-                "select status, count(*) from inbox where platform != 'internal' group by status"
-            ).fetchall()
-        )
-        outbox = dict(con.execute("select status, count(*) from outbox group by status").fetchall())
-    finally:
-        con.close()
-    return inbox, outbox
+async def counts(url: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Inbox and outbox rows by status (on SQLite or PostgreSQL)."""
+    inbox = await pgdb.scalar_rows(
+        url, "select status, count(*) from inbox where platform != 'internal' group by status"
+    )
+    outbox = await pgdb.scalar_rows(url, "select status, count(*) from outbox group by status")
+    return dict(inbox), dict(outbox)
 
 
 @pytest.mark.slow
 async def test_sigkill_after_ack_loses_nothing_and_sigterm_is_graceful(tmp_path: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    cfg = write_config(tmp_path, port)
+    url = pgdb.database_url(tmp_path, "bot.db")
+    cfg = write_config(tmp_path, port, url)
     n = 40
     async with aiohttp.ClientSession() as http:
         # an ingest-only instance: it stores and acknowledges, processes nothing
@@ -130,7 +126,7 @@ async def test_sigkill_after_ack_loses_nothing_and_sigterm_is_graceful(tmp_path:
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
-        inbox, outbox = counts(tmp_path / "bot.db")
+        inbox, outbox = await counts(url)
         assert inbox == {"queued": n} and outbox == {}
 
         proc = start(cfg)
@@ -138,7 +134,7 @@ async def test_sigkill_after_ack_loses_nothing_and_sigterm_is_graceful(tmp_path:
             await wait_healthy(http, base, proc)
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
-                inbox, outbox = counts(tmp_path / "bot.db")
+                inbox, outbox = await counts(url)
                 if inbox == {"done": n} and outbox == {"sent": n}:
                     break
                 await _sleep(0.2)
@@ -151,4 +147,4 @@ async def test_sigkill_after_ack_loses_nothing_and_sigterm_is_graceful(tmp_path:
         finally:
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(15) == 0
-        assert counts(tmp_path / "bot.db") == ({"done": n}, {"sent": n})
+        assert await counts(url) == ({"done": n}, {"sent": n})

@@ -4,6 +4,9 @@ Rules:
 - Events are taken from the inbox in id order, a batch at a time; each event runs inside its
   own savepoint, and the event is marked ``done`` in that same savepoint — so its effects and
   its "done" commit together, and a crash before the commit re-runs it cleanly.
+- On PostgreSQL several instances share the inbox: a batch is taken with ``FOR UPDATE SKIP
+  LOCKED`` and stays locked until its transaction ends, so no two instances run one event;
+  and a group's events run on one instance at a time (see ``_own_groups``).
 - A handler error rolls back that event only; it is retried with backoff, and after
   ``max_attempts`` it ends as ``failed`` with the error kept for admins. Never dropped silently.
 - A member running a command above their role gets a polite refusal and nothing changes; an
@@ -12,13 +15,14 @@ Rules:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Text, select, type_coerce, update
+from sqlalchemy import Text, select, text, type_coerce, update
 
 from bot import templates
 from bot.commands import parse
@@ -32,6 +36,9 @@ from storage.models import InboxEvent
 
 log = logging.getLogger("groupbot.dispatch")
 BATCH_BUDGET_S = 0.01
+# PostgreSQL has no single write lock for acks to wait on: longer batches, fewer commits
+PG_BATCH_BUDGET_S = 0.1
+SKIPPED_PAUSE_S = 0.02
 
 T_REFUSED = templates.register(
     "core.refused", "抱歉，{command} 只有{role}可以使用。", "command", "role", "group", "bot"
@@ -73,6 +80,7 @@ class Dispatcher:
                 InboxEvent.kind,
                 type_coerce(InboxEvent.payload, Text).label("payload"),
                 InboxEvent.attempts,
+                InboxEvent.group_id,
             )
             .where(InboxEvent.status == "queued", InboxEvent.next_attempt_at <= now)
             .order_by(InboxEvent.id)
@@ -83,14 +91,18 @@ class Dispatcher:
         failed_at: int | None = None
         async with db.transaction() as session:
             rows = list((await session.execute(q)).all())
+            taken = len(rows)
+            if db.dialect == "postgresql":
+                rows = await self._own_groups(session, rows)
             done: list[int] = []
+            budget = PG_BATCH_BUDGET_S if db.dialect == "postgresql" else BATCH_BUDGET_S
             started = time.perf_counter()
             try:
                 for i, row in enumerate(rows):
                     failed_at = i
                     await self._run(session, row.id, row.payload)
                     done.append(row.id)
-                    if time.perf_counter() - started > BATCH_BUDGET_S:
+                    if time.perf_counter() - started > budget:
                         break
                 failed_at = None
                 await self._mark_done(session, done)
@@ -99,11 +111,47 @@ class Dispatcher:
                 self.services.extras.pop("known_groups", None)  # caches may name rolled-back rows
         if failed_at is None:
             self.processed += len(done)
-            return len(done)
+            skipped = taken - len(rows)
+            if skipped and not done:  # all of it belongs to groups busy elsewhere: let them be
+                await asyncio.sleep(SKIPPED_PAUSE_S)
+            # events left to another instance's groups count as taken: look again soon
+            return len(done) + skipped
+        retry = rows[: failed_at + 1]
         async with db.transaction() as session:
-            for row in rows[: failed_at + 1]:
+            if db.dialect == "postgresql":  # the rollback freed the rows: take them again
+                retry = await self._relock(session, retry)
+            for row in retry:
                 await self._one(session, row)
         return failed_at + 1
+
+    @classmethod
+    async def _relock(cls, session: Any, rows: list[Any]) -> list[Any]:
+        """The rows still queued and not taken by another instance meanwhile."""
+        ids = select(InboxEvent.id).where(
+            InboxEvent.id.in_([r.id for r in rows]), InboxEvent.status == "queued"
+        )
+        got = set((await session.scalars(ids.with_for_update(skip_locked=True))).all())
+        return await cls._own_groups(session, [r for r in rows if r.id in got])
+
+    @staticmethod
+    async def _own_groups(session: Any, rows: list[Any]) -> list[Any]:
+        """The rows whose group no other instance is processing right now.
+
+        One group is processed by one instance at a time (a transaction-scoped advisory lock
+        per group, tried without waiting): events of one group touch the same member and
+        counter rows, and two batches taking those row locks in different orders deadlock."""
+        groups = sorted({r.group_id for r in rows if r.group_id is not None})
+        if not groups:
+            return rows
+        found = await session.execute(
+            text(
+                "SELECT g FROM unnest(CAST(:groups AS text[])) AS g"
+                " WHERE pg_try_advisory_xact_lock(hashtextextended(g, 7001))"
+            ),
+            {"groups": groups},
+        )
+        mine = set(found.scalars().all())
+        return [r for r in rows if r.group_id is None or r.group_id in mine]
 
     async def _mark_done(self, session: Any, ids: list[int]) -> None:
         if ids:

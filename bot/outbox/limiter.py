@@ -26,6 +26,10 @@ class SlidingWindow:
         hits.append(now)
         return 0.0
 
+    def forget(self, key: str) -> None:
+        """Drop what this process remembers for ``key`` (before loading the shared record)."""
+        self._hits.pop(key, None)
+
     def seed(self, key: str, times: list[float]) -> None:
         """Remember attempts made before a restart."""
         hits = self._hits.setdefault(key, deque())

@@ -10,18 +10,22 @@ Rules:
 - A row is marked sent in its own short transaction right after the platform accepted it.
   Crash window: if the process dies between the platform's acceptance and that commit (a few
   milliseconds), the row is sent once more after restart. Nothing is ever lost.
+- On PostgreSQL several instances share the queue: each target is claimed by one instance at
+  a time (``bot/outbox/claim.py``), so no row is sent twice and per-target order and pacing
+  hold across instances.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from bot.clock import Clock
+from bot.outbox import claim
 from bot.outbox.limiter import SlidingWindow
 from bot.outbox.senders import Permanent, Retry
 from storage.db import Database
@@ -79,10 +83,18 @@ class OutboxWorker:
                 .order_by(OutboxMessage.id)
                 .limit(self.batch)
             )
-            return list((await s.scalars(q)).all())
+            rows = list((await s.scalars(q)).all())
+            # a row waiting for its retry holds back the later rows of its target (in order)
+            waiting = select(OutboxMessage.target, func.min(OutboxMessage.id)).where(
+                OutboxMessage.status == "queued", OutboxMessage.next_attempt_at > now
+            )
+            first = dict((await s.execute(waiting.group_by(OutboxMessage.target))).all())
+        return [r for r in rows if r.id < first.get(r.target, r.id + 1)]
 
     async def run_once(self) -> int:
         """Deliver what is due now; returns how many rows were attempted."""
+        if self.db.dialect == "postgresql":
+            return await self._run_claimed()
         rows = await self.due()
         by_target: dict[str, list[OutboxMessage]] = {}
         for r in rows:
@@ -93,26 +105,48 @@ class OutboxWorker:
         counts = await asyncio.gather(*(self._target(t, rs) for t, rs in by_target.items()))
         return sum(counts)
 
+    async def _run_claimed(self) -> int:
+        """Several instances: deliver only the targets this instance claimed."""
+        now = self.clock.now()
+        rows, until = await claim.claim(self.db, now, self.batch, self._busy)
+        by_target: dict[str, list[OutboxMessage]] = {}
+        for r in rows:
+            by_target.setdefault(r.target, []).append(r)
+        robots = [t for t, rs in by_target.items() if rs[0].channel == "wecom_robot"]
+        await claim.load_window(self.db, self.limiter, robots, now)
+        jobs = (self._target(t, rs, until) for t, rs in by_target.items())
+        return sum(await asyncio.gather(*jobs))
+
     async def next_due_in(self) -> float | None:
         """Seconds until the earliest queued row is due (None when nothing is queued)."""
         async with self.db.read() as s:
-            at = await s.scalar(
-                select(OutboxMessage.next_attempt_at)
+            # only the first queued row of each target can become due (order per target)
+            heads = (
+                select(func.min(OutboxMessage.id))
                 .where(OutboxMessage.status == "queued")
-                .order_by(OutboxMessage.next_attempt_at)
-                .limit(1)
+                .group_by(OutboxMessage.target)
+            )
+            at = await s.scalar(
+                select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.id.in_(heads))
             )
         return None if at is None else max(0.0, (at - self.clock.now()).total_seconds())
 
-    async def _target(self, target: str, rows: list[OutboxMessage]) -> int:
+    async def _target(
+        self, target: str, rows: list[OutboxMessage], lease_until: datetime | None = None
+    ) -> int:
         self._busy.add(target)
         done = 0
         try:
             for row in rows:
+                margin = timedelta(seconds=claim.SEND_MARGIN_S)
+                if lease_until is not None and self.clock.now() + margin > lease_until:
+                    break  # the claim may run out mid-send: let it be claimed afresh
                 ok = await self._deliver(row)
                 done += 1
                 if not ok:
                     break  # keep order: later rows for this target wait for this one
+            if lease_until is not None:
+                await claim.release(self.db, rows[done:], self.clock.now())
         finally:
             self._busy.discard(target)
         return done

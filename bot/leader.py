@@ -1,0 +1,128 @@
+"""One scheduler leader among the instances sharing a database (a lease row).
+
+Rules:
+- The leader holds the row ``leases(name='scheduler')`` until ``expires_at``; it renews every
+  ``RENEW_S`` seconds for another ``TTL_S``. Taking or renewing is one atomic upsert that only
+  succeeds when the row is ours or has expired, so two instances can never both hold it.
+- Only the leader runs the periodic jobs (APScheduler is started paused and resumed on
+  taking the lease). When the leader dies, another instance takes over once the lease expires:
+  within ``TTL_S + RENEW_S`` seconds. A leader that cannot renew in time pauses its jobs
+  before the lease could pass to someone else.
+- Whatever the jobs submit is keyed by its time slot or occurrence (inbox and ledger unique
+  keys), so the short overlap a stalled-but-alive ex-leader could cause still posts nothing
+  twice; the lease only keeps the work in one place.
+- Only instances that run workers take part; one without (ingest-only, ``groupbot chat``,
+  tests) is no cluster member and runs its jobs unconditionally, as they are idempotent.
+- A graceful stop gives the lease up at once, so a restart or a peer takes over immediately.
+- Lease times are wall-clock UTC (process liveness), never the bot's (possibly fake) clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete
+
+from storage.db import Database
+from storage.dialect import insert
+from storage.models import Lease
+
+log = logging.getLogger("groupbot.leader")
+TTL_S = 15.0
+RENEW_S = 3.0
+
+
+def wall_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class LeaderLease:
+    """Takes and keeps the lease ``name``; calls ``on_change(True/False)`` on every change."""
+
+    def __init__(
+        self,
+        db: Database,
+        holder: str,
+        on_change: Callable[[bool], None],
+        name: str = "scheduler",
+        ttl_s: float = TTL_S,
+        renew_s: float = RENEW_S,
+    ) -> None:
+        self.db = db
+        self.holder = holder[:128]
+        self.on_change = on_change
+        self.name = name
+        self.ttl = timedelta(seconds=ttl_s)
+        self.renew_s = renew_s
+        self.is_leader = False
+        self._valid_until: datetime | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def try_acquire(self) -> bool:
+        """Take or renew the lease if it is ours or expired; True when we hold it now."""
+        now = wall_now()
+        until = now + self.ttl
+        try:
+            async with self.db.transaction() as s:
+                table = Lease.__table__
+                stmt = insert(s, table).values(name=self.name, holder=self.holder, expires_at=until)
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=["name"],
+                    set_={"holder": self.holder, "expires_at": until},
+                    where=(table.c.holder == self.holder) | (table.c.expires_at < now),
+                ).returning(table.c.holder)
+                got = (await s.execute(stmt)).scalar_one_or_none()
+        except Exception as exc:  # the database is away: we cannot prove we still lead
+            log.warning("lease %s: renewal failed: %s", self.name, exc)
+            # keep leading while our last lease surely holds; stop well before it runs out
+            if self._valid_until is None or wall_now() >= self._valid_until - self.ttl / 3:
+                self._set(False)
+            return self.is_leader
+        if got == self.holder:
+            self._valid_until = until
+        else:
+            self._valid_until = None
+        self._set(got == self.holder)
+        return self.is_leader
+
+    def _set(self, leader: bool) -> None:
+        if leader != self.is_leader:
+            self.is_leader = leader
+            log.log(
+                logging.INFO if leader else logging.WARNING,
+                "lease %s: %s",
+                self.name,
+                "taken" if leader else "lost",
+            )
+            self.on_change(leader)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name=f"lease-{self.name}")
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.renew_s)
+            await self.try_acquire()
+
+    async def stop(self) -> None:
+        """Stop renewing and hand the lease back (others take over without waiting)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self.is_leader:
+            self.is_leader = False
+            self.on_change(False)
+            log.info("lease %s: released", self.name)
+            with contextlib.suppress(Exception):
+                async with self.db.transaction() as s:
+                    await s.execute(
+                        delete(Lease).where(Lease.name == self.name, Lease.holder == self.holder)
+                    )
+        self._valid_until = None

@@ -1,7 +1,0 @@
-"""WeCom customer-group member sync. Placeholder until the feature lands."""
-
-from __future__ import annotations
-
-from bot.dispatch.router import Router
-
-router = Router("wecom_sync")

@@ -166,3 +166,13 @@ async def test_admin_grants_cards_and_voids(make_harness: MakeHarness) -> None:
     mine = (await h.say("bob", "/我的"))[0]
     assert "累计 0 天" in mine and "补签卡：2 张" in mine
     assert "规则" in (await h.say("gadmin", "/签到设置"))[0]
+
+
+async def test_disabled_group_does_not_check_in(make_harness: MakeHarness) -> None:
+    h = await make_harness(
+        {"checkin": {"bare_word": True}, "groups": [{"id": "g1", "checkin": {"enabled": False}}]}
+    )
+    assert "未开启签到" in (await h.say("bob", "/签到"))[0]
+    assert await h.say("bob", "签到") == []
+    assert "未开启签到" in (await h.say("bob", "/补签 2026-11-17"))[0]
+    assert await count(h) == 0

@@ -67,6 +67,7 @@ T_VOID = templates.register(
     "checkin.voided", "已撤销 {target} 在 {day} 的签到", *V, "target", "day"
 )
 T_USAGE = templates.register("checkin.usage", "用法：{usage}", *V, "usage")
+T_OFF = templates.register("checkin.disabled", "本群未开启签到", *V)
 
 
 def cfg_of(ctx: Context) -> CheckinConfig:
@@ -78,6 +79,9 @@ async def do_checkin(ctx: Context, content: str) -> None:
     msg = ctx.message
     assert msg is not None and ctx.group_id is not None
     name = msg.user_name or ctx.user_id
+    if not cfg.enabled:
+        await ctx.reply(ctx.render(T_OFF, name=name))
+        return
     image = msg.images[0].url or msg.images[0].file if msg.images else ""
     if cfg.require_content and not content and not image:
         await ctx.reply(ctx.render(T_NEED, name=name))
@@ -141,7 +145,8 @@ async def checkin_cmd(ctx: Context) -> None:
 async def bare_word(ctx: Context) -> object:
     """``签到``/``打卡`` without the slash, where the group allows it."""
     msg = ctx.message
-    if msg is None or not cfg_of(ctx).bare_word:
+    cfg = cfg_of(ctx)
+    if msg is None or not cfg.enabled or not cfg.bare_word:
         return None
     word, _, rest = msg.text.strip().partition(" ")
     if word not in ("签到", "打卡"):
@@ -164,6 +169,9 @@ async def makeup(ctx: Context) -> None:
     cfg = cfg_of(ctx)
     assert ctx.command is not None and ctx.group_id is not None
     name = await ctx.member_name(ctx.user_id)
+    if not cfg.enabled:
+        await ctx.reply(ctx.render(T_OFF, name=name))
+        return
     words = ctx.command.words
     day = parse_day(words[0]) if words else None
     today = ctx.local_day(cfg.reset_hour)

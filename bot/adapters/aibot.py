@@ -26,7 +26,7 @@ _LEADING_AT = re.compile(r"^\s*@\S+\s*")
 def _load(data: str | bytes, what: str) -> dict[str, Any]:
     try:
         value = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # "[" * 60000
         raise AdapterError(400, f"{what} is not JSON") from exc
     if not isinstance(value, dict):
         raise AdapterError(400, f"{what} is not a JSON object")

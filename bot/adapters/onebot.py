@@ -3,8 +3,8 @@
 Rules:
 - With a secret configured, ``X-Signature: sha1=<hex>`` must be the HMAC-SHA1 of the raw body,
   compared in constant time: missing → 401, wrong → 403. Checked before the JSON is parsed.
-- Bodies over 64 KiB → 413; not JSON, not UTF-8, or not an object → 400; a content type other
-  than JSON → 415.
+- Bodies over 64 KiB → 413; not JSON, not UTF-8, nested too deeply, or not an object → 400; a
+  content type other than JSON → 415.
 - Meta events (heartbeat, lifecycle) are not events for us: ``parse`` returns None.
 - Dedup key: message ids plus time for messages; a hash of the canonical body for notices.
 """
@@ -168,7 +168,7 @@ def parse(secret: str, req: Request, now: float) -> Event | None:
     check_signature(secret, req)
     try:
         body = json.loads(req.body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # e.g. "[" * 60000
         raise AdapterError(400, "body is not UTF-8 JSON") from exc
     if not isinstance(body, dict):
         raise AdapterError(400, "body must be a JSON object")

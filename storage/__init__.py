@@ -6,6 +6,7 @@ from storage import (  # noqa: F401  (import registers the tables)
     models_moderation,
     models_programme,
     models_referral,
+    models_stats,
     models_wecom,
 )
 from storage.base import Base

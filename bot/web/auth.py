@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Awaitable, Callable
 
@@ -12,8 +13,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def token_middleware(token: str) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
     """Refuse /api and /admin requests without ``Authorization: Bearer <bot.api_token>`` (401).
-    With no token configured the API is disabled (403). The dashboard also accepts
-    ``?token=`` so a browser can open it from a link."""
+    With no token configured the API is disabled (403). The dashboard also accepts its session
+    cookie (HttpOnly, set by the login form) and ``?token=`` — which sets the cookie and
+    redirects to the same page without the token, so it does not linger in the address bar.
+    An unauthorised dashboard request gets the login form, still with status 401."""
 
     @web.middleware
     async def mw(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -24,7 +27,7 @@ def token_middleware(token: str) -> Callable[[web.Request, Handler], Awaitable[w
         given = request.headers.get("Authorization", "")
         given = given[7:] if given.startswith("Bearer ") else ""
         if not given and request.path.startswith("/admin"):
-            given = request.query.get("token", "") or request.cookies.get("groupbot_token", "")
+            return await _dashboard(request, handler, token)
         if not given or not hmac.compare_digest(given.encode(), token.encode()):
             return web.json_response(
                 {"error": "unauthorized"},
@@ -34,3 +37,39 @@ def token_middleware(token: str) -> Callable[[web.Request, Handler], Awaitable[w
         return await handler(request)
 
     return mw
+
+
+COOKIE = "groupbot_session"
+
+
+def session_value(token: str) -> str:
+    """The dashboard cookie: derived from the token, so the token itself is never stored."""
+    return hmac.new(token.encode(), b"groupbot-dashboard-session", hashlib.sha256).hexdigest()
+
+
+def set_session(response: web.StreamResponse, request: web.Request, token: str) -> None:
+    response.set_cookie(
+        COOKIE,
+        session_value(token),
+        path="/admin",
+        httponly=True,
+        samesite="Strict",
+        secure=request.secure,
+        max_age=7 * 24 * 3600,
+    )
+
+
+async def _dashboard(request: web.Request, handler: Handler, token: str) -> web.StreamResponse:
+    from bot.web.dashboard.login import LOGIN_PATH, login_page, without_token
+
+    if request.path == LOGIN_PATH and request.method == "POST":
+        return await handler(request)  # signing in: the form checks the token itself
+    query_token = request.query.get("token", "")
+    if query_token and hmac.compare_digest(query_token.encode(), token.encode()):
+        response = web.Response(status=303, headers={"Location": without_token(request)})
+        set_session(response, request, token)
+        return response
+    cookie = request.cookies.get(COOKIE, "")
+    if cookie and hmac.compare_digest(cookie.encode(), session_value(token).encode()):
+        return await handler(request)
+    return login_page(request, status=401, failed=bool(query_token))

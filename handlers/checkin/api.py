@@ -1,4 +1,4 @@
-"""JSON API (CONTRACT.md): the member view and leaderboards."""
+"""JSON API (CONTRACT.md): the member view and leaderboards (``format=csv`` for a download)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bot.web.api import bad_request, not_found
+from bot.web.csvout import csv_response
 from bot.web.ingest import BOT
 from handlers.checkin import repo, rules
 from storage.models import Member
@@ -67,6 +68,8 @@ async def leaderboard_view(request: web.Request) -> web.Response:
         raise bad_request("limit must be between 1 and 1000")
     if board != "invites" and board not in API_BOARDS:
         raise bad_request("board must be checkin, invites or points")
+    if request.query.get("format", "json") not in ("json", "csv"):
+        raise bad_request("format must be json or csv")
     cfg = bot.config.feature("checkin", gid)
     today = rules.local_day(bot.clock.now(), bot.config.timezone(gid), cfg.reset_hour)
     async with bot.db.read() as s:
@@ -78,6 +81,9 @@ async def leaderboard_view(request: web.Request) -> web.Response:
         known = await s.scalar(select(Member.user_id).where(Member.group_id == gid).limit(1))
     if not rows and known is None and bot.config.group(gid) is None:
         raise not_found(f"unknown group {gid}")
+    if request.query.get("format", "json") == "csv":
+        lines = ((i, u, n, v) for i, (u, n, v) in enumerate(rows, 1))
+        return csv_response(f"{board}-{gid}.csv", ["rank", "user_id", "name", "value"], lines)
     return web.json_response(
         {
             "board": board,

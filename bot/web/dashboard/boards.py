@@ -1,0 +1,83 @@
+"""``/admin/groups/{gid}/leaderboards``: check-in and invite boards, VIP candidates and the
+members who went quiet — the same queries as the API and ``groupbot report``."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.web.dashboard.group import group_tabs, load_group
+from bot.web.dashboard.layout import page, table
+from bot.web.ingest import BOT
+from handlers.checkin import leaderboard
+from handlers.checkin.repo import staff_of
+from handlers.checkin.rules import local_day
+from handlers.stats.reports import inactive_members, vip_candidates
+
+LIMIT = 20
+
+
+def board_table(name: str, unit: str, rows: list[tuple[str, str, int]]) -> str:
+    return table(
+        ["名次", "成员", "ID", unit],
+        [(i, n, u, v) for i, (u, n, v) in enumerate(rows, 1)],
+        numeric=(0, 3),
+        attrs=f'data-board="{name}"',
+    )
+
+
+async def leaderboards_page(request: web.Request) -> web.Response:
+    from handlers.referral import invite_leaderboard
+
+    bot = request.app[BOT]
+    gid, name = await load_group(request)
+    cfg = bot.config.feature("checkin", gid)
+    stats_cfg = bot.config.feature("stats", gid)
+    now = bot.clock.now()
+    today = local_day(now, bot.config.timezone(gid), cfg.reset_hour)
+    exclude = staff_of(cfg, bot.config.group_admins(gid), bot.config.bot.admins)
+    tz = bot.config.timezone(gid)
+    async with bot.db.read() as s:
+        total = await leaderboard(s, gid, "total", LIMIT, today, exclude)
+        points = await leaderboard(s, gid, "points", LIMIT, today, exclude)
+        streak = await leaderboard(s, gid, "streak", LIMIT, today, exclude)
+        invites = await invite_leaderboard(s, gid, LIMIT)
+        vips = await vip_candidates(s, gid, stats_cfg.vip_invite_weight, LIMIT)
+        idle = await inactive_members(s, gid, now, stats_cfg.inactive_days, LIMIT)
+    vip_rows = [
+        (i, v.name, v.user_id, v.checkins, v.invites, v.score) for i, v in enumerate(vips, 1)
+    ]
+    idle_rows = [
+        (
+            r.name,
+            r.user_id,
+            r.last_seen.astimezone(tz).strftime("%Y-%m-%d %H:%M") if r.last_seen else "从未",
+            r.idle_days,
+        )
+        for r in idle
+    ]
+    body = (
+        group_tabs(gid, name)
+        + "<h2>签到总榜</h2>"
+        + board_table("checkin", "签到天数", total)
+        + "<h2>积分榜</h2>"
+        + board_table("points", "积分", points)
+        + "<h2>连续签到</h2>"
+        + board_table("streak", "连续天数", streak)
+        + "<h2>邀请榜（有效邀请）</h2>"
+        + board_table("invites", "有效邀请", invites)
+        + f"<h2>VIP 候选（签到天数 + {stats_cfg.vip_invite_weight} × 有效邀请）</h2>"
+        + table(
+            ["名次", "成员", "ID", "签到", "邀请", "得分"],
+            vip_rows,
+            numeric=(0, 3, 4, 5),
+            attrs='data-board="vip"',
+        )
+        + f"<h2>沉默成员（{stats_cfg.inactive_days} 天未发言也未签到）</h2>"
+        + table(
+            ["成员", "ID", "最后活跃", "沉默天数"],
+            idle_rows,
+            numeric=(3,),
+            attrs='data-board="inactive"',
+        )
+    )
+    return page(f"{name} 排行榜", body)

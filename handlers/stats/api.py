@@ -1,0 +1,89 @@
+"""``GET /api/groups/{gid}/stats?days=N[&format=csv]`` (CONTRACT.md) and the operator reports
+as JSON (``GET /api/groups/{gid}/report?days=N``).
+
+Rules: ``days`` is 1–366 (default 30); an unknown group is a 404; bad parameters are a 400
+with the reason — never a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+
+from bot.web.api import bad_request, iso, not_found
+from bot.web.csvout import csv_response
+from bot.web.ingest import BOT
+from handlers.stats.daily import FIELDS, MAX_DAYS, daily_series
+from handlers.stats.reports import group_exists, inactive_members, vip_candidates
+
+
+def int_param(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query.get(name, str(default))
+    if not re.fullmatch(r"\d{1,6}", raw.strip()) or not lo <= int(raw) <= hi:
+        raise bad_request(f"{name} must be a whole number from {lo} to {hi}")
+    return int(raw)
+
+
+def output_format(request: web.Request) -> str:
+    fmt = request.query.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise bad_request("format must be json or csv")
+    return fmt
+
+
+async def stats_view(request: web.Request) -> web.StreamResponse:
+    bot = request.app[BOT]
+    gid = request.match_info["gid"]
+    days = int_param(request, "days", 30, 1, MAX_DAYS)
+    fmt = output_format(request)
+    async with bot.db.read() as s:
+        if not await group_exists(s, bot.config, gid):
+            raise not_found(f"unknown group {gid}")
+        series = await daily_series(s, bot.config, gid, days, bot.clock.now())
+    if fmt == "csv":
+        rows = ([getattr(d, f) for f in FIELDS] for d in series)
+        return csv_response(f"stats-{gid}-{series[-1].date}.csv", FIELDS, rows)
+    return web.json_response({"group_id": gid, "days": [d.as_dict() for d in series]})
+
+
+async def report_view(request: web.Request) -> web.Response:
+    bot = request.app[BOT]
+    gid = request.match_info["gid"]
+    cfg = bot.config.feature("stats", gid)
+    days = int_param(request, "days", cfg.inactive_days, 1, 3650)
+    now = bot.clock.now()
+    async with bot.db.read() as s:
+        if not await group_exists(s, bot.config, gid):
+            raise not_found(f"unknown group {gid}")
+        idle = await inactive_members(s, gid, now, days, cfg.report_limit)
+        vips = await vip_candidates(s, gid, cfg.vip_invite_weight, cfg.report_limit)
+    return web.json_response(
+        {
+            "group_id": gid,
+            "inactive": [
+                {
+                    "user_id": r.user_id,
+                    "name": r.name,
+                    "last_seen": iso(r.last_seen),
+                    "idle_days": r.idle_days,
+                }
+                for r in idle
+            ],
+            "vip_candidates": [
+                {
+                    "user_id": v.user_id,
+                    "name": v.name,
+                    "checkins": v.checkins,
+                    "invites": v.invites,
+                    "score": v.score,
+                }
+                for v in vips
+            ],
+        }
+    )
+
+
+def setup_api(app: web.Application) -> None:
+    app.router.add_get("/api/groups/{gid}/stats", stats_view)
+    app.router.add_get("/api/groups/{gid}/report", report_view)

@@ -79,6 +79,24 @@ class BotConfig(Section):
 class AibotConfig(Section):
     token: str = ""
     encoding_aes_key: str = ""
+    # how long a callback waits for its answer to return it as the passive reply (WeCom drops
+    # the request after 5 s); a later answer goes to the message's response_url
+    passive_wait_s: float = Field(2.0, ge=0, le=4)
+
+
+class WeComSyncConfig(Section):
+    """Customer-group member sync, join codes and the welcome template (needs ``wecom.secret``)."""
+
+    enabled: bool = True
+    delay_s: float = Field(
+        2.0, ge=0, le=300
+    )  # wait after change_external_chat before groupchat/get
+    reconcile_at: str = Field("03:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # nightly, local
+    reconcile_on_start: bool = True
+    only_configured: bool = True  # sync only [[groups]] with platform "wecom"
+    calls_per_second: float = Field(5.0, gt=0, le=100)  # pacing of WeCom API calls
+    join_code_days: int = Field(90, ge=1)  # unused personal join codes are deleted after this
+    welcome_template: bool = True  # keep WeCom's 入群欢迎语 template in sync with [welcome]
 
 
 class WeComConfig(Section):
@@ -90,6 +108,7 @@ class WeComConfig(Section):
     timestamp_tolerance_s: int = Field(300, ge=0)
     robot_rate_per_minute: int = Field(20, ge=1, le=1000)
     aibot: AibotConfig = AibotConfig()
+    sync: WeComSyncConfig = WeComSyncConfig()
 
 
 class OneBotConfig(Section):

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from handlers import checkin, programme, referral, rules, wecom_sync, welcome
+from handlers import checkin, programme, referral, rules, stats, wecom_sync, welcome
 from handlers import help as help_
 
 FEATURES: list[ModuleType] = [
     wecom_sync,  # turns WeCom customer-group changes into member joined/left events
+    stats,  # counts every message, join and leave, even those moderation stops
     rules,  # moderation may stop a message before anything else sees it
     welcome,
     referral,

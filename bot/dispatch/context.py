@@ -136,23 +136,36 @@ class Context:
         """Answer where the event came from (the group, or privately)."""
         msg = self.message
         if msg is not None and msg.reply_url:
-            await enqueue(
-                self.session,
-                now=self.now(),
-                channel="aibot",
-                target=f"aibot:{self.group_id or self.user_id}",
-                action="markdown",
-                payload={"text": text, "url": msg.reply_url, "group_id": self.group_id},
-                group_id=self.group_id,
-                idem_key=self.next_key(),
-                event_id=self.event_id,
-            )
+            await self.reply_aibot(text, msg.reply_url)
             return
         if self.group_id is None:
             await self.send_private(self.user_id, text)
             return
         mentions = (self.user_id,) if mention and self.user_id else ()
         await self.send(self.group_id, text, markdown=markdown, mentions=mentions)
+
+    async def reply_aibot(self, text: str, url: str, *, kind: str = "stream") -> None:
+        """An answer to a 智能机器人 callback: held back for ``passive_wait_s`` so the waiting
+        callback can return it as its passive reply; otherwise sent to ``url`` (response_url)."""
+        hold = timedelta(seconds=self.config.wecom.aibot.passive_wait_s + 1)
+        await enqueue(
+            self.session,
+            now=self.now(),
+            channel="aibot",
+            target=f"aibot:{self.group_id or self.user_id}",
+            action="markdown",
+            payload={
+                "text": text,
+                "url": url,
+                "group_id": self.group_id,
+                "kind": kind,
+                "fallback_key": self.group.webhook_key if self.group else "",
+            },
+            group_id=self.group_id,
+            idem_key=self.next_key(),
+            event_id=self.event_id,
+            not_before=self.now() + hold,
+        )
 
     async def send_private(
         self, user_id: str, text: str, *, idem_key: str | None = None, platform: str | None = None

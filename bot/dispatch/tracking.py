@@ -71,14 +71,14 @@ async def track(ctx: Context) -> None:
             row.role = ev.sender_role if ev.sender_role in _ROLE_RANK else ""
     elif isinstance(ev, MemberJoined):
         row.in_group = True
-        row.joined_at = now
+        row.joined_at = min(now, ev.occurred_at)  # a join found later by a sync keeps its time
         row.left_at = None
         row.join_count = (row.join_count or 0) + 1
         if ev.user_name:
             row.name = ev.user_name
     else:
         row.in_group = False
-        row.left_at = now
+        row.left_at = min(now, ev.occurred_at)
     ctx.member = row
 
 

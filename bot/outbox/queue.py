@@ -77,8 +77,10 @@ async def enqueue(
     group_id: str | None = None,
     idem_key: str | None = None,
     event_id: int | None = None,
+    not_before: datetime | None = None,
 ) -> list[int]:
-    """Insert one or more outbox rows (text is split to fit); returns the new rows' ids."""
+    """Insert one or more outbox rows (text is split to fit); returns the new rows' ids.
+    ``not_before`` holds the rows back (an aibot answer waiting to be the passive reply)."""
     rows: list[dict[str, Any]] = []
     text = payload.get("text")
     if isinstance(text, str) and action in ("text", "markdown", "private_text"):
@@ -103,7 +105,7 @@ async def enqueue(
                 payload=body,
                 status="queued",
                 attempts=0,
-                next_attempt_at=now,
+                next_attempt_at=max(now, not_before or now),
                 last_error="",
                 event_id=event_id,
                 created_at=now,

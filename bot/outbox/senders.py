@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 
+from bot.clock import Clock
 from storage.models import OutboxMessage
 
 log = logging.getLogger("groupbot.send")
@@ -138,20 +140,46 @@ class OneBotSender:
 
 
 class AibotUrlSender:
-    """A 智能机器人 message's ``response_url``: one markdown answer, usable once, for 1 hour."""
+    """A 智能机器人 message's ``response_url``: one markdown answer, usable once, for 1 hour.
 
-    def __init__(self, http: aiohttp.ClientSession) -> None:
+    A second answer to the same message, an expired or already used URL, or a message with no
+    URL goes to the group's robot webhook instead (``fallback_key``) when the group has one."""
+
+    URL_LIFE = timedelta(minutes=55)  # WeCom says one hour; keep a margin
+
+    def __init__(
+        self, http: aiohttp.ClientSession, api_base: str = "", clock: Clock | None = None
+    ) -> None:
         self.http = http
+        self.robot = WeComRobotSender(http, api_base) if api_base else None
+        self.clock = clock
 
     async def send(self, row: OutboxMessage) -> None:
-        body = {"msgtype": "markdown", "markdown": {"content": row.payload["text"]}}
-        data = await _post_json(self.http, row.payload["url"], body)
-        code = int(data.get("errcode", -1))
-        if code == 0:
-            return
-        if code in (-1, 45033):
-            raise Retry(f"errcode {code}")
-        raise Permanent(f"errcode {code}: {data.get('errmsg', '')}")
+        p = row.payload
+        url = str(p.get("url", ""))
+        now = self.clock.now() if self.clock else datetime.now(UTC)
+        fresh = row.created_at is None or now - _aware(row.created_at) < self.URL_LIFE
+        if url and fresh:
+            body = {"msgtype": "markdown", "markdown": {"content": p["text"]}}
+            data = await _post_json(self.http, url, body)
+            code = int(data.get("errcode", -1))
+            if code == 0:
+                return
+            if code in (-1, 45033):
+                raise Retry(f"errcode {code}")
+            reason = f"errcode {code}: {data.get('errmsg', '')}"
+        else:
+            reason = "response_url expired" if url else "no response_url"
+        key = str(p.get("fallback_key", ""))
+        if not key or self.robot is None:
+            raise Permanent(reason)
+        log.info("aibot answer %s: %s, sending through the group's robot", row.id, reason)
+        via = OutboxMessage(action="markdown", target=key, payload={"text": p["text"]})
+        await self.robot.send(via)
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 async def _post_json(

@@ -21,7 +21,11 @@ async def healthz(request: web.Request) -> web.Response:
     }
     checks.update(bot.services.extras.get("health", {}))
     ok = all(v is True for v in checks.values())
-    body = {"status": "ok" if ok else "degraded", "checks": checks}
+    body: dict[str, object] = {"status": "ok" if ok else "degraded", "checks": checks}
+    body["leader"] = bot.leader.is_leader  # runs the periodic jobs (one instance at a time)
+    details = bot.services.extras.get("health_details", {})
+    if details:  # standing problems that do not stop the bot (e.g. WeCom 60020)
+        body["details"] = {k: v() if callable(v) else v for k, v in details.items()}
     return web.json_response(body, status=200 if ok else 503)
 
 

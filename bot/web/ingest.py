@@ -3,14 +3,16 @@
 Rules:
 - A request that fails verification gets 401/403 and changes nothing; malformed 400; oversize
   413. The body is read with a cap, so a 10 MB body is refused without being buffered.
-- The answer is sent only after the event's row has committed; if the database cannot take it,
-  the answer is 503 and the platform retries.
+- The answer is sent only after the event's row has committed; if the database cannot take it
+  within ``ACK_TIMEOUT_S`` (locked, slow, down), the answer is 503 and the platform retries. The
+  write may still land after the 503; the redelivery then finds its key (no second effect).
 - WeCom replay guard: the same (timestamp, nonce) seen again with a different signature is a
   forgery (403); with the same signature it is a redelivery and is answered like the first.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
@@ -20,10 +22,14 @@ from aiohttp import web
 from bot.adapters import aibot, onebot, wecom
 from bot.adapters.base import AdapterError, Request
 from bot.events import Event
+from bot.inbox import Stored
 from bot.runtime import Bot
+from bot.web.aibot_reply import passive_reply
 
 log = logging.getLogger("groupbot.web")
 BOT: web.AppKey[Bot] = web.AppKey("bot", Bot)
+# WeCom drops a callback after 5 s and bridges time out too: answer 503 well before that
+ACK_TIMEOUT_S = 3.0
 
 
 class NonceGuard:
@@ -60,9 +66,21 @@ def _req(request: web.Request, body: bytes = b"") -> Request:
     return Request(query=dict(request.query), headers=dict(request.headers), body=body)
 
 
+def _consume(task: asyncio.Task[Stored]) -> None:
+    if not task.cancelled():
+        task.exception()  # a write that failed after its 503 was sent: already answered
+
+
 async def store(bot: Bot, event: Event) -> None:
+    """Commit ``event`` to the inbox, or raise 503 (failure, or no commit within the bound)."""
+    task = asyncio.ensure_future(bot.inbox.submit(event))
+    task.add_done_callback(_consume)
     try:
-        res = await bot.inbox.submit(event)
+        # shielded: the write goes on after a timeout; only the waiting stops
+        res = await asyncio.wait_for(asyncio.shield(task), ACK_TIMEOUT_S)
+    except TimeoutError as exc:
+        log.error("could not store %s within %ss", event.dedup_key[:60], ACK_TIMEOUT_S)
+        raise web.HTTPServiceUnavailable(text="storage too slow, retry later") from exc
     except Exception as exc:
         log.error("could not store %s: %s", event.dedup_key[:60], exc)
         raise web.HTTPServiceUnavailable(text="storage unavailable, retry later") from exc
@@ -124,6 +142,10 @@ async def wecom_post(request: web.Request) -> web.StreamResponse:
     await store(bot, event)
     bot.metrics.requests.labels(which, "200").inc()
     bot.metrics.ack_seconds.labels(which).observe(time.perf_counter() - started)
+    if which == "aibot":
+        reply = await passive_reply(bot, keys, event, q.get("nonce", ""), time.monotonic())
+        if reply is not None:
+            return web.json_response(reply)
     return web.Response(status=200, text="")
 
 

@@ -1,4 +1,5 @@
-"""A fake of WeCom's HTTP API on 127.0.0.1: robot webhook, access tokens, aibot response_url.
+"""A fake of WeCom's HTTP API on 127.0.0.1: robot webhook, access tokens, aibot response_url,
+and (tests/fakes/wecom_customer.py) customer groups, join ways and welcome templates.
 
 It follows the documented JSON shapes and errcodes (PLATFORMS.md §4.1, §4.2): text ≤ 2048
 bytes and markdown ≤ 4096 bytes (40058 beyond), empty content 44004, unknown robot 93000.
@@ -41,6 +42,9 @@ class FakeWeCom(FakeServer):
         r.add_get("/cgi-bin/gettoken", self.gettoken)
         r.add_post("/cgi-bin/webhook/send", self.webhook_send)
         r.add_post("/cgi-bin/aibot/response", self.aibot_response)
+        from tests.fakes.wecom_customer import CustomerGroups
+
+        self.customer = CustomerGroups(self)  # groupchat/*, join ways, welcome templates
 
     # -- fault injection ----------------------------------------------------------------------
     def now(self) -> float:
@@ -79,6 +83,10 @@ class FakeWeCom(FakeServer):
 
     # -- routes -------------------------------------------------------------------------------
     async def gettoken(self, request: web.Request) -> web.Response:
+        if self.customer.token_delay_s:
+            await asyncio.sleep(self.customer.token_delay_s)  # a slow refresh (single flight)
+        if self.customer.ip_untrusted:
+            return web.json_response({"errcode": 60020, "errmsg": "not allow to access from ip"})
         if request.query.get("corpsecret") != self.secret:
             return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
         self.tokens_issued += 1

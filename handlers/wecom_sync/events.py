@@ -1,0 +1,132 @@
+"""``change_external_chat`` → a member sync, or the leave itself when it can be trusted.
+
+Rules (PLATFORMS.md §3):
+- ``update`` with ``add_member``/``del_member`` (or a ``create``) asks for a ``groupchat/get``
+  after ``[wecom.sync] delay_s`` (WeCom fills some fields asynchronously). The request is keyed
+  by the event, so a redelivered callback asks once.
+- A ``del_member`` whose ``LastMemVer`` equals our stored member version and that names its
+  members (``MemChangeList``) is applied at once: each named member leaves at the event's time,
+  and the version moves to ``CurMemVer``. A version that differs means callbacks were lost or
+  came out of order: the group is re-read in full instead.
+- Another update (name, notice, owner) whose ``CurMemVer`` differs from ours also re-reads the
+  group; ``dismiss`` marks every member as gone.
+- Joins through a personal join code mark that code as used (its cleanup clock restarts).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from bot.dispatch.context import Context
+from bot.dispatch.router import Router
+from bot.dispatch.tracking import ensure_group
+from bot.events import GroupChanged, MemberJoined, MemberLeft
+from storage.dialect import insert_ignore
+from storage.models import Group, Member
+from storage.models_wecom import WeComJoinWay, WeComSyncRequest
+
+router = Router("wecom_sync")
+MEMBER_CHANGES = ("add_member", "del_member")
+
+
+def synced(ctx: Context, group_id: str) -> bool:
+    """True when this group's members are synced from WeCom."""
+    cfg = ctx.config.wecom.sync
+    if not cfg.enabled:
+        return False
+    g = ctx.config.group(group_id)
+    return g.platform == "wecom" if g else not cfg.only_configured
+
+
+def leave_key(group_id: str, user_id: str, join_count: int) -> str:
+    """One leave per stay: the same departure found twice (event and diff) counts once."""
+    return f"wecom:leave:{group_id}:{user_id}:{join_count}"
+
+
+@router.on(GroupChanged)
+async def on_group_changed(ctx: Context) -> None:
+    ev = ctx.event
+    assert isinstance(ev, GroupChanged)
+    gid = ev.group_id
+    if not gid or not synced(ctx, gid):
+        return
+    await ensure_group(ctx)
+    group = await ctx.session.get(Group, gid)
+    stored = group.member_version if group else ""
+    if ev.change_type == "dismiss":
+        await _everyone_leaves(ctx, gid, ev)
+        await ctx.session.execute(update(Group).where(Group.id == gid).values(active=False))
+        return
+    incremental = (
+        ev.update_detail == "del_member"
+        and ev.member_ids
+        and ev.last_mem_ver
+        and stored
+        and ev.last_mem_ver == stored
+    )
+    if incremental:
+        for uid in ev.member_ids:
+            row = await ctx.session.get(Member, (gid, uid))
+            if row is None or not row.in_group:
+                continue
+            await ctx.emit(_left(gid, uid, row.join_count, ev))
+        if ev.cur_mem_ver:
+            await ctx.session.execute(
+                update(Group).where(Group.id == gid).values(member_version=ev.cur_mem_ver)
+            )
+        return
+    member_change = ev.change_type == "create" or ev.update_detail in MEMBER_CHANGES
+    version_moved = bool(ev.cur_mem_ver) and ev.cur_mem_ver != stored
+    if not (member_change or version_moved):
+        return
+    delay = timedelta(seconds=ctx.config.wecom.sync.delay_s)
+    stmt = insert_ignore(ctx.session, WeComSyncRequest, ["key"]).values(
+        key=f"evt:{ev.dedup_key}"[:200],
+        group_id=gid,
+        reason=ev.update_detail or ev.change_type or "update",
+        member_ids=list(ev.member_ids),
+        quit_scene=ev.quit_scene,
+        event_at=ev.occurred_at,
+        due_at=ctx.now() + delay,
+        status="queued",
+        attempts=0,
+        last_error="",
+    )
+    await ctx.session.execute(stmt)
+
+
+def _left(gid: str, uid: str, join_count: int, ev: GroupChanged) -> MemberLeft:
+    return MemberLeft(
+        dedup_key=leave_key(gid, uid, join_count),
+        platform="wecom",
+        group_id=gid,
+        occurred_at=ev.occurred_at,
+        user_id=uid,
+        kicked=ev.quit_scene == "1",
+    )
+
+
+async def _everyone_leaves(ctx: Context, gid: str, ev: GroupChanged) -> None:
+    rows = await ctx.session.execute(
+        select(Member.user_id, Member.join_count).where(
+            Member.group_id == gid, Member.in_group.is_(True)
+        )
+    )
+    for uid, join_count in rows:
+        await ctx.emit(_left(gid, uid, join_count, ev))
+
+
+@router.on(MemberJoined)
+async def on_join_code_used(ctx: Context) -> None:
+    """A join through a personal join code: the code is in use (not cleaned up yet)."""
+    ev = ctx.event
+    assert isinstance(ev, MemberJoined)
+    if not ev.state or not ctx.group_id:
+        return
+    await ctx.session.execute(
+        update(WeComJoinWay)
+        .where(WeComJoinWay.group_id == ctx.group_id, WeComJoinWay.state == ev.state)
+        .values(last_used_at=ctx.now())
+    )

@@ -6,7 +6,8 @@ Rules:
   mini-program messages. Prices ("99.9元"), dates and version numbers are not ads.
 - Flood: more than ``messages`` messages in ``seconds``, or the same text ``repeats`` times in
   ``seconds``. Kept in memory per process (bounded); a restart forgets recent history, which
-  only delays a flood verdict.
+  only delays a flood verdict. Members quiet for longer than ``seconds`` are forgotten (their
+  history can no longer count), so memory follows the members active right now.
 """
 
 from __future__ import annotations
@@ -66,6 +67,12 @@ class FloodTracker:
     def record(self, group_id: str, user_id: str, text: str, at: float) -> FloodHit | None:
         key = (group_id, user_id)
         q = self._seen.pop(key, None) or deque()
+        # least recently heard first: drop those whose last message is out of every window
+        while self._seen:
+            oldest = next(iter(self._seen.values()))
+            if oldest and oldest[-1][0] > at - self.seconds:
+                break
+            self._seen.popitem(last=False)
         self._seen[key] = q
         while len(self._seen) > self.max_users:
             self._seen.popitem(last=False)

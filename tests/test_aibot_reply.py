@@ -179,3 +179,37 @@ async def test_used_or_expired_response_url_falls_back_to_the_robot(
     assert len(fake.responses) == 1 and len(fake.webhook_calls) == 2
     rows = await aibot_rows(h)
     assert [r.status for r in rows] == ["sent", "sent", "sent"]
+
+
+async def test_a_row_claimed_by_an_outbox_worker_is_not_taken(
+    make_harness: Callable[..., Awaitable[Harness]],
+    aiohttp_client: Callable[..., Awaitable[TestClient]],
+) -> None:
+    """On PostgreSQL an outbox claim moves ``next_attempt_at`` ahead while the row stays
+    queued; the passive reply must leave such a row to the worker that holds it."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from bot.web.aibot_reply import claim
+
+    h, client = await start(make_harness, aiohttp_client, 0.0)
+    h.bot.workers = False  # no waiting: answer later
+    inner = wecom_sign.aibot_text("wrGroup", "lisi", "@群助手 /帮助", "m-9")
+    await post(client, inner, "nonce-9")
+    await h.bot.dispatcher.run_once()
+    (row,) = await aibot_rows(h)
+    async with h.bot.db.transaction() as s:
+        await s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row.id)
+            .values(next_attempt_at=h.clock.now() + timedelta(seconds=30))
+        )
+    assert await claim(h.bot, row.event_id) == []
+    async with h.bot.db.transaction() as s:  # back in its own hold-back: taken
+        await s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row.id)
+            .values(next_attempt_at=row.next_attempt_at)
+        )
+    assert len(await claim(h.bot, row.event_id)) == 1

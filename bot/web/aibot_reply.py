@@ -5,7 +5,9 @@ Rules (PLATFORMS.md §4.2):
   for the event to be processed. Answers to it sit in the outbox held back (``next_attempt_at``
   in the future); the callback claims them by moving them from queued to sent in one UPDATE, so
   an answer goes out exactly once: in this response, or later by the outbox to the
-  ``response_url`` (usable once, for an hour), never both.
+  ``response_url`` (usable once, for an hour), never both. Only rows still in their original
+  hold-back are taken (an outbox claim on PostgreSQL also moves ``next_attempt_at`` ahead),
+  and only if ``next_attempt_at`` is unchanged at the moment of the UPDATE.
 - A message gets a finished ``stream`` (markdown, ≤ 20480 bytes; the rest stays for the
   response_url); ``enter_chat`` gets ``text``. The reply is encrypted JSON signed with the
   callback's nonce.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -51,10 +54,16 @@ async def _processed(bot: Bot, dedup_key: str, deadline: float) -> int | None:
 async def claim(bot: Bot, event_id: int) -> list[str]:
     """Take the held-back answers to ``event_id`` (oldest first, within the size limit)."""
     now = bot.clock.now()
+    hold = timedelta(seconds=bot.config.wecom.aibot.passive_wait_s + 1.5)
     async with bot.db.transaction() as s:
         rows = (
             await s.execute(
-                select(OutboxMessage.id, OutboxMessage.payload)
+                select(
+                    OutboxMessage.id,
+                    OutboxMessage.payload,
+                    OutboxMessage.created_at,
+                    OutboxMessage.next_attempt_at,
+                )
                 .where(
                     OutboxMessage.event_id == event_id,
                     OutboxMessage.channel == "aibot",
@@ -67,14 +76,20 @@ async def claim(bot: Bot, event_id: int) -> list[str]:
         texts: list[str] = []
         size = 0
         taken: list[int] = []
-        for row_id, payload in rows:
+        for row_id, payload, created_at, held_until in rows:
+            if held_until - created_at > hold:
+                continue  # not our hold-back: an outbox worker has claimed it (PostgreSQL)
             text = str(payload.get("text", ""))
             n = len(text.encode()) + 2
             if taken and size + n > STREAM_LIMIT:
                 break
             res = await s.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == row_id, OutboxMessage.status == "queued")
+                .where(
+                    OutboxMessage.id == row_id,
+                    OutboxMessage.status == "queued",
+                    OutboxMessage.next_attempt_at == held_until,  # unchanged since we looked
+                )
                 .values(status="sent", sent_at=now, attempts=1, last_error="passive reply")
             )
             if res.rowcount == 1:  # type: ignore[attr-defined]

@@ -25,7 +25,7 @@ import pytest
 from bot.adapters.onebot import sign
 from tests import pgdb
 from tests.fakes.onebot_bridge import FakeOneBot
-from tests.test_serve_process import free_port
+from tests.fakes.server import free_port
 
 pytestmark = [
     pytest.mark.slow,

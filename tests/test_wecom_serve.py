@@ -11,8 +11,9 @@ import pytest
 
 from bot.adapters import wecom_sign
 from bot.adapters.wecom import WeComKeys
+from tests.fakes.server import free_port
 from tests.fakes.wecom_api import FakeWeCom
-from tests.reliability.serve import ServeProcess, free_port, query, wait_for, write_config
+from tests.reliability.serve import ServeProcess, query, wait_for, write_config
 
 pytestmark = pytest.mark.slow
 AES = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"

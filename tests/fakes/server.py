@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any, Self
 
 from aiohttp import web
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (for servers started as subprocesses)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 class FakeServer:

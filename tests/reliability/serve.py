@@ -10,7 +10,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -26,12 +25,6 @@ from bot.adapters.onebot import sign
 ROOT = Path(__file__).resolve().parents[2]
 SERVE = (sys.executable, "-m", "bot.cli", "serve")
 EPOCH = 1763431200  # 2025-11-18 02:00 UTC: a fixed, plausible OneBot "time"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_config(tmp: Path, port: int, body: str) -> Path:

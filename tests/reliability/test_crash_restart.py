@@ -29,9 +29,9 @@ import pytest
 from bot.adapters import onebot
 from bot.adapters.base import Request
 from tests.fakes.onebot_bridge import FakeOneBot
+from tests.fakes.server import free_port
 from tests.reliability.serve import (
     ServeProcess,
-    free_port,
     group_message,
     join_notice,
     post_onebot,

@@ -21,10 +21,10 @@ from bot.adapters import wecom_sign
 from bot.adapters.onebot import sign
 from bot.adapters.wecom import WeComKeys
 from tests.fakes.onebot_bridge import FakeOneBot
+from tests.fakes.server import free_port
 from tests.fakes.wecom_api import FakeWeCom
 from tests.reliability.serve import (
     ServeProcess,
-    free_port,
     group_message,
     query,
     wait_for,

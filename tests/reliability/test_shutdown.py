@@ -21,9 +21,9 @@ import pytest
 from aiohttp import web
 
 from tests.fakes.onebot_bridge import FakeOneBot
+from tests.fakes.server import free_port
 from tests.reliability.serve import (
     ServeProcess,
-    free_port,
     group_message,
     post_onebot,
     query,

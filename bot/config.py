@@ -72,6 +72,9 @@ class BotConfig(Section):
     api_token: str = ""
     name: str = "群助手"
     alert_group: str = ""  # where admin alerts go when no private channel exists
+    # text messages to one group that are due together go out as one message (a burst of
+    # /签到 replies becomes a few posts instead of a flood, and spares robot rate limits)
+    merge_replies: bool = True
 
     _tz = field_validator("timezone")(_check_tz)
 

@@ -97,6 +97,7 @@ class Bot:
             self.clock,
             senders,
             robot_rate_per_minute=self.config.wecom.robot_rate_per_minute,
+            merge=self.config.bot.merge_replies,
         )
         await self.outbox.seed_limits()
         outbox = self.outbox

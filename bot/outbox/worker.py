@@ -10,6 +10,8 @@ Rules:
 - A row is marked sent in its own short transaction right after the platform accepted it.
   Crash window: if the process dies between the platform's acceptance and that commit (a few
   milliseconds), the row is sent once more after restart. Nothing is ever lost.
+- Texts for one target that are due together may go out as one message (``merge.py``); the
+  rows of such a message are marked in one statement.
 - On PostgreSQL several instances share the queue: each target is claimed by one instance at
   a time (``bot/outbox/claim.py``), so no row is sent twice and per-target order and pacing
   hold across instances.
@@ -25,7 +27,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select, update
 
 from bot.clock import Clock
-from bot.outbox import claim
+from bot.outbox import claim, merge
 from bot.outbox.limiter import SlidingWindow
 from bot.outbox.senders import Permanent, Retry
 from storage.db import Database
@@ -47,6 +49,7 @@ class OutboxWorker:
         robot_rate_per_minute: int = 20,
         max_attempts: int = 8,
         batch: int = 500,
+        merge: bool = True,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -54,6 +57,7 @@ class OutboxWorker:
         self.limiter = SlidingWindow(robot_rate_per_minute)
         self.max_attempts = max_attempts
         self.batch = batch
+        self.merge = merge
         self._busy: set[str] = set()
         self.sent = 0
         self.dead = 0
@@ -137,12 +141,12 @@ class OutboxWorker:
         self._busy.add(target)
         done = 0
         try:
-            for row in rows:
+            for run in merge.runs(rows, self.merge):
                 margin = timedelta(seconds=claim.SEND_MARGIN_S)
                 if lease_until is not None and self.clock.now() + margin > lease_until:
                     break  # the claim may run out mid-send: let it be claimed afresh
-                ok = await self._deliver(row)
-                done += 1
+                ok = await self._deliver(run)
+                done += len(run)
                 if not ok:
                     break  # keep order: later rows for this target wait for this one
             if lease_until is not None:
@@ -151,12 +155,15 @@ class OutboxWorker:
             self._busy.discard(target)
         return done
 
-    async def _deliver(self, row: OutboxMessage) -> bool:
+    async def _deliver(self, run: list[OutboxMessage]) -> bool:
+        """Send one message (one row, or a merged run); False when the target must wait."""
         now = self.clock.now()
+        row = merge.combined(run)
+        ids = [r.id for r in run]
         if row.channel == "wecom_robot":
             wait = self.limiter.reserve(row.target, now.timestamp())
             if wait > 0:
-                await self._mark(row.id, next_attempt_at=now + timedelta(seconds=wait))
+                await self._mark(ids, next_attempt_at=now + timedelta(seconds=wait))
                 return False
         sender = self.senders.get(row.channel)
         try:
@@ -166,11 +173,11 @@ class OutboxWorker:
         except Retry as exc:
             attempts = row.attempts + (0 if exc.pacing else 1)
             if attempts >= self.max_attempts:
-                return await self._dead(row, attempts, exc.reason)
+                return await self._dead(run, attempts, exc.reason)
             delay = exc.after_s if exc.after_s is not None else min(300, 2**attempts)
             log.warning("outbox %s retry in %ss: %s", row.id, delay, exc.reason)
             await self._mark(
-                row.id,
+                ids,
                 attempts=attempts,
                 last_error=exc.reason,
                 last_attempt_at=now,
@@ -178,36 +185,35 @@ class OutboxWorker:
             )
             return False
         except Permanent as exc:
-            await self._dead(row, row.attempts + 1, exc.reason)
+            await self._dead(run, row.attempts + 1, exc.reason)
             return True
         except Exception as exc:  # a bug in a sender must not kill the worker
             log.exception("outbox %s: sender crashed", row.id)
-            await self._dead(row, row.attempts + 1, f"{type(exc).__name__}: {exc}")
+            await self._dead(run, row.attempts + 1, f"{type(exc).__name__}: {exc}")
             return True
         await self._mark(
-            row.id,
+            ids,
             status="sent",
             attempts=row.attempts + 1,
             sent_at=self.clock.now(),
             last_attempt_at=now,
         )
-        self.sent += 1
+        self.sent += len(run)
         return True
 
-    async def _dead(self, row: OutboxMessage, attempts: int, reason: str) -> bool:
-        log.error("outbox %s dead after %d attempts: %s", row.id, attempts, reason)
+    async def _dead(self, run: list[OutboxMessage], attempts: int, reason: str) -> bool:
+        ids = [r.id for r in run]
+        log.error("outbox %s dead after %d attempts: %s", ids, attempts, reason)
         await self._mark(
-            row.id,
+            ids,
             status="dead",
             attempts=attempts,
             last_error=reason[:2000],
             last_attempt_at=self.clock.now(),
         )
-        self.dead += 1
+        self.dead += len(run)
         return True
 
-    async def _mark(self, row_id: int, **values: Any) -> None:
+    async def _mark(self, ids: list[int], **values: Any) -> None:
         async with self.db.transaction() as s:
-            await s.execute(
-                update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values)
-            )
+            await s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(**values))

@@ -1,0 +1,81 @@
+"""Texts queued for one group at the same moment go out as one message.
+
+A burst of ``/签到`` in a busy group would otherwise be answered by a flood of bot posts (and
+a WeCom robot key allows 20 a minute). The outbox worker takes a target's due rows in order
+and sends runs of them as one message.
+
+Rules:
+- Only replies merge (rows made while handling a member's event; broadcasts, programme posts
+  and API messages stay separate), and only plain ``text`` rows — never markdown, private
+  messages, kicks, 智能机器人 answers or a row that mentions someone — and only with the rows
+  right after them for the same target, so the chat shows the texts in queue order.
+- A merged message stays within the channel's text limit and ``MAX_ROWS`` rows; the texts are
+  joined by line breaks.
+- The rows of a merged message share its fate: all sent, all retried, or all dead.
+"""
+
+from __future__ import annotations
+
+from storage.models import OutboxMessage
+
+MAX_ROWS = 50
+CHANNELS = {"console", "onebot", "wecom_robot"}
+LIMIT_BYTES = {"wecom_robot": 2048, "onebot": 4500, "console": 4096}
+
+
+def mergeable(row: OutboxMessage) -> bool:
+    payload = row.payload or {}
+    return (
+        row.event_id is not None
+        and row.action == "text"
+        and row.channel in CHANNELS
+        and isinstance(payload.get("text"), str)
+        and not payload.get("mentions")
+    )
+
+
+def runs(rows: list[OutboxMessage], enabled: bool = True) -> list[list[OutboxMessage]]:
+    """The rows (one target, in order) cut into runs that go out as one message each."""
+    out: list[list[OutboxMessage]] = []
+    size = 0
+    for row in rows:
+        cur = out[-1] if out else None
+        n = len(row.payload["text"].encode()) + 1 if mergeable(row) else 0
+        if (
+            enabled
+            and cur is not None
+            and n
+            and mergeable(cur[0])
+            and cur[0].channel == row.channel
+            and len(cur) < MAX_ROWS
+            and size + n <= LIMIT_BYTES[row.channel]
+        ):
+            cur.append(row)
+            size += n
+        else:
+            out.append([row])
+            size = n
+    return out
+
+
+def combined(rows: list[OutboxMessage]) -> OutboxMessage:
+    """The message to send for a run: the first row itself, or a copy carrying all texts."""
+    first = rows[0]
+    if len(rows) == 1:
+        return first
+    text = "\n".join(r.payload["text"] for r in rows)
+    return OutboxMessage(
+        id=first.id,
+        idem_key=first.idem_key,
+        group_id=first.group_id,
+        channel=first.channel,
+        target=first.target,
+        action=first.action,
+        payload={**first.payload, "text": text},
+        status=first.status,
+        attempts=max(r.attempts for r in rows),
+        next_attempt_at=first.next_attempt_at,
+        last_error=first.last_error,
+        event_id=first.event_id,
+        created_at=first.created_at,
+    )

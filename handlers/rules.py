@@ -19,9 +19,11 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from bot.commands import Role
+from bot.dispatch.batch import Batch
 from bot.dispatch.context import Context
 from bot.dispatch.router import STOP, Router, group_only
-from bot.events import MessageReceived
+from bot.events import Event, MessageReceived
+from bot.services import Services
 from handlers import rules_commands
 from handlers.moderation.detect import FloodHit, FloodTracker, find_ads
 from handlers.moderation.matcher import BannedWords
@@ -77,7 +79,19 @@ async def exempt(ctx: Context, cfg: RulesConfig) -> bool:
     """Owners, admins, the bot and allow-listed members are never checked."""
     if ctx.role >= Role.ADMIN or ctx.is_self(ctx.user_id) or ctx.user_id in cfg.exempt:
         return True
-    return await ctx.session.get(AllowListEntry, (ctx.group_id, ctx.user_id)) is not None
+    assert ctx.group_id is not None
+    return await ctx.batch.get(AllowListEntry, (ctx.group_id, ctx.user_id)) is not None
+
+
+@router.preload
+async def preload_allowlist(batch: Batch, events: list[Event], _services: Services) -> None:
+    """The allow-list entries of a batch's speakers, in one query."""
+    keys = [
+        (ev.group_id, ev.user_id)
+        for ev in events
+        if isinstance(ev, MessageReceived) and ev.group_id and ev.user_id
+    ]
+    await batch.preload(AllowListEntry, keys)
 
 
 @router.on(MessageReceived, group_only)

@@ -204,6 +204,8 @@ async def history(ctx: Context) -> None:
 
 
 async def set_allowed(ctx: Context, target: str, allowed: bool) -> None:
+    assert ctx.group_id is not None
+    ctx.batch.forget(AllowListEntry, (ctx.group_id, target))
     if allowed:
         stmt = insert_ignore(ctx.session, AllowListEntry, ["group_id", "user_id"])
         await ctx.session.execute(

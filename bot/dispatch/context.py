@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import templates
 from bot.commands import Command, Role
+from bot.dispatch.batch import Batch
 from bot.events import Event, MessageReceived
 from bot.outbox.queue import enqueue, route
 from storage.dialect import insert, insert_ignore
@@ -40,8 +41,14 @@ class Context:
     role: Role = Role.MEMBER
     member: Member | None = None
     first_join: bool = False  # a MemberJoined for someone never seen in this group before
+    # rows shared with the other events of the dispatcher's batch (immediate when alone)
+    batch: Batch = field(default=None)  # type: ignore[assignment]
     _seq: int = field(default=0, repr=False)
     _key_prefix: str = field(default="", repr=False)
+
+    def __post_init__(self) -> None:
+        if self.batch is None:
+            self.batch = Batch(self.session, deferred=False)
 
     # --- what the handler reads -------------------------------------------------------------
     @property
@@ -130,6 +137,7 @@ class Context:
             group_id=group_id,
             idem_key=idem_key or self.next_key(),
             event_id=self.event_id,
+            batch=self.batch,
         )
 
     async def reply(self, text: str, *, markdown: bool = False, mention: bool = False) -> None:
@@ -165,6 +173,7 @@ class Context:
             idem_key=self.next_key(),
             event_id=self.event_id,
             not_before=self.now() + hold,
+            batch=self.batch,
         )
 
     async def send_private(
@@ -183,6 +192,7 @@ class Context:
             group_id=self.group_id,
             idem_key=idem_key or self.next_key(),
             event_id=self.event_id,
+            batch=self.batch,
         )
 
     async def act(self, action: str, **params: Any) -> None:
@@ -198,6 +208,7 @@ class Context:
             group_id=self.group_id,
             idem_key=self.next_key(),
             event_id=self.event_id,
+            batch=self.batch,
         )
 
     async def notify_admins(self, text: str, group_id: str | None = None) -> None:
@@ -225,6 +236,7 @@ class Context:
                 group_id=self.group_id,
                 idem_key=self.next_key(),
                 event_id=self.event_id,
+                batch=self.batch,
             )
 
     async def emit(self, event: Event) -> bool:

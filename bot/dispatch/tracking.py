@@ -5,15 +5,18 @@ Rules:
   (``first_join`` is False), which features such as invite counting rely on.
 - Speaking in a group proves membership even when we missed the join.
 - The platform's role (OneBot ``sender.role``) is remembered on the member row.
+- In a dispatcher batch the member rows of all its events are read with one query, and the
+  group's member count, once read, is kept right by every join, leave and first message.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.commands import Role
+from bot.dispatch.batch import Batch
 from bot.dispatch.context import Context
-from bot.events import MemberJoined, MemberLeft, MessageReceived
+from bot.events import Event, MemberJoined, MemberLeft, MessageReceived
 from storage.dialect import insert_ignore
 from storage.models import Group, Member
 
@@ -38,6 +41,18 @@ async def ensure_group(ctx: Context) -> None:
     known.add(gid)
 
 
+async def preload_members(batch: Batch, events: list[Event]) -> None:
+    """The member rows every tracked event of the batch will touch, in one query."""
+    keys = [
+        (ev.group_id, ev.user_id)
+        for ev in events
+        if ev.group_id
+        and isinstance(ev, MessageReceived | MemberJoined | MemberLeft)
+        and ev.user_id
+    ]
+    await batch.preload(Member, keys)
+
+
 async def track(ctx: Context) -> None:
     """Update group and member rows for the event; sets ``ctx.member`` and ``ctx.first_join``."""
     ev = ctx.event
@@ -47,7 +62,8 @@ async def track(ctx: Context) -> None:
         return
     await ensure_group(ctx)
     now = ctx.now()
-    row = await ctx.session.get(Member, (ctx.group_id, ev.user_id))
+    row = await ctx.batch.get(Member, (ctx.group_id, ev.user_id))
+    was_in = row is not None and row.in_group
     if row is None:
         row = Member(
             group_id=ctx.group_id,
@@ -59,7 +75,7 @@ async def track(ctx: Context) -> None:
             join_count=0,
             messages=0,
         )
-        ctx.session.add(row)
+        ctx.batch.add(row)
         ctx.first_join = isinstance(ev, MemberJoined)
     if isinstance(ev, MessageReceived):
         row.in_group = True
@@ -79,6 +95,8 @@ async def track(ctx: Context) -> None:
     else:
         row.in_group = False
         row.left_at = min(now, ev.occurred_at)
+    if row.in_group != was_in:
+        ctx.batch.memo_add(_count_key(ctx.group_id), 1 if row.in_group else -1)
     ctx.member = row
 
 
@@ -100,15 +118,18 @@ async def resolve_role(ctx: Context) -> Role:
     return rank
 
 
+def _count_key(group_id: str) -> tuple[str, str]:
+    return ("members_in_group", group_id)
+
+
 async def members_in_group(ctx: Context) -> int:
     """How many members are in the group now, as far as we know."""
-    from sqlalchemy import func
+    gid = ctx.group_id
+    assert gid is not None
 
-    return int(
-        await ctx.session.scalar(
-            select(func.count())
-            .select_from(Member)
-            .where(Member.group_id == ctx.group_id, Member.in_group.is_(True))
-        )
-        or 0
-    )
+    async def load() -> int:
+        q = select(func.count()).select_from(Member)
+        q = q.where(Member.group_id == gid, Member.in_group.is_(True))
+        return int(await ctx.session.scalar(q) or 0)
+
+    return int(await ctx.batch.cached(_count_key(gid), load))

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Config
+from bot.dispatch.batch import Batch
 from storage.dialect import insert_ignore
 from storage.models import OutboxMessage
 
@@ -78,9 +79,11 @@ async def enqueue(
     idem_key: str | None = None,
     event_id: int | None = None,
     not_before: datetime | None = None,
+    batch: Batch | None = None,
 ) -> list[int]:
     """Insert one or more outbox rows (text is split to fit); returns the new rows' ids.
-    ``not_before`` holds the rows back (an aibot answer waiting to be the passive reply)."""
+    ``not_before`` holds the rows back (an aibot answer waiting to be the passive reply).
+    In a dispatcher batch the rows are written with the batch (no ids are returned)."""
     rows: list[dict[str, Any]] = []
     text = payload.get("text")
     if isinstance(text, str) and action in ("text", "markdown", "private_text"):
@@ -111,6 +114,10 @@ async def enqueue(
                 created_at=now,
             )
         )
+    if batch is not None and batch.deferred:
+        for row in rows:
+            await batch.insert_ignore(OutboxMessage, row, ["idem_key"])
+        return []
     stmt = (
         insert_ignore(session, OutboxMessage, ["idem_key"]).values(rows).returning(OutboxMessage.id)
     )

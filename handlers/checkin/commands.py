@@ -15,9 +15,11 @@ from datetime import date, timedelta
 
 from bot import templates
 from bot.commands import Role
+from bot.dispatch.batch import Batch
 from bot.dispatch.context import Context
 from bot.dispatch.router import STOP, Router, group_only, not_command
-from bot.events import MessageReceived
+from bot.events import Event, MessageReceived
+from bot.services import Services
 from handlers.checkin import repo, rules
 from handlers.checkin.config import CheckinConfig
 
@@ -87,11 +89,14 @@ async def do_checkin(ctx: Context, content: str) -> None:
         await ctx.reply(ctx.render(T_NEED, name=name))
         return
     day = ctx.local_day(cfg.reset_hour)
-    st = await repo.stats_row(ctx.session, ctx.group_id, ctx.user_id)
+    st = await repo.stats_for(ctx.batch, ctx.group_id, ctx.user_id)
+    if await repo.has_row(ctx.batch, ctx.group_id, ctx.user_id, day):
+        await ctx.reply(ctx.render(T_AGAIN, name=name, streak=st.streak))
+        return
     streak = rules.next_streak(st.last_day, st.streak, day)
     points = rules.points_for(cfg, streak, day)
-    new = await repo.insert_checkin(
-        ctx.session,
+    await repo.insert_checkin(
+        ctx.batch,
         group_id=ctx.group_id,
         user_id=ctx.user_id,
         day=day,
@@ -102,9 +107,6 @@ async def do_checkin(ctx: Context, content: str) -> None:
         image_url=image,
         event_id=ctx.event_id,
     )
-    if not new:
-        await ctx.reply(ctx.render(T_AGAIN, name=name, streak=st.streak))
-        return
     repo.roll_season(st, day)
     st.total_days += 1
     st.streak = streak
@@ -119,7 +121,7 @@ async def do_checkin(ctx: Context, content: str) -> None:
         extra.append(ctx.render(T_CARD, name=name, cards=st.cards))
     if streak in cfg.milestones:
         extra.append(ctx.render(T_MILESTONE, name=name, streak=streak))
-    rank = await repo.next_rank(ctx.session, ctx.group_id, day)
+    rank = await repo.next_rank(ctx.batch, ctx.group_id, day)
     text = ctx.render(
         T_OK,
         name=name,
@@ -155,6 +157,23 @@ async def bare_word(ctx: Context) -> object:
     return STOP
 
 
+WORDS = ("签到", "打卡", "checkin")
+
+
+@router.preload
+async def preload(batch: Batch, events: list[Event], services: Services) -> None:
+    """For the batch's messages that look like a check-in: whether the day is taken, the
+    member's totals and the day's count, in three queries."""
+    now = services.clock.now()
+    keys = []
+    for ev in events:
+        if isinstance(ev, MessageReceived) and ev.group_id and any(w in ev.text for w in WORDS):
+            cfg: CheckinConfig = services.config.feature("checkin", ev.group_id)
+            day = rules.local_day(now, services.config.timezone(ev.group_id), cfg.reset_hour)
+            keys.append((ev.group_id, ev.user_id, day))
+    await repo.preload_days(batch, keys)
+
+
 def parse_day(text: str) -> date | None:
     try:
         return date.fromisoformat(text)
@@ -180,28 +199,29 @@ async def makeup(ctx: Context) -> None:
         reason = "请写明日期，例如 /补签 " + (today - timedelta(days=1)).isoformat()
     elif not today - timedelta(days=cfg.makeup_days) <= day < today:
         reason = f"只能补最近 {cfg.makeup_days} 天内（不含今天）的签到"
-    st = await repo.stats_row(ctx.session, ctx.group_id, ctx.user_id)
+    st = await repo.stats_for(ctx.batch, ctx.group_id, ctx.user_id)
     if not reason and st.cards <= 0:
         reason = "没有补签卡了"
     if not reason and day is not None:
-        inserted = await repo.insert_checkin(
-            ctx.session,
-            group_id=ctx.group_id,
-            user_id=ctx.user_id,
-            day=day,
-            at=ctx.now(),
-            points=cfg.base_points,
-            streak=0,
-            makeup=True,
-            event_id=ctx.event_id,
-        )
-        if not inserted:
+        if await repo.has_row(ctx.batch, ctx.group_id, ctx.user_id, day):
             reason = "那天已经签到过了"
+        else:
+            await repo.insert_checkin(
+                ctx.batch,
+                group_id=ctx.group_id,
+                user_id=ctx.user_id,
+                day=day,
+                at=ctx.now(),
+                points=cfg.base_points,
+                streak=0,
+                makeup=True,
+                event_id=ctx.event_id,
+            )
     if reason:
         await ctx.reply(ctx.render(T_MAKEUP_BAD, name=name, reason=reason))
         return
     st.cards -= 1
-    st = await repo.rebuild(ctx.session, ctx.group_id, ctx.user_id, today)
+    st = await repo.rebuild(ctx.batch, ctx.group_id, ctx.user_id, today)
     streak = rules.current_streak(await repo.days_of(ctx.session, ctx.group_id, ctx.user_id), today)
     await ctx.audit("checkin.makeup", ctx.user_id, day=str(day))
     await ctx.reply(
@@ -227,7 +247,7 @@ async def grant_cards(ctx: Context) -> None:
         await ctx.reply(ctx.render(T_USAGE, name="", usage="/补签卡 @成员 张数(1-100)"))
         return
     target = ctx.command.mentions[0]
-    st = await repo.stats_row(ctx.session, ctx.group_id, target)
+    st = await repo.stats_for(ctx.batch, ctx.group_id, target)
     st.cards += n
     await ctx.audit("checkin.grant_cards", target, n=n)
     name = await ctx.member_name(target)
@@ -265,6 +285,6 @@ async def void(ctx: Context) -> None:
     if not res.rowcount:  # type: ignore[attr-defined]
         await ctx.reply(ctx.render(T_MAKEUP_BAD, name="", reason=f"{day} 没有可撤销的签到"))
         return
-    await repo.rebuild(ctx.session, ctx.group_id, target, ctx.local_day(cfg_of(ctx).reset_hour))
+    await repo.rebuild(ctx.batch, ctx.group_id, target, ctx.local_day(cfg_of(ctx).reset_hour))
     await ctx.audit("checkin.void", target, day=str(day))
     await ctx.reply(ctx.render(T_VOID, name="", target=await ctx.member_name(target), day=str(day)))

@@ -1,46 +1,96 @@
 """Check-in queries and writes (never commit: the unit of work does).
 
-Rule: the per-member stats row is kept in step with the check-in rows inside the same
-transaction; after a void or a make-up, it is rebuilt from the rows themselves.
+Rules:
+- The per-member stats row is kept in step with the check-in rows inside the same
+  transaction; after a void or a make-up, it is rebuilt from the rows themselves.
+- Whether a member has a row for a day is decided before inserting (read in bulk for a
+  dispatcher batch); the unique constraint on (group, member, day) stays the last word — a
+  conflict fails the batch, and the one-event retry then finds the row.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.dispatch.batch import Batch
 from handlers.checkin import rules
 from handlers.checkin.config import CheckinConfig
-from storage.dialect import insert, insert_ignore
 from storage.models import Member
 from storage.models_checkin import Checkin, CheckinDayCount, CheckinStats
 
 BOARDS = {"today", "streak", "total", "points", "month"}
 
 
+def _blank(group_id: str, user_id: str) -> CheckinStats:
+    return CheckinStats(
+        group_id=group_id,
+        user_id=user_id,
+        total_days=0,
+        streak=0,
+        best_streak=0,
+        points=0,
+        season="",
+        season_days=0,
+        season_points=0,
+        cards=0,
+    )
+
+
 async def stats_row(session: AsyncSession, group_id: str, user_id: str) -> CheckinStats:
+    """The member's totals (a blank row, not saved, when they have none): for readers."""
     row = await session.get(CheckinStats, (group_id, user_id))
+    return _blank(group_id, user_id) if row is None else row
+
+
+async def stats_for(batch: Batch, group_id: str, user_id: str) -> CheckinStats:
+    """The member's totals row for writing (created when missing)."""
+    row = await batch.get(CheckinStats, (group_id, user_id))
     if row is None:
-        row = CheckinStats(
-            group_id=group_id,
-            user_id=user_id,
-            total_days=0,
-            streak=0,
-            best_streak=0,
-            points=0,
-            season="",
-            season_days=0,
-            season_points=0,
-            cards=0,
-        )
-        session.add(row)
+        row = _blank(group_id, user_id)
+        batch.add(row)
     return row
 
 
+def _day_key(group_id: str, user_id: str, day: date) -> tuple[str, str, str, date]:
+    return ("checkin.day", group_id, user_id, day)
+
+
+async def has_row(batch: Batch, group_id: str, user_id: str, day: date) -> bool:
+    """True when the member has a check-in row that day (a voided one counts: the day is used)."""
+
+    async def load() -> bool:
+        found = await batch.session.scalar(
+            select(Checkin.id).where(
+                Checkin.group_id == group_id, Checkin.user_id == user_id, Checkin.day == day
+            )
+        )
+        return found is not None
+
+    return bool(await batch.cached(_day_key(group_id, user_id, day), load))
+
+
+async def preload_days(batch: Batch, keys: list[tuple[str, str, date]]) -> None:
+    """Which of these (group, member, day) have a row, and the members' totals: one query each."""
+    if not batch.deferred or not keys:
+        return
+    keys = list(dict.fromkeys(keys))
+    found: set[tuple[str, str, date]] = set()
+    for i in range(0, len(keys), 400):
+        chunk = keys[i : i + 400]
+        cols = (Checkin.group_id, Checkin.user_id, Checkin.day)
+        rows = await batch.read(select(*cols).where(tuple_(*cols).in_(chunk)))
+        found.update((g, u, d) for g, u, d in rows.all())
+    for g, u, d in keys:
+        batch.memo.setdefault(_day_key(g, u, d), (g, u, d) in found)
+    await batch.preload(CheckinStats, [(g, u) for g, u, _ in keys])
+    await batch.preload(CheckinDayCount, [(g, d) for g, _, d in keys])
+
+
 async def insert_checkin(
-    session: AsyncSession,
+    batch: Batch,
     *,
     group_id: str,
     user_id: str,
@@ -52,10 +102,8 @@ async def insert_checkin(
     image_url: str = "",
     makeup: bool = False,
     event_id: int | None = None,
-) -> bool:
-    """Insert the day's check-in; False when the member already has one that day."""
-    table = Checkin.__table__
-    stmt = insert_ignore(session, table, ["group_id", "user_id", "day"]).returning(table.c.id)
+) -> None:
+    """Insert the day's check-in (the caller has made sure the day is free: ``has_row``)."""
     values = dict(
         group_id=group_id,
         user_id=user_id,
@@ -69,22 +117,19 @@ async def insert_checkin(
         void=False,
         event_id=event_id,
     )
-    return (await session.execute(stmt, [values])).scalar() is not None
+    await batch.insert(Checkin, values)
+    if batch.deferred:
+        batch.memo[_day_key(group_id, user_id, day)] = True
 
 
-async def next_rank(session: AsyncSession, group_id: str, day: date) -> int:
+async def next_rank(batch: Batch, group_id: str, day: date) -> int:
     """Count one more check-in on ``day`` and return its rank (1 = first of the day)."""
-    table = CheckinDayCount.__table__
-    stmt = (
-        insert(session, table)
-        .on_conflict_do_update(
-            index_elements=["group_id", "day"], set_={"count": table.c.count + 1}
-        )
-        .returning(table.c.count)
-    )
-    return int(
-        (await session.execute(stmt, [{"group_id": group_id, "day": day, "count": 1}])).scalar_one()
-    )
+    row = await batch.get(CheckinDayCount, (group_id, day))
+    if row is None:
+        row = CheckinDayCount(group_id=group_id, day=day, count=0)
+        batch.add(row)
+    row.count += 1
+    return int(row.count)
 
 
 async def days_of(session: AsyncSession, group_id: str, user_id: str) -> set[date]:
@@ -96,17 +141,17 @@ async def days_of(session: AsyncSession, group_id: str, user_id: str) -> set[dat
     return set(rows.all())
 
 
-async def rebuild(session: AsyncSession, group_id: str, user_id: str, today: date) -> CheckinStats:
+async def rebuild(batch: Batch, group_id: str, user_id: str, today: date) -> CheckinStats:
     """Recompute a member's totals from the check-in rows (after a void or a make-up)."""
     rows = (
-        await session.execute(
+        await batch.session.execute(
             select(Checkin.day, Checkin.points).where(
                 Checkin.group_id == group_id, Checkin.user_id == user_id, Checkin.void.is_(False)
             )
         )
     ).all()
     days = {d for d, _ in rows}
-    st = await stats_row(session, group_id, user_id)
+    st = await stats_for(batch, group_id, user_id)
     season = today.strftime("%Y-%m")
     st.total_days = len(days)
     st.last_day = max(days) if days else None

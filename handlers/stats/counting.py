@@ -10,7 +10,8 @@ Rules:
 - A message within ``engagement_minutes`` after a programme post marks its author as engaged
   with that post, once per post.
 - Each event is processed once by the dispatcher (a redelivered event never reaches us twice);
-  counters are upserts keyed by (group, day), so no read-then-write race exists.
+  counters are upserts keyed by (group, day) that add in the database, so no read-then-write
+  race exists. A dispatcher batch adds up its events' counts and writes each row once.
 """
 
 from __future__ import annotations
@@ -18,13 +19,12 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import literal, select
+from sqlalchemy import select
 
 from bot.dispatch.context import Context
 from bot.dispatch.router import Router, group_only
 from bot.dispatch.tracking import members_in_group
 from bot.events import MemberJoined, MemberLeft, MessageReceived
-from storage.dialect import insert, insert_ignore
 from storage.models_programme import ProgrammeOccurrence
 from storage.models_stats import StatsActivity, StatsDaily, StatsPostEngagement
 
@@ -48,17 +48,30 @@ def _enabled(ctx: Context) -> bool:
 
 async def bump(ctx: Context, day: date, members: int | None = None, **add: int) -> None:
     """Add ``add`` (joins/leaves/messages) to the group's day row; set ``members`` if given."""
-    table = StatsDaily.__table__
-    values: dict[str, Any] = {"joins": 0, "leaves": 0, "messages": 0, **add}
-    stmt = insert(ctx.session, table).values(
-        group_id=ctx.group_id, day=day, members=members, **values
+    counts: dict[str, Any] = {"joins": 0, "leaves": 0, "messages": 0, **add}
+    await ctx.batch.upsert_add(
+        StatsDaily, {"group_id": ctx.group_id, "day": day}, counts, {"members": members}
     )
-    update: dict[str, Any] = {k: table.c[k] + v for k, v in add.items()}
-    if members is not None:
-        update["members"] = members
-    await ctx.session.execute(
-        stmt.on_conflict_do_update(index_elements=["group_id", "day"], set_=update)
+
+
+async def recent_posts(ctx: Context, since: datetime) -> list[tuple[int, datetime, datetime]]:
+    """(id, slot time, posted at) of the group's programme posts made at or after ``since``;
+    read once per batch (again only if an older message needs more)."""
+    key = ("stats.recent_posts", ctx.group_id)
+    have = ctx.batch.memo.get(key)
+    if have is not None and have[0] <= since:
+        return have[1]  # type: ignore[no-any-return]
+    occ = ProgrammeOccurrence
+    q = select(occ.id, occ.at, occ.created_at).where(
+        occ.group_id == ctx.group_id,
+        occ.status == "sent",
+        occ.at >= since - POST_LOOKBACK,
+        occ.created_at >= since,
     )
+    rows = [(i, a, c) for i, a, c in (await ctx.batch.read(q)).all()]
+    if ctx.batch.deferred:
+        ctx.batch.memo[key] = (since, rows)
+    return rows
 
 
 def _membership_changed(ctx: Context) -> bool:
@@ -83,28 +96,17 @@ async def count_message(ctx: Context) -> None:
     day = stats_day(ctx)
     members = await members_in_group(ctx) if _membership_changed(ctx) else None
     await bump(ctx, day, members, messages=1)
-    act = StatsActivity.__table__
-    await ctx.session.execute(
-        insert(ctx.session, act)
-        .values(group_id=ctx.group_id, day=day, user_id=msg.user_id, messages=1, last_at=at)
-        .on_conflict_do_update(
-            index_elements=["group_id", "day", "user_id"],
-            set_={"messages": act.c.messages + 1, "last_at": at},
-        )
+    await ctx.batch.upsert_add(
+        StatsActivity,
+        {"group_id": ctx.group_id, "day": day, "user_id": msg.user_id},
+        {"messages": 1},
+        {"last_at": at},
     )
     window = timedelta(minutes=ctx.feature("stats").engagement_minutes)
-    occ = ProgrammeOccurrence
-    recent = select(
-        occ.id, literal(msg.user_id).label("user_id"), literal(ctx.group_id).label("group_id")
-    ).where(
-        occ.group_id == ctx.group_id,
-        occ.status == "sent",
-        occ.at >= at - window - POST_LOOKBACK,
-        occ.created_at >= at - window,
-        occ.created_at <= at,
-    )
-    stmt = insert_ignore(ctx.session, StatsPostEngagement, ["occurrence_id", "user_id"])
-    await ctx.session.execute(stmt.from_select(["occurrence_id", "user_id", "group_id"], recent))
+    for occ_id, slot_at, posted in await recent_posts(ctx, at - window):
+        if at - window <= posted <= at and slot_at >= at - window - POST_LOOKBACK:
+            row = {"occurrence_id": occ_id, "user_id": msg.user_id, "group_id": ctx.group_id}
+            await ctx.batch.insert_ignore(StatsPostEngagement, row, ["occurrence_id", "user_id"])
 
 
 @router.on(MemberJoined, group_only, _enabled)

@@ -1,0 +1,205 @@
+"""What the events of one batch share: rows read once, and writes made together.
+
+The dispatcher runs a batch of events in one transaction. Most events (a ``/签到``, a chat
+line) read and bump the same few rows, so instead of a handful of statements per event the
+batch reads what its events need in a few bulk queries and writes their rows at the end.
+
+Rules:
+- A Batch lives inside one transaction and dies with it: a rollback discards everything it
+  read or holds, and the events are run again from the database.
+- ``get`` returns the ORM row for a primary key (or None) and remembers the answer, absent
+  included, for the rest of the batch; ``add`` makes a new row known to later events;
+  ``preload`` fetches many keys with one query. Code that changes a cached table by a plain
+  statement must ``forget`` what it changed.
+- ``insert``/``insert_ignore``/``upsert_add`` rows are written in one statement per table
+  shape, before the commit and before any other statement the session runs (like the ORM's
+  autoflush), so a query later in the batch sees them. ``upsert_add`` adds counters and sets
+  values on conflict: the arithmetic happens in the database, so nothing is lost to a writer
+  outside the batch.
+- ``memo`` keeps values derived by query (a member count, recent posts) for the batch; the
+  code that changes what a value was derived from keeps it right (``memo_add``).
+- An immediate Batch (``deferred=False``: jobs, the web, the dispatcher's one-event retry path)
+  caches nothing and writes at once, so handler code reads the same in every mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Hashable, Iterable
+from typing import Any
+
+from sqlalchemy import event, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from storage.dialect import insert as dialect_insert
+
+CHUNK = 400  # keys per bulk query (two bound parameters each, well under every limit)
+NO_FLUSH = "groupbot_batch_read"
+
+
+def pk_of(obj: Any) -> tuple[Any, ...]:
+    return tuple(type(obj).__mapper__.primary_key_from_instance(obj))
+
+
+class Batch:
+    def __init__(self, session: AsyncSession, *, deferred: bool = True) -> None:
+        self.session = session
+        self.deferred = deferred
+        self.rows: dict[tuple[type, tuple[Any, ...]], Any] = {}
+        self.memo: dict[Hashable, Any] = {}
+        # (model, conflict columns or None, columns) -> rows, in the order they were made
+        self._inserts: dict[tuple[Any, tuple[str, ...] | None, tuple[str, ...]], list[Any]] = {}
+        # (model, key columns, added columns, set columns) -> key -> (added, set values)
+        self._upserts: dict[tuple[Any, ...], dict[tuple[Any, ...], list[dict[str, Any]]]] = {}
+        self._flushing = False
+        self._listening = False
+        if deferred:
+            event.listen(session.sync_session, "do_orm_execute", self._before_execute)
+            self._listening = True
+
+    # --- rows by primary key ----------------------------------------------------------------
+    async def get(self, model: type, pk: tuple[Any, ...]) -> Any:
+        if not self.deferred:
+            return await self.session.get(model, pk)
+        key = (model, pk)
+        if key not in self.rows:
+            self.rows[key] = await self.session.get(model, pk)
+        return self.rows[key]
+
+    def add(self, obj: Any) -> None:
+        self.session.add(obj)
+        if self.deferred:
+            self.rows[(type(obj), pk_of(obj))] = obj
+
+    def forget(self, model: type, pk: tuple[Any, ...]) -> None:
+        """After a plain statement changed this row: read it again next time."""
+        obj = self.rows.pop((model, pk), None)
+        if obj is not None and obj in self.session:
+            self.session.expunge(obj)
+
+    async def preload(self, model: Any, keys: Iterable[tuple[Any, ...]]) -> None:
+        """Fetch the rows for ``keys`` (primary keys) in bulk; absent keys are remembered."""
+        if not self.deferred:
+            return
+        todo = list(dict.fromkeys(k for k in keys if (model, k) not in self.rows))
+        cols = list(model.__mapper__.primary_key)
+        for i in range(0, len(todo), CHUNK):
+            chunk = todo[i : i + CHUNK]
+            if len(cols) == 1:
+                cond = cols[0].in_([k[0] for k in chunk])
+            else:
+                cond = tuple_(*cols).in_(chunk)
+            for obj in (await self.read(select(model).where(cond))).scalars().all():
+                self.rows[(model, pk_of(obj))] = obj
+            for k in chunk:
+                self.rows.setdefault((model, k), None)
+
+    async def read(self, stmt: Any) -> Any:
+        """Run a query that needs none of the batch's pending writes (they stay pending):
+        keys already known to the batch are never fetched again, and the tables read are
+        ones the batch does not write."""
+        with self.session.no_autoflush:
+            return await self.session.execute(stmt, execution_options={NO_FLUSH: True})
+
+    # --- derived values ---------------------------------------------------------------------
+    async def cached(self, key: Hashable, load: Callable[[], Awaitable[Any]]) -> Any:
+        if not self.deferred:
+            return await load()
+        if key not in self.memo:
+            self.memo[key] = await load()
+        return self.memo[key]
+
+    def memo_add(self, key: Hashable, delta: int) -> None:
+        """Keep a remembered count right after a change it was counted from."""
+        if key in self.memo:
+            self.memo[key] += delta
+
+    # --- writes ------------------------------------------------------------------------------
+    async def insert(self, model: Any, row: dict[str, Any]) -> None:
+        """INSERT one row (a conflict fails the batch: the constraint is the last word)."""
+        await self._insert(model, None, row)
+
+    async def insert_ignore(self, model: Any, row: dict[str, Any], conflict: list[str]) -> None:
+        """INSERT one row unless ``conflict`` columns match an existing one."""
+        await self._insert(model, tuple(conflict), row)
+
+    async def _insert(self, model: Any, conflict: tuple[str, ...] | None, row: dict) -> None:
+        shape = (model, conflict, tuple(sorted(row)))
+        if self.deferred:
+            self._inserts.setdefault(shape, []).append(row)
+        else:
+            await self.session.execute(self._insert_stmt(shape), [row])
+
+    async def upsert_add(
+        self,
+        model: Any,
+        key: dict[str, Any],
+        add: dict[str, int],
+        set_: dict[str, Any] | None = None,
+    ) -> None:
+        """Insert the row with ``add`` as its counters, or add them to the existing row; columns
+        in ``set_`` take the latest value given (None leaves them as they are)."""
+        set_ = set_ or {}
+        shape = (model, tuple(key), tuple(sorted(add)), tuple(sorted(set_)))
+        if not self.deferred:
+            await self.session.execute(self._upsert_stmt(shape), [{**key, **add, **set_}])
+            return
+        rows = self._upserts.setdefault(shape, {})
+        k = tuple(key.values())
+        if k not in rows:
+            rows[k] = [dict(key), dict(add), dict(set_)]
+            return
+        have = rows[k]
+        for col, n in add.items():
+            have[1][col] += n
+        for col, v in set_.items():
+            if v is not None:
+                have[2][col] = v
+
+    # --- flushing -----------------------------------------------------------------------------
+    def _insert_stmt(self, shape: tuple[Any, ...]) -> Any:
+        model, conflict, _cols = shape
+        stmt = dialect_insert(self.session, model.__table__)
+        return stmt if conflict is None else stmt.on_conflict_do_nothing(index_elements=conflict)
+
+    def _upsert_stmt(self, shape: tuple[Any, ...]) -> Any:
+        model, key_cols, add_cols, set_cols = shape
+        table = model.__table__
+        stmt = dialect_insert(self.session, table)
+        ex = stmt.excluded
+        update: dict[str, Any] = {c: table.c[c] + ex[c] for c in add_cols}
+        update.update({c: func.coalesce(ex[c], table.c[c]) for c in set_cols})
+        return stmt.on_conflict_do_update(index_elements=list(key_cols), set_=update)
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._inserts or self._upserts)
+
+    def _flush_sync(self, session: Session) -> None:
+        if self._flushing or not self.pending:
+            return
+        self._flushing = True
+        try:
+            inserts, self._inserts = self._inserts, {}
+            upserts, self._upserts = self._upserts, {}
+            for shape, rows in inserts.items():
+                session.execute(self._insert_stmt(shape), rows)
+            for shape, keyed in upserts.items():
+                params = [{**k, **a, **s} for k, a, s in keyed.values()]
+                session.execute(self._upsert_stmt(shape), params)
+        finally:
+            self._flushing = False
+
+    def _before_execute(self, state: Any) -> None:
+        if not state.execution_options.get(NO_FLUSH):
+            self._flush_sync(state.session)
+
+    async def flush(self) -> None:
+        """Write the deferred rows now (the dispatcher calls this before it commits)."""
+        if self.pending:
+            await self.session.run_sync(self._flush_sync)
+
+    def close(self) -> None:
+        if self._listening:
+            event.remove(self.session.sync_session, "do_orm_execute", self._before_execute)
+            self._listening = False

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from bot.config import Config, ConfigError, load_config
@@ -40,8 +40,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     config = load_or_exit(args.config)
     logs.setup(args.log_level, logs.secrets_of(config))
-    bot = Bot(config, console_sink=lambda line: print(line, flush=True))
+    split = config.server.split_worker and config.server.workers
+    bot = Bot(config, console_sink=lambda line: print(line, flush=True), ingest_only=split)
     app = create_app(bot)
+    if split:
+        from bot.worker_process import WorkerProcess
+
+        worker = WorkerProcess(args.config, args.log_level, config.server.shutdown_timeout_s)
+        bot.nudge = worker.nudge
+        bot.services.extras.setdefault("health", {})["worker_process"] = lambda: worker.alive
+
+        async def run_worker(_app: web.Application) -> AsyncIterator[None]:
+            await worker.start()  # after the bot started: the schema is up to date
+            yield
+            await worker.stop()  # before the bot stops: requests are answered by now
+
+        app.cleanup_ctx.append(run_worker)
     web.run_app(
         app,
         host=args.host or config.server.host,
@@ -50,6 +64,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print=lambda msg: print(msg, file=sys.stderr, flush=True),
         access_log=None,
     )
+    return 0
+
+
+def cmd_work(args: argparse.Namespace) -> int:
+    from bot import logs
+    from bot.worker_process import run_worker
+
+    config = load_or_exit(args.config)
+    logs.setup(args.log_level, logs.secrets_of(config))
+    asyncio.run(run_worker(config, lambda line: print(line, flush=True)))
     return 0
 
 
@@ -109,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host")
     s.add_argument("--port", type=int)
     s.add_argument("--log-level", default="INFO")
+    w = add("work", cmd_work, "process and deliver for `serve` with [server] split_worker")
+    w.add_argument("--log-level", default="INFO")
     c = add("check-config", cmd_check_config, "validate a config file")
     c.add_argument("--online", action="store_true", help="also call the WeCom API (gettoken)")
     db = sub.add_parser("db", help="database tools")

@@ -44,6 +44,9 @@ class ServerConfig(Section):
     shutdown_timeout_s: float = Field(10.0, gt=0)
     # false: this instance only accepts and stores events; another one processes and delivers
     workers: bool = True
+    # true: a second process (`groupbot work`, started and watched by `serve`) processes and
+    # delivers, so accepting requests and running handlers each get a CPU core
+    split_worker: bool = False
 
 
 class StorageConfig(Section):

@@ -6,6 +6,9 @@ Rules:
   stored but not processed before a crash are processed.
 - Stop (SIGTERM/SIGINT): stop taking requests (the web layer), store what was accepted, finish
   the events in flight, flush what is due in the outbox — all within ``shutdown_timeout_s``.
+- ``ingest_only`` (the web process of ``[server] split_worker``): accept, store and serve only;
+  no dispatcher, outbox, scheduler or feature hooks run here — its worker process runs them
+  (bot/worker_process.py) and is nudged through ``nudge``.
 """
 
 from __future__ import annotations
@@ -48,13 +51,17 @@ class Bot:
         workers: bool = True,
         console_sink: Callable[[str], None] | None = None,
         migrate: bool = True,
+        ingest_only: bool = False,
     ) -> None:
         import handlers
 
         self.config = config
         self.clock = clock or SystemClock()
         self.db = Database(config.storage.url)
-        self.workers = workers and config.server.workers
+        self.ingest_only = ingest_only
+        self.workers = workers and config.server.workers and not ingest_only
+        # set by the web process of split_worker: tells the worker process ("i"/"o")
+        self.nudge: Callable[[bytes], None] | None = None
         self.migrate = migrate
         self.instance_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         routers = list(handlers.ROUTERS)
@@ -63,7 +70,7 @@ class Bot:
         self.metrics = Metrics()
         self._dispatch_wake = asyncio.Event()
         self._outbox_wake = asyncio.Event()
-        self.inbox = Inbox(self.db, self.clock, on_stored=self._dispatch_wake.set)
+        self.inbox = Inbox(self.db, self.clock, on_stored=self._on_stored)
         self.dispatcher = Dispatcher(self.services)
         self.console = ConsoleSender(console_sink or (lambda line: log.info("console: %s", line)))
         self.outbox: OutboxWorker | None = None
@@ -110,6 +117,9 @@ class Bot:
             }
         )
         self.inbox.start()
+        if self.ingest_only:
+            self.started = True
+            return
         for hook in self.startup_hooks:
             await hook(self)
         if self.workers:
@@ -140,8 +150,23 @@ class Bot:
         else:
             self.scheduler.pause()
 
+    @property
+    def processes_events(self) -> bool:
+        """True when stored events get processed here or by this web process's worker."""
+        return self.workers or self.ingest_only
+
+    def _on_stored(self) -> None:
+        self._dispatch_wake.set()
+        if self.nudge is not None:
+            self.nudge(b"i")
+
+    def wake_dispatch(self) -> None:
+        self._dispatch_wake.set()
+
     def wake_outbox(self) -> None:
         self._outbox_wake.set()
+        if self.nudge is not None:
+            self.nudge(b"o")
 
     async def _dispatch_loop(self) -> None:
         while not self._stopping:
@@ -187,6 +212,12 @@ class Bot:
         self._stopping = True
         self._dispatch_wake.set()
         self._outbox_wake.set()
+        if self.ingest_only:  # what was accepted is stored; the worker process does the rest
+            await self.inbox.stop()
+            if self.http is not None:
+                await self.http.close()
+            await self.db.dispose()
+            return
         for t in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(t, timeout=self.config.server.shutdown_timeout_s)

@@ -140,7 +140,7 @@ async def kick(ctx: Context, target: str, rule: str, reason: str, actor: str = "
     if not can_enforce(ctx):
         await record(ctx, target, rule, "kick_unsupported", reason=reason, actor=actor)
         return "kick_unsupported"
-    member = await ctx.session.get(Member, (ctx.group_id, target))
+    member = await ctx.batch.get(Member, (ctx.group_id, target))
     stay = member.join_count if member is not None else 0
     key = f"kick:{ctx.group_id}:{target}:{stay}"
     if await record(ctx, target, rule, "kick", reason=reason, actor=actor, key=key) is None:

@@ -35,7 +35,7 @@ async def target_of(ctx: Context) -> str | None:
     if not ctx.command.mentions:
         return None
     token = ctx.command.mentions[0]
-    if await ctx.session.get(Member, (ctx.group_id, token)) is not None:
+    if await ctx.batch.get(Member, (ctx.group_id, token)) is not None:
         return token
     ids = (
         await ctx.session.scalars(

@@ -137,7 +137,7 @@ async def fresh_newcomers(
     for r in rows:
         if r.user_id in out:
             continue
-        member = await ctx.session.get(Member, (group_id, r.user_id))
+        member = await ctx.batch.get(Member, (group_id, r.user_id))
         if member is not None and not member.in_group:
             continue  # left before we greeted them
         seen = await ctx.session.get(Greeted, (group_id, r.user_id))

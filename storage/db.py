@@ -5,6 +5,13 @@ SQLite rules (DESIGN.md): WAL, ``synchronous=NORMAL``, ``busy_timeout``, foreign
 write fails with "database is locked" under concurrent load. Read-only sessions use a plain
 ``BEGIN`` so they never block the writer (WAL readers see the last commit).
 
+A dispatcher batch on SQLite reads first and writes last (``batch_transaction``): it begins as a
+reader, and its first writing statement ends that read and begins ``IMMEDIATE`` under the
+in-process write lock. Acknowledgements (inbox writes) then wait for the batch's short write
+phase only, not for all its handlers. Rows the batch read may have been changed meanwhile by
+another writer (a WeCom sync, the API) — the batch's inserts then fail on their unique
+constraint and the events are retried one by one; its updates set only the columns it changed.
+
 PostgreSQL (asyncpg): the driver's own ``BEGIN`` (READ COMMITTED) and no in-process write queue
 — concurrent writers, and other instances, are kept apart by row locks and unique constraints.
 """
@@ -24,8 +31,10 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_only
 
 BUSY_TIMEOUT_MS = 5000
+ESCALATE = "groupbot_escalate"  # conn.info key: called before a batch's first write
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -54,8 +63,16 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        readonly = conn.get_execution_options().get("readonly", False)
-        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        opts = conn.get_execution_options()
+        reader = opts.get("readonly", False) or opts.get("read_then_write", False)
+        conn.exec_driver_sql("BEGIN" if reader else "BEGIN IMMEDIATE")
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _before_write(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        escalate = conn.info.get(ESCALATE)
+        if escalate is not None and not statement.lstrip()[:6].upper().startswith("SELECT"):
+            del conn.info[ESCALATE]
+            escalate(conn)
 
 
 class Database:
@@ -68,6 +85,9 @@ class Database:
         self._write = async_sessionmaker(self.engine, expire_on_commit=False)
         self._read = async_sessionmaker(
             self.engine.execution_options(readonly=True), expire_on_commit=False
+        )
+        self._batch = async_sessionmaker(
+            self.engine.execution_options(read_then_write=True), expire_on_commit=False
         )
         # SQLite has one writer; queueing our own writers here keeps them out of SQLite's busy
         # handler, which sleeps up to 100 ms per retry and would dominate ack latency.
@@ -82,6 +102,40 @@ class Database:
             return
         async with self._write_lock, self._write() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def batch_transaction(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work that reads first and takes the write lock at its first write
+        (SQLite; elsewhere the same as ``transaction``)."""
+        if self._write_lock is None:
+            async with self.transaction() as session:
+                yield session
+            return
+        lock = self._write_lock
+        held = False
+
+        def escalate(conn: Any) -> None:
+            nonlocal held
+            await_only(lock.acquire())
+            held = True
+            cur = conn.connection.dbapi_connection.cursor()
+            try:  # end the read snapshot; another writer may have committed since
+                cur.execute("COMMIT")
+                cur.execute("BEGIN IMMEDIATE")
+            finally:
+                cur.close()
+
+        try:
+            async with self._batch() as session, session.begin():
+                info = (await session.connection()).info  # the pooled connection's, kept
+                info[ESCALATE] = escalate
+                try:
+                    yield session
+                finally:
+                    info.pop(ESCALATE, None)
+        finally:
+            if held:
+                lock.release()
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:

@@ -7,10 +7,11 @@ batch reads what its events need in a few bulk queries and writes their rows at 
 Rules:
 - A Batch lives inside one transaction and dies with it: a rollback discards everything it
   read or holds, and the events are run again from the database.
-- ``get`` returns the ORM row for a primary key (or None) and remembers the answer, absent
+- ``get`` returns the row for a primary key (or None) and remembers the answer, absent
   included, for the rest of the batch; ``add`` makes a new row known to later events;
-  ``preload`` fetches many keys with one query. Code that changes a cached table by a plain
-  statement must ``forget`` what it changed.
+  ``preload`` fetches many keys with one query. Such rows are the batch's own (bot/dispatch/
+  rows.py): written with the batch's other rows, not by the ORM. Code that changes one of
+  these tables by a plain statement must ``forget`` what it changed.
 - ``insert``/``insert_ignore``/``upsert_add`` rows are written in one statement per table
   shape, before the commit and before any other statement the session runs (like the ORM's
   autoflush), so a query later in the batch sees them. ``upsert_add`` adds counters and sets
@@ -27,10 +28,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Any
 
-from sqlalchemy import event, func, select, tuple_
+from sqlalchemy import event, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from bot.dispatch.rows import Rows, pk_names
 from storage.dialect import insert as dialect_insert
 
 CHUNK = 400  # keys per bulk query (two bound parameters each, well under every limit)
@@ -51,6 +53,7 @@ class Batch:
         self._inserts: dict[tuple[Any, tuple[str, ...] | None, tuple[str, ...]], list[Any]] = {}
         # (model, key columns, added columns, set columns) -> key -> (added, set values)
         self._upserts: dict[tuple[Any, ...], dict[tuple[Any, ...], list[dict[str, Any]]]] = {}
+        self._rows = Rows()
         self._flushing = False
         self._listening = False
         if deferred:
@@ -63,19 +66,24 @@ class Batch:
             return await self.session.get(model, pk)
         key = (model, pk)
         if key not in self.rows:
-            self.rows[key] = await self.session.get(model, pk)
+            table = model.__table__  # type: ignore[attr-defined]
+            cond = [table.c[c] == v for c, v in zip(pk_names(model), pk, strict=True)]
+            row = (await self.read(self._rows.query(model).where(*cond))).mappings().first()
+            self.rows[key] = None if row is None else self._rows.build(model, row)
         return self.rows[key]
 
     def add(self, obj: Any) -> None:
-        self.session.add(obj)
-        if self.deferred:
-            self.rows[(type(obj), pk_of(obj))] = obj
+        if not self.deferred:
+            self.session.add(obj)
+            return
+        self._rows.added(obj)
+        self.rows[(type(obj), pk_of(obj))] = obj
 
     def forget(self, model: type, pk: tuple[Any, ...]) -> None:
         """After a plain statement changed this row: read it again next time."""
         obj = self.rows.pop((model, pk), None)
-        if obj is not None and obj in self.session:
-            self.session.expunge(obj)
+        if obj is not None:
+            self._rows.drop(obj)
 
     async def preload(self, model: Any, keys: Iterable[tuple[Any, ...]]) -> None:
         """Fetch the rows for ``keys`` (primary keys) in bulk; absent keys are remembered."""
@@ -85,12 +93,14 @@ class Batch:
         cols = list(model.__mapper__.primary_key)
         for i in range(0, len(todo), CHUNK):
             chunk = todo[i : i + CHUNK]
-            if len(cols) == 1:
-                cond = cols[0].in_([k[0] for k in chunk])
-            else:
-                cond = tuple_(*cols).in_(chunk)
-            for obj in (await self.read(select(model).where(cond))).scalars().all():
-                self.rows[(model, pk_of(obj))] = obj
+            # one IN list per key column (cheaper than a tuple IN); the few extra rows it may
+            # bring are real rows, and kept
+            cond = [c.in_(sorted({k[n] for k in chunk})) for n, c in enumerate(cols)]
+            found = await self.read(self._rows.query(model).where(*cond))
+            for row in found.mappings().all():
+                key = (model, tuple(row[c.name] for c in cols))
+                if key not in self.rows:
+                    self.rows[key] = self._rows.build(model, row)
             for k in chunk:
                 self.rows.setdefault((model, k), None)
 
@@ -173,13 +183,14 @@ class Batch:
 
     @property
     def pending(self) -> bool:
-        return bool(self._inserts or self._upserts)
+        return bool(self._inserts or self._upserts) or self._rows.dirty()
 
     def _flush_sync(self, session: Session) -> None:
         if self._flushing or not self.pending:
             return
         self._flushing = True
         try:
+            self._rows.write(session)
             inserts, self._inserts = self._inserts, {}
             upserts, self._upserts = self._upserts, {}
             for shape, rows in inserts.items():

@@ -51,6 +51,15 @@ async def preload_members(batch: Batch, events: list[Event]) -> None:
         and ev.user_id
     ]
     await batch.preload(Member, keys)
+    # member counts, read before any event of the batch touches the group, then kept right
+    groups = sorted({g for g, _ in keys if _count_key(g) not in batch.memo})
+    if batch.deferred and groups:
+        q = select(Member.group_id, func.count()).where(
+            Member.group_id.in_(groups), Member.in_group.is_(True)
+        )
+        counts = dict((await batch.read(q.group_by(Member.group_id))).all())
+        for g in groups:
+            batch.memo[_count_key(g)] = int(counts.get(g, 0))
 
 
 async def track(ctx: Context) -> None:

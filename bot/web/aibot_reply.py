@@ -103,7 +103,7 @@ async def passive_reply(
     bot: Bot, keys: WeComKeys, event: Event, nonce: str, started: float
 ) -> dict[str, Any] | None:
     """The encrypted passive reply for ``event``, or None (answer later / nothing to say)."""
-    if not isinstance(event, MessageReceived | BotEnteredChat) or not bot.workers:
+    if not isinstance(event, MessageReceived | BotEnteredChat) or not bot.processes_events:
         return None
     deadline = started + bot.config.wecom.aibot.passive_wait_s
     event_id = await _processed(bot, event.dedup_key, deadline)

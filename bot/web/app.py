@@ -15,11 +15,11 @@ from bot.web.ingest import BOT
 async def healthz(request: web.Request) -> web.Response:
     """200 when the database answers and the scheduler runs; 503 with details otherwise."""
     bot = request.app[BOT]
-    checks = {
-        "database": await bot.db.ping(),
-        "scheduler": bot.scheduler.running,
-    }
-    checks.update(bot.services.extras.get("health", {}))
+    checks = {"database": await bot.db.ping()}
+    if not bot.ingest_only:  # (split_worker: the worker process runs the scheduler)
+        checks["scheduler"] = bot.scheduler.running
+    for name, check in bot.services.extras.get("health", {}).items():
+        checks[name] = check() if callable(check) else check
     ok = all(v is True for v in checks.values())
     body: dict[str, object] = {"status": "ok" if ok else "degraded", "checks": checks}
     body["leader"] = bot.leader.is_leader  # runs the periodic jobs (one instance at a time)

@@ -54,7 +54,7 @@ async def mine(ctx: Context) -> None:
     assert ctx.group_id is not None
     cfg = cfg_of(ctx)
     today = ctx.local_day(cfg.reset_hour)
-    st = await repo.stats_row(ctx.session, ctx.group_id, ctx.user_id)
+    st = await repo.stats_seen(ctx.batch, ctx.group_id, ctx.user_id)
     days = await repo.days_of(ctx.session, ctx.group_id, ctx.user_id)
     season = today.strftime("%Y-%m")
     inv = await invite_counts(ctx.session, ctx.group_id, ctx.user_id)

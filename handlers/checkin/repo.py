@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.dispatch.batch import Batch
@@ -42,6 +42,12 @@ def _blank(group_id: str, user_id: str) -> CheckinStats:
 async def stats_row(session: AsyncSession, group_id: str, user_id: str) -> CheckinStats:
     """The member's totals (a blank row, not saved, when they have none): for readers."""
     row = await session.get(CheckinStats, (group_id, user_id))
+    return _blank(group_id, user_id) if row is None else row
+
+
+async def stats_seen(batch: Batch, group_id: str, user_id: str) -> CheckinStats:
+    """The member's totals as this batch sees them (a blank row, not saved, when none)."""
+    row = await batch.get(CheckinStats, (group_id, user_id))
     return _blank(group_id, user_id) if row is None else row
 
 
@@ -81,7 +87,9 @@ async def preload_days(batch: Batch, keys: list[tuple[str, str, date]]) -> None:
     for i in range(0, len(keys), 400):
         chunk = keys[i : i + 400]
         cols = (Checkin.group_id, Checkin.user_id, Checkin.day)
-        rows = await batch.read(select(*cols).where(tuple_(*cols).in_(chunk)))
+        # one IN list per column, then the exact keys (cheaper than a tuple IN)
+        cond = [c.in_(sorted({k[n] for k in chunk})) for n, c in enumerate(cols)]
+        rows = await batch.read(select(*cols).where(*cond))
         found.update((g, u, d) for g, u, d in rows.all())
     for g, u, d in keys:
         batch.memo.setdefault(_day_key(g, u, d), (g, u, d) in found)

@@ -53,7 +53,7 @@ async def attribute(ctx: Context) -> None:
         await _bad(ctx, "用法：/归属 @新成员 @邀请人")
         return
     invitee, inviter = ctx.command.mentions[:2]
-    member = await ctx.session.get(Member, (ctx.group_id, invitee))
+    member = await ctx.batch.get(Member, (ctx.group_id, invitee))
     if member is None or not member.in_group:
         await _bad(ctx, "这位新成员不在群里")
         return

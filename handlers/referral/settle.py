@@ -81,7 +81,7 @@ async def active_since(ctx: Context, group_id: str, user_id: str, since: datetim
     """Spoke in the group, or checked in, at or after ``since``."""
     from handlers.checkin import has_checked_in
 
-    member = await ctx.session.get(Member, (group_id, user_id))
+    member = await ctx.batch.get(Member, (group_id, user_id))
     if member is not None and member.last_active_at is not None:
         if member.last_active_at >= since:
             return True
@@ -101,7 +101,7 @@ async def settle(ctx: Context) -> None:
         cfg: ReferralConfig = ctx.config.feature("referral", inv.group_id)
         if not cfg.enabled or now - inv.joined_at < timedelta(days=cfg.qualify_days):
             continue
-        member = await ctx.session.get(Member, (inv.group_id, inv.invitee_id))
+        member = await ctx.batch.get(Member, (inv.group_id, inv.invitee_id))
         if member is None or not member.in_group:
             continue
         if cfg.require_activity and not await active_since(

@@ -68,7 +68,7 @@ async def on_group_changed(ctx: Context) -> None:
     )
     if incremental:
         for uid in ev.member_ids:
-            row = await ctx.session.get(Member, (gid, uid))
+            row = await ctx.batch.get(Member, (gid, uid))
             if row is None or not row.in_group:
                 continue
             await ctx.emit(_left(gid, uid, row.join_count, ev))

@@ -57,7 +57,7 @@ class Bot:
 
         self.config = config
         self.clock = clock or SystemClock()
-        self.db = Database(config.storage.url)
+        self.db = Database(config.storage.url, shared_writers=config.server.split_worker)
         self.ingest_only = ingest_only
         self.workers = workers and config.server.workers and not ingest_only
         # set by the web process of split_worker: tells the worker process ("i"/"o")

@@ -94,4 +94,4 @@ def render(config: Config | None, key: str, gid: str | None = None, **values: An
     """The template text in force for the group, filled with ``values``."""
     tpl = REGISTRY[key]
     text = config.template_override(key, gid) if config is not None else None
-    return _formatter.vformat(text if text is not None else tpl.default, (), _Safe(values))
+    return (text if text is not None else tpl.default).format_map(_Safe(values))

@@ -18,7 +18,6 @@ PostgreSQL (asyncpg): the driver's own ``BEGIN`` (READ COMMITTED) and no in-proc
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -32,6 +31,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.util import await_only
+
+from storage.writelock import WriteLock
 
 BUSY_TIMEOUT_MS = 5000
 ESCALATE = "groupbot_escalate"  # conn.info key: called before a batch's first write
@@ -78,7 +79,7 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
 class Database:
     """Owns the engine; hands out write units of work and read-only sessions."""
 
-    def __init__(self, url: str, **kwargs: Any) -> None:
+    def __init__(self, url: str, *, shared_writers: bool = False, **kwargs: Any) -> None:
         self.url = url
         self.engine = make_engine(url, **kwargs)
         self.dialect = self.engine.dialect.name
@@ -91,7 +92,12 @@ class Database:
         )
         # SQLite has one writer; queueing our own writers here keeps them out of SQLite's busy
         # handler, which sleeps up to 100 ms per retry and would dominate ack latency.
-        self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
+        # (several processes writing one file — split_worker — also queue on a lock file)
+        self._write_lock: WriteLock | None = None
+        if self.dialect == "sqlite":
+            path = self.engine.url.database or ""
+            shared = shared_writers and path not in ("", ":memory:")
+            self._write_lock = WriteLock(path + ".writelock" if shared else None)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -171,6 +177,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._write_lock is not None:
+            self._write_lock.close()
 
 
 def _select_one() -> Any:

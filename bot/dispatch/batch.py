@@ -8,7 +8,7 @@ Rules:
 - A Batch lives inside one transaction and dies with it: a rollback discards everything it
   read or holds, and the events are run again from the database.
 - ``get`` returns the row for a primary key (or None) and remembers the answer, absent
-  included, for the rest of the batch; ``add`` makes a new row known to later events;
+  included, for the rest of the batch; ``new`` makes a new row known to later events;
   ``preload`` fetches many keys with one query. Such rows are the batch's own (bot/dispatch/
   rows.py): written with the batch's other rows, not by the ORM. Code that changes one of
   these tables by a plain statement must ``forget`` what it changed.
@@ -37,10 +37,6 @@ from storage.dialect import insert as dialect_insert
 
 CHUNK = 400  # keys per bulk query (two bound parameters each, well under every limit)
 NO_FLUSH = "groupbot_batch_read"
-
-
-def pk_of(obj: Any) -> tuple[Any, ...]:
-    return tuple(type(obj).__mapper__.primary_key_from_instance(obj))
 
 
 class Batch:
@@ -72,12 +68,15 @@ class Batch:
             self.rows[key] = None if row is None else self._rows.build(model, row)
         return self.rows[key]
 
-    def add(self, obj: Any) -> None:
+    def new(self, model: type, **values: Any) -> Any:
+        """A new row, known to the later events of the batch and written with it."""
         if not self.deferred:
+            obj = model(**values)
             self.session.add(obj)
-            return
-        self._rows.added(obj)
-        self.rows[(type(obj), pk_of(obj))] = obj
+            return obj
+        row = self._rows.create(model, values)
+        self.rows[(model, row.pk())] = row
+        return row
 
     def forget(self, model: type, pk: tuple[Any, ...]) -> None:
         """After a plain statement changed this row: read it again next time."""
@@ -183,7 +182,7 @@ class Batch:
 
     @property
     def pending(self) -> bool:
-        return bool(self._inserts or self._upserts) or self._rows.dirty()
+        return bool(self._inserts or self._upserts) or self._rows.pending()
 
     def _flush_sync(self, session: Session) -> None:
         if self._flushing or not self.pending:

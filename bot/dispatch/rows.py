@@ -1,9 +1,9 @@
 """The rows a dispatcher batch reads and changes by primary key (members, check-in totals …).
 
-The ORM's unit of work costs tens of microseconds per object; a batch of a few hundred
-check-ins would spend most of its time there. So a batch keeps its own rows: model instances
-that are never attached to the session, a copy of what was read, and plain ``INSERT``/
-``UPDATE`` statements — one per table and changed-column set — when the batch writes.
+The ORM costs microseconds per attribute change and tens per object flushed; a batch of a few
+hundred check-ins would spend most of its time there. So a batch keeps its own copies of
+these rows: plain objects with the model's attribute names, what was read, and plain
+``INSERT``/``UPDATE`` statements — one per table and changed-column set — when it writes.
 
 Rules:
 - A row read (or found missing) once is the same object for every later event of the batch.
@@ -20,14 +20,17 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-_columns: dict[type, list[tuple[str, str]]] = {}
+_columns: dict[type, list[str]] = {}
 
 
-def columns(model: type) -> list[tuple[str, str]]:
-    """(attribute, column) pairs of a mapped class."""
+def columns(model: type) -> list[str]:
+    """The column attributes of a mapped class (each named as its column)."""
     if model not in _columns:
         mapper = model.__mapper__  # type: ignore[attr-defined]
-        _columns[model] = [(a.key, a.columns[0].name) for a in mapper.column_attrs]
+        names = [a.key for a in mapper.column_attrs]
+        if names != [a.columns[0].name for a in mapper.column_attrs]:
+            raise TypeError(f"{model.__name__}: attribute and column names differ")
+        _columns[model] = names
     return _columns[model]
 
 
@@ -35,56 +38,78 @@ def pk_names(model: type) -> list[str]:
     return [c.name for c in model.__mapper__.primary_key]  # type: ignore[attr-defined]
 
 
-def values_of(obj: Any) -> dict[str, Any]:
-    state = obj.__dict__
-    return {col: state.get(attr) for attr, col in columns(type(obj))}
+class Row:
+    """A batch's copy of one row; setting an attribute marks it for writing."""
+
+    def __init__(self, rows: Rows, model: type, values: Mapping[str, Any]) -> None:
+        d = self.__dict__
+        d.update({c: values.get(c) for c in columns(model)})
+        d["_rows"] = rows
+        d["_model"] = model
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        d = self.__dict__
+        d[name] = value
+        d["_rows"].dirty[id(self)] = self
+
+    def values(self) -> dict[str, Any]:
+        d = self.__dict__
+        return {c: d[c] for c in columns(d["_model"])}
+
+    def pk(self) -> tuple[Any, ...]:
+        d = self.__dict__
+        return tuple(d[c] for c in pk_names(d["_model"]))
 
 
 class Rows:
     def __init__(self) -> None:
-        self.new: list[Any] = []
-        self.read: dict[int, tuple[Any, dict[str, Any]]] = {}
+        self.new: dict[int, Row] = {}
+        self.dirty: dict[int, Row] = {}
+        self.seen: dict[int, dict[str, Any]] = {}  # what the database holds, per read row
 
-    def build(self, model: type, row: Mapping[str, Any]) -> Any:
-        """An unattached instance for a row read from the database."""
-        obj = model(**{attr: row[col] for attr, col in columns(model)})
-        self.read[id(obj)] = (obj, dict(row))
+    def build(self, model: type, row: Mapping[str, Any]) -> Row:
+        """The batch's copy of a row read from the database."""
+        obj = Row(self, model, row)
+        self.seen[id(obj)] = obj.values()
         return obj
 
-    def query(self, model: Any) -> Any:
+    def create(self, model: type, values: Mapping[str, Any]) -> Row:
+        obj = Row(self, model, values)
+        self.new[id(obj)] = obj
+        return obj
+
+    @staticmethod
+    def query(model: Any) -> Any:
         return select(*model.__table__.c)
 
-    def added(self, obj: Any) -> None:
-        self.new.append(obj)
-
     def drop(self, obj: Any) -> None:
-        self.read.pop(id(obj), None)
-        if obj in self.new:
-            self.new.remove(obj)
+        for d in (self.new, self.dirty, self.seen):
+            d.pop(id(obj), None)
 
-    def dirty(self) -> bool:
-        if self.new:
-            return True
-        return any(values_of(obj) != seen for obj, seen in self.read.values())
+    def pending(self) -> bool:
+        return bool(self.new or self.dirty)
 
     def write(self, session: Session) -> None:
         """INSERT the new rows and UPDATE the changed columns of the read ones."""
         inserts: dict[tuple[type, tuple[str, ...]], list[dict[str, Any]]] = {}
-        for obj in self.new:
-            vals = {k: v for k, v in values_of(obj).items() if v is not None}
-            inserts.setdefault((type(obj), tuple(sorted(vals))), []).append(vals)
-            self.read[id(obj)] = (obj, values_of(obj))
-        self.new = []
+        for key, obj in self.new.items():
+            now = obj.values()
+            vals = {c: v for c, v in now.items() if v is not None}  # (column defaults apply)
+            inserts.setdefault((obj._model, tuple(sorted(vals))), []).append(vals)
+            self.seen[key] = now
+            self.dirty.pop(key, None)
+        self.new = {}
         updates: dict[tuple[type, tuple[str, ...]], list[dict[str, Any]]] = {}
-        for obj, seen in self.read.values():
-            now = values_of(obj)
+        for key, obj in self.dirty.items():
+            now, seen = obj.values(), self.seen.get(key)
+            if seen is None:
+                continue  # dropped
             changed = {c: v for c, v in now.items() if seen.get(c) != v}
-            if not changed:
-                continue
-            model = type(obj)
-            params = {f"pk_{c}": now[c] for c in pk_names(model)} | changed
-            updates.setdefault((model, tuple(sorted(changed))), []).append(params)
-            seen.update(changed)
+            if changed:
+                params = {f"pk_{c}": seen[c] for c in pk_names(obj._model)} | changed
+                updates.setdefault((obj._model, tuple(sorted(changed))), []).append(params)
+                seen.update(changed)
+        self.dirty = {}
         for (model, _cols), rows in inserts.items():
             session.execute(insert(model.__table__), rows)  # type: ignore[attr-defined]
         for (model, cols), rows in updates.items():

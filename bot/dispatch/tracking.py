@@ -74,7 +74,8 @@ async def track(ctx: Context) -> None:
     row = await ctx.batch.get(Member, (ctx.group_id, ev.user_id))
     was_in = row is not None and row.in_group
     if row is None:
-        row = Member(
+        row = ctx.batch.new(
+            Member,
             group_id=ctx.group_id,
             user_id=ev.user_id,
             name="",
@@ -84,7 +85,6 @@ async def track(ctx: Context) -> None:
             join_count=0,
             messages=0,
         )
-        ctx.batch.add(row)
         ctx.first_join = isinstance(ev, MemberJoined)
     if isinstance(ev, MessageReceived):
         row.in_group = True

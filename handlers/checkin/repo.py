@@ -24,19 +24,20 @@ from storage.models_checkin import Checkin, CheckinDayCount, CheckinStats
 BOARDS = {"today", "streak", "total", "points", "month"}
 
 
+BLANK = dict(
+    total_days=0,
+    streak=0,
+    best_streak=0,
+    points=0,
+    season="",
+    season_days=0,
+    season_points=0,
+    cards=0,
+)
+
+
 def _blank(group_id: str, user_id: str) -> CheckinStats:
-    return CheckinStats(
-        group_id=group_id,
-        user_id=user_id,
-        total_days=0,
-        streak=0,
-        best_streak=0,
-        points=0,
-        season="",
-        season_days=0,
-        season_points=0,
-        cards=0,
-    )
+    return CheckinStats(group_id=group_id, user_id=user_id, **BLANK)
 
 
 async def stats_row(session: AsyncSession, group_id: str, user_id: str) -> CheckinStats:
@@ -55,9 +56,8 @@ async def stats_for(batch: Batch, group_id: str, user_id: str) -> CheckinStats:
     """The member's totals row for writing (created when missing)."""
     row = await batch.get(CheckinStats, (group_id, user_id))
     if row is None:
-        row = _blank(group_id, user_id)
-        batch.add(row)
-    return row
+        row = batch.new(CheckinStats, group_id=group_id, user_id=user_id, **BLANK)
+    return row  # type: ignore[no-any-return]
 
 
 def _day_key(group_id: str, user_id: str, day: date) -> tuple[str, str, str, date]:
@@ -134,8 +134,7 @@ async def next_rank(batch: Batch, group_id: str, day: date) -> int:
     """Count one more check-in on ``day`` and return its rank (1 = first of the day)."""
     row = await batch.get(CheckinDayCount, (group_id, day))
     if row is None:
-        row = CheckinDayCount(group_id=group_id, day=day, count=0)
-        batch.add(row)
+        row = batch.new(CheckinDayCount, group_id=group_id, day=day, count=0)
     row.count += 1
     return int(row.count)
 

@@ -1,11 +1,13 @@
 """Check-in throughput end to end through /onebot, and leaderboard latency at scale.
 
-    python bench/bench_checkin.py [-n 4000] [-c 64] [--rows 1000000]
+    python bench/bench_checkin.py [-n 12000] [-c 64,128] [--rows 1000000] [--mode single,split]
 
-Part 1 starts `groupbot serve` on a fresh SQLite file, fires N signed OneBot `/签到` group
-messages from distinct members at concurrency C, waits until every event is processed, and
-checks that exactly N check-ins exist (0 lost, 0 duplicated). Part 2 fills a database with
-``--rows`` check-ins and times the leaderboard queries.
+Part 1 starts `groupbot serve` on a fresh SQLite file — one process (``single``), or with
+``[server] split_worker`` (``split``: a second process handles and delivers) — fires N signed
+OneBot `/签到` group messages from distinct members at concurrency C, waits until every event
+is processed, and checks that exactly N check-ins exist (0 lost, 0 duplicated); it also shows
+the CPU the processes used. Part 2 fills a database with ``--rows`` check-ins and times the
+leaderboard queries.
 """
 
 from __future__ import annotations
@@ -34,10 +36,11 @@ from bot.adapters.onebot import sign
 SECRET = "bench-secret"
 
 
-def config(tmp: Path, port: int) -> Path:
+def config(tmp: Path, port: int, split: bool = False) -> Path:
     cfg = tmp / "c.toml"
     cfg.write_text(
-        f'[server]\nport = {port}\n[storage]\nurl = "sqlite+aiosqlite:///{tmp / "c.db"}"\n'
+        f"[server]\nport = {port}\nsplit_worker = {'true' if split else 'false'}\n"
+        f'[storage]\nurl = "sqlite+aiosqlite:///{tmp / "c.db"}"\n'
         f'[onebot]\nsecret = "{SECRET}"\n[[groups]]\nid = "10001"\nplatform = "console"\n',
         encoding="utf-8",
     )
@@ -60,9 +63,22 @@ def body(i: int) -> bytes:
     ).encode()
 
 
-async def part1(n: int, conc: int, tmp: Path) -> dict[str, float]:
+def cpu_ticks(pid: int) -> int:
+    """User + system CPU of a process, in clock ticks (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(x) for x in path.read_text().split()] if path.exists() else []
+
+
+async def part1(n: int, conc: int, tmp: Path, split: bool) -> dict[str, float]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    for f in list(tmp.glob("c.db*")):  # noqa: ASYNC240  (set-up, before anything runs)
+        f.unlink()
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -70,7 +86,7 @@ async def part1(n: int, conc: int, tmp: Path) -> dict[str, float]:
             "bot.cli",
             "serve",
             "-c",
-            str(config(tmp, port)),
+            str(config(tmp, port, split)),
             "--log-level",
             "ERROR",
         ],
@@ -82,6 +98,9 @@ async def part1(n: int, conc: int, tmp: Path) -> dict[str, float]:
     lat: list[float] = []
     try:
         await wait_up(base)
+        await asyncio.sleep(1)  # (split: the worker process is importing)
+        pids = [proc.pid, *children(proc.pid), os.getpid()]
+        ticks0 = [cpu_ticks(p) for p in pids]
         queue = list(range(n))
         start = time.perf_counter()
 
@@ -100,8 +119,13 @@ async def part1(n: int, conc: int, tmp: Path) -> dict[str, float]:
         con = sqlite3.connect(tmp / "c.db")
         pending = "select count(*) from inbox where status != 'done'"
         while con.execute(pending).fetchone()[0]:  # noqa: ASYNC110  (polling another process)
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.02)
         done = time.perf_counter()
+        hz = os.sysconf("SC_CLK_TCK")
+        cpu = [
+            (cpu_ticks(p) - t) / hz / (done - start) * 100
+            for p, t in zip(pids, ticks0, strict=True)
+        ]
         total, distinct = con.execute(
             "select count(*), count(distinct user_id) from checkins"
         ).fetchone()
@@ -118,6 +142,7 @@ async def part1(n: int, conc: int, tmp: Path) -> dict[str, float]:
         "p99": lat[int(len(lat) * 0.99) - 1] * 1000,
         "lost": n - total,
         "duplicated": total - distinct,
+        "cpu": " + ".join(f"{c:.0f}%" for c in cpu),
     }
 
 
@@ -170,22 +195,27 @@ async def part2(rows: int, tmp: Path) -> list[tuple[str, float]]:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("-n", type=int, default=4000)
-    p.add_argument("-c", type=int, default=64)
+    p.add_argument("-n", type=int, default=12000)
+    p.add_argument("-c", default="64,128", help="concurrent requests (comma-separated)")
     p.add_argument("--rows", type=int, default=1_000_000)
+    p.add_argument("--mode", default="single,split", help="single and/or split")
     a = p.parse_args()
+    runs = []
     with tempfile.TemporaryDirectory() as d:
-        r = asyncio.run(part1(a.n, a.c, Path(d)))
+        for mode in a.mode.split(","):
+            for c in (int(x) for x in a.c.split(",")):
+                runs.append((mode, c, asyncio.run(part1(a.n, c, Path(d), mode == "split"))))
         lb = asyncio.run(part2(a.rows, Path(d)))
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, SQLite")
     print(
-        f"{'/签到 via /onebot':<20}{'n':>7}{'acked/s':>10}{'done/s':>9}{'p50 ms':>9}"
-        f"{'p99 ms':>9}{'lost':>6}{'dup':>5}"
+        f"{'/签到 via /onebot':<16}{'c':>4}{'n':>7}{'acked/s':>9}{'done/s':>8}{'p50 ms':>8}"
+        f"{'p99 ms':>8}{'lost':>5}{'dup':>4}  cpu (web [+ worker] + client)"
     )
-    print(
-        f"{'':<20}{r['n']:>7}{r['acked_per_s']:>10.0f}{r['processed_per_s']:>9.0f}"
-        f"{r['p50']:>9.2f}{r['p99']:>9.2f}{r['lost']:>6}{r['duplicated']:>5}"
-    )
+    for mode, c, r in runs:
+        print(
+            f"{mode:<16}{c:>4}{r['n']:>7}{r['acked_per_s']:>9.0f}{r['processed_per_s']:>8.0f}"
+            f"{r['p50']:>8.1f}{r['p99']:>8.1f}{r['lost']:>5}{r['duplicated']:>4}  {r['cpu']}"
+        )
     print(f"leaderboard, {a.rows:,} check-in rows, 20,000 members (ms per query, mean of 20):")
     for board, ms in lb:
         print(f"  {board:<8}{ms:>8.2f}")

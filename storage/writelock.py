@@ -24,7 +24,10 @@ class WriteLock:
         await self._local.acquire()
         if self._fd is not None:
             try:
-                await asyncio.to_thread(fcntl.flock, self._fd, fcntl.LOCK_EX)
+                try:  # free most of the time: take it without a thread
+                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    await asyncio.to_thread(fcntl.flock, self._fd, fcntl.LOCK_EX)
             except BaseException:
                 self._local.release()
                 raise

@@ -220,15 +220,15 @@ async def leaderboard(
         .where(Member.group_id == group_id, Member.user_id == CheckinStats.user_id)
         .scalar_subquery()
     )
-    if board == "today":
-        day_rows = await session.execute(
-            select(Checkin.user_id, Checkin.points)
-            .where(Checkin.group_id == group_id, Checkin.day == today, Checkin.void.is_(False))
-            .order_by(Checkin.at, Checkin.id)
+    if board == "today":  # the first ``limit`` of the day, in check-in order (a top-N sort)
+        q = select(Checkin.user_id, Checkin.points).where(
+            Checkin.group_id == group_id, Checkin.day == today, Checkin.void.is_(False)
         )
-        out = [(u, "", int(p)) for u, p in day_rows.all() if u not in exclude][:limit]
-        names = await _names(session, group_id, [u for u, _, _ in out])
-        return [(u, names.get(u, u), v) for u, _, v in out]
+        if exclude:
+            q = q.where(Checkin.user_id.not_in(sorted(exclude)))
+        day_rows = (await session.execute(q.order_by(Checkin.at, Checkin.id).limit(limit))).all()
+        names = await _names(session, group_id, [u for u, _ in day_rows])
+        return [(u, names.get(u, u), int(p)) for u, p in day_rows]
     col = {
         "streak": CheckinStats.streak,
         "total": CheckinStats.total_days,

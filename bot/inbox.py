@@ -5,6 +5,8 @@ Rules:
   is answered the same way, and has no second effect.
 - Writes go through one writer task that commits whatever arrived meanwhile in a single
   transaction (group commit): many concurrent callbacks cost one fsync, not one each.
+- On SQLite a thread of its own does each batch's writing (storage/sqlite_thread.py): the write
+  lock is held for the writing only, not for the event loop's turns in between.
 - If the database cannot store an event, the caller gets an exception (the web layer answers
   503 so the platform retries) — never an acknowledgement of something not stored.
 """
@@ -114,6 +116,9 @@ class Inbox:
     async def _write(self, events: list[Event]) -> list[Stored]:
         now = self.clock.now()
         rows = [inbox_row(e, now) for e in events]
+        writer = self.db.thread_writer()
+        if writer is not None:
+            return self._stored(rows, await writer.insert_inbox(rows))
         table = InboxEvent.__table__
         async with self.db.connection() as conn:
             mod = postgresql if conn.dialect.name == "postgresql" else sqlite
@@ -126,6 +131,9 @@ class Inbox:
             # order, so two instances inserting the same events never deadlock
             result = await conn.execute(stmt, sorted(rows, key=lambda r: r["dedup_key"]))
             inserted = set(result.scalars().all())
+        return self._stored(rows, inserted)
+
+    def _stored(self, rows: list[dict[str, Any]], inserted: set[str]) -> list[Stored]:
         self.batches += 1
         out: list[Stored] = []
         seen: set[str] = set()

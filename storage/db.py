@@ -18,6 +18,7 @@ PostgreSQL (asyncpg): the driver's own ``BEGIN`` (READ COMMITTED) and no in-proc
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -94,8 +95,11 @@ class Database:
         # handler, which sleeps up to 100 ms per retry and would dominate ack latency.
         # (several processes writing one file — split_worker — also queue on a lock file)
         self._write_lock: WriteLock | None = None
+        self.sqlite_path = ""  # the database file (SQLite on disk), for writers of their own
+        self._thread_writer: Any = None
         if self.dialect == "sqlite":
             path = self.engine.url.database or ""
+            self.sqlite_path = "" if path in ("", ":memory:") else path
             shared = shared_writers and path not in ("", ":memory:")
             self._write_lock = WriteLock(path + ".writelock" if shared else None)
 
@@ -108,6 +112,17 @@ class Database:
             return
         async with self._write_lock, self._write() as session, session.begin():
             yield session
+
+    def thread_writer(self) -> Any:
+        """The thread that does the hot small writes on SQLite (storage/sqlite_thread.py), or
+        None (PostgreSQL, or SQLite in memory)."""
+        if not self.sqlite_path or self._write_lock is None:
+            return None
+        if self._thread_writer is None:
+            from storage.sqlite_thread import ThreadWriter
+
+            self._thread_writer = ThreadWriter(self.sqlite_path, self._write_lock)
+        return self._thread_writer
 
     @asynccontextmanager
     async def batch_transaction(self) -> AsyncIterator[AsyncSession]:
@@ -176,6 +191,9 @@ class Database:
             return False
 
     async def dispose(self) -> None:
+        if self._thread_writer is not None:
+            writer, self._thread_writer = self._thread_writer, None
+            await asyncio.to_thread(writer.close)
         await self.engine.dispose()
         if self._write_lock is not None:
             self._write_lock.close()

@@ -17,11 +17,11 @@ from types import TracebackType
 
 class WriteLock:
     def __init__(self, lock_file: str | None = None) -> None:
-        self._local = asyncio.Lock()
+        self.local = asyncio.Lock()
         self._fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600) if lock_file else None
 
     async def acquire(self) -> None:
-        await self._local.acquire()
+        await self.local.acquire()
         if self._fd is not None:
             try:
                 try:  # free most of the time: take it without a thread
@@ -29,13 +29,22 @@ class WriteLock:
                 except BlockingIOError:
                     await asyncio.to_thread(fcntl.flock, self._fd, fcntl.LOCK_EX)
             except BaseException:
-                self._local.release()
+                self.local.release()
                 raise
 
     def release(self) -> None:
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
-        self._local.release()
+        self.local.release()
+
+    def acquire_file(self) -> None:
+        """The lock file only, blocking (for a thread that already holds ``local``)."""
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def release_file(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     async def __aenter__(self) -> None:
         await self.acquire()

@@ -215,5 +215,9 @@ class OutboxWorker:
         return True
 
     async def _mark(self, ids: list[int], **values: Any) -> None:
+        writer = self.db.thread_writer()
+        if writer is not None:  # SQLite: a short transaction in a thread of its own
+            await writer.update_outbox(ids, values)
+            return
         async with self.db.transaction() as s:
             await s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(**values))

@@ -1,0 +1,123 @@
+"""The small hot writes of SQLite, done by one thread of their own.
+
+Acknowledgements wait for their events' commit, and every writer waits while another holds the
+database's write lock. Written through the event loop, a commit takes several hand-offs between
+the loop and the driver's thread; on a busy loop (a burst of webhooks, a batch being handled)
+each hand-off waits its turn, and the lock is held far longer than the writing takes. Here one
+thread takes the lock, writes and commits in one go — for the inbox's inserts and the outbox's
+"sent" marks — with values encoded as SQLAlchemy encodes them (each column's bind processor).
+
+Rules:
+- Inbox: one transaction per batch; the keys already stored are read, the rest inserted
+  (``ON CONFLICT (dedup_key) DO NOTHING``); the answer says which keys were new.
+- Outbox marks: one ``UPDATE … WHERE id IN (…)`` in its own transaction.
+- The lock is the database's ``WriteLock``: its in-process queue is taken on the event loop,
+  the lock file (several processes) by the thread, which releases it as soon as it commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+from storage.db import BUSY_TIMEOUT_MS
+from storage.models import InboxEvent, OutboxMessage
+from storage.writelock import WriteLock
+
+_DIALECT = sqlite_dialect.dialect()
+
+
+def _processors(table: Table) -> dict[str, Any]:
+    return {c.name: c.type.bind_processor(_DIALECT) for c in table.c}
+
+
+_INBOX = InboxEvent.__table__
+_INBOX_COLS = [c.name for c in _INBOX.c if c.name != "id"]
+_PROC = {"inbox": _processors(_INBOX), "outbox": _processors(OutboxMessage.__table__)}
+_INSERT = "INSERT INTO inbox ({}) VALUES ({}) ON CONFLICT (dedup_key) DO NOTHING".format(
+    ", ".join(_INBOX_COLS), ", ".join("?" for _ in _INBOX_COLS)
+)
+
+
+def encode(table: str, column: str, value: Any) -> Any:
+    p = _PROC[table][column]
+    return p(value) if p is not None and value is not None else value
+
+
+class ThreadWriter:
+    def __init__(self, path: str, lock: WriteLock) -> None:
+        self.path = path
+        self.lock = lock
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+        self._con: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._con is None:
+            con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=NORMAL")
+            con.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            self._con = con
+        return self._con
+
+    def _in_transaction(self, work: Any) -> Any:
+        con = self._connect()
+        self.lock.acquire_file()
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                out = work(con)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            return out
+        finally:
+            self.lock.release_file()
+
+    async def _run(self, work: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        async with self.lock.local:
+            return await loop.run_in_executor(self._pool, self._in_transaction, work)
+
+    async def insert_inbox(self, rows: list[dict[str, Any]]) -> set[str]:
+        """Store inbox rows (``inbox_row`` dicts); returns the dedup keys that were new."""
+        keys = [r["dedup_key"] for r in rows]
+        values = [tuple(encode("inbox", c, r.get(c)) for c in _INBOX_COLS) for r in rows]
+
+        def work(con: sqlite3.Connection) -> set[str]:
+            have: set[str] = set()
+            for i in range(0, len(keys), 500):
+                chunk = keys[i : i + 500]
+                marks = ", ".join("?" for _ in chunk)
+                sql = f"SELECT dedup_key FROM inbox WHERE dedup_key IN ({marks})"
+                have.update(k for (k,) in con.execute(sql, chunk))
+            con.executemany(_INSERT, values)
+            return {k for k in keys if k not in have}
+
+        return await self._run(work)  # type: ignore[no-any-return]
+
+    async def update_outbox(self, ids: list[int], values: dict[str, Any]) -> None:
+        """``UPDATE outbox SET values WHERE id IN ids`` in a transaction of its own."""
+        cols = sorted(values)
+        sets = ", ".join(f"{c} = ?" for c in cols)
+        params = [encode("outbox", c, values[c]) for c in cols]
+
+        def work(con: sqlite3.Connection) -> None:
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                marks = ", ".join("?" for _ in chunk)
+                con.execute(f"UPDATE outbox SET {sets} WHERE id IN ({marks})", params + chunk)
+
+        await self._run(work)
+
+    def close(self) -> None:
+        if self._con is not None:
+            con, self._con = self._con, None
+            self._pool.submit(con.close).result()
+        self._pool.shutdown(wait=True)

@@ -49,6 +49,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         worker = WorkerProcess(args.config, args.log_level, config.server.shutdown_timeout_s)
         bot.nudge = worker.nudge
         bot.services.extras.setdefault("health", {})["worker_process"] = lambda: worker.alive
+        bot.services.extras["leader"] = lambda: worker.leads(bot.db)
 
         async def run_worker(_app: web.Application) -> AsyncIterator[None]:
             await worker.start()  # after the bot started: the schema is up to date

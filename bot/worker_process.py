@@ -24,7 +24,12 @@ import signal
 import sys
 from collections.abc import Callable
 
+from sqlalchemy import select
+
 from bot.config import Config
+from bot.leader import wall_now
+from storage.db import Database
+from storage.models import Lease
 
 log = logging.getLogger("groupbot.worker")
 MAX_BACKOFF_S = 30.0
@@ -46,6 +51,20 @@ class WorkerProcess:
     @property
     def alive(self) -> bool:
         return self.proc is not None and self.proc.returncode is None
+
+    async def leads(self, db: Database) -> bool:
+        """True when the worker process holds the scheduler lease (runs the periodic jobs)."""
+        if not self.alive or self.proc is None:
+            return False
+        async with db.read() as s:
+            row = (
+                await s.execute(
+                    select(Lease.holder, Lease.expires_at).where(Lease.name == "scheduler")
+                )
+            ).first()
+        if row is None or row.expires_at < wall_now():
+            return False
+        return bool(row.holder.split(":")[1:2] == [str(self.proc.pid)])
 
     async def start(self) -> None:
         await self._spawn()

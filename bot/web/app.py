@@ -13,7 +13,8 @@ from bot.web.ingest import BOT
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """200 when the database answers and the scheduler runs; 503 with details otherwise."""
+    """200 when the database answers and the scheduler (or the worker process that runs it)
+    runs; 503 with details otherwise."""
     bot = request.app[BOT]
     checks = {"database": await bot.db.ping()}
     if not bot.ingest_only:  # (split_worker: the worker process runs the scheduler)
@@ -22,7 +23,9 @@ async def healthz(request: web.Request) -> web.Response:
         checks[name] = check() if callable(check) else check
     ok = all(v is True for v in checks.values())
     body: dict[str, object] = {"status": "ok" if ok else "degraded", "checks": checks}
-    body["leader"] = bot.leader.is_leader  # runs the periodic jobs (one instance at a time)
+    # runs the periodic jobs (one instance at a time; split_worker: its worker process)
+    leads = bot.services.extras.get("leader")
+    body["leader"] = await leads() if leads is not None else bot.leader.is_leader
     details = bot.services.extras.get("health_details", {})
     if details:  # standing problems that do not stop the bot (e.g. WeCom 60020)
         body["details"] = {k: v() if callable(v) else v for k, v in details.items()}

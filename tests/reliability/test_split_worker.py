@@ -72,8 +72,18 @@ async def test_split_worker_processes_once_delivers_and_stops_cleanly(tmp_path: 
     try:
         async with aiohttp.ClientSession() as http:
             await proc.wait_healthy(http)
-            async with http.get(f"{proc.base}/healthz") as r:
-                assert (await r.json())["checks"]["worker_process"] is True
+
+            async def leader() -> bool:
+                async with http.get(f"{proc.base}/healthz") as r:
+                    body = await r.json()
+                    assert body["checks"]["worker_process"] is True
+                    return bool(body["leader"])
+
+            for _ in range(100):  # the worker takes the scheduler lease as it starts
+                if await leader():
+                    break
+                await asyncio.sleep(0.1)
+            assert await leader()
             assert proc.proc is not None and len(children(proc.proc.pid)) == 1
             await send(http, proc.base, 0, 80)
             await wait_for(lambda: settled(db, 80), 30, "80 check-ins handled")

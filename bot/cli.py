@@ -41,7 +41,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = load_or_exit(args.config)
     logs.setup(args.log_level, logs.secrets_of(config))
     split = config.server.split_worker and config.server.workers
-    bot = Bot(config, console_sink=lambda line: print(line, flush=True), ingest_only=split)
+    bot = Bot(
+        config,
+        console_sink=lambda line: print(line, flush=True),
+        ingest_only=split,
+        keep_console=False,
+    )
     app = create_app(bot)
     if split:
         from bot.worker_process import WorkerProcess

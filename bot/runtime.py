@@ -52,6 +52,7 @@ class Bot:
         console_sink: Callable[[str], None] | None = None,
         migrate: bool = True,
         ingest_only: bool = False,
+        keep_console: bool = True,
     ) -> None:
         import handlers
 
@@ -72,7 +73,9 @@ class Bot:
         self._outbox_wake = asyncio.Event()
         self.inbox = Inbox(self.db, self.clock, on_stored=self._on_stored)
         self.dispatcher = Dispatcher(self.services)
-        self.console = ConsoleSender(console_sink or (lambda line: log.info("console: %s", line)))
+        self.console = ConsoleSender(
+            console_sink or (lambda line: log.info("console: %s", line)), keep=keep_console
+        )
         self.outbox: OutboxWorker | None = None
         self.http: aiohttp.ClientSession | None = None
         self.scheduler = AsyncIOScheduler(timezone=config.bot.timezone)

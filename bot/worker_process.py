@@ -127,7 +127,7 @@ async def run_worker(config: Config, console: Callable[[str], None]) -> None:
     """The worker process: process and deliver until SIGTERM or until stdin closes."""
     from bot.runtime import Bot
 
-    bot = Bot(config, console_sink=console, migrate=False)
+    bot = Bot(config, console_sink=console, migrate=False, keep_console=False)
     await bot.start()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()

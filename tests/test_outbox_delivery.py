@@ -162,3 +162,18 @@ async def test_queue_and_pacing_survive_restart(
         assert wecom.delivered("KEY1") == [f"m{i}" for i in range(25)]
     finally:
         await second.stop()
+
+
+async def test_a_server_console_keeps_no_history() -> None:
+    """`serve` prints console messages and keeps none (a long run must not grow with them)."""
+    from bot.outbox.senders import ConsoleSender
+
+    printed: list[str] = []
+    row = OutboxMessage(
+        action="text", target="console:g1", payload={"text": "hi", "group_id": "g1"}
+    )
+    quiet, keeping = ConsoleSender(printed.append, keep=False), ConsoleSender(printed.append)
+    for sender in (quiet, keeping):
+        await sender.send(row)
+    assert printed == ["[g1] 🤖 hi", "[g1] 🤖 hi"]
+    assert quiet.lines == [] and keeping.lines == ["[g1] 🤖 hi"]

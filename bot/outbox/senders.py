@@ -42,8 +42,10 @@ TIMEOUT = aiohttp.ClientTimeout(total=10)
 class ConsoleSender:
     """Prints messages (the embedded default: no platform, no credentials)."""
 
-    def __init__(self, sink: Callable[[str], None] | None = None) -> None:
+    def __init__(self, sink: Callable[[str], None] | None = None, keep: bool = True) -> None:
         self.sink = sink or (lambda line: print(line, flush=True))
+        # what was said, for tests and `groupbot chat`; a long-running server keeps nothing
+        self.keep = keep
         self.lines: list[str] = []
 
     async def send(self, row: OutboxMessage) -> None:
@@ -55,7 +57,8 @@ class ConsoleSender:
         else:
             detail = {k: v for k, v in p.items() if k != "group_id"}
             line = f"[{where}] 🤖 <{row.action}> {detail}"
-        self.lines.append(line)
+        if self.keep:
+            self.lines.append(line)
         self.sink(line)
 
 

@@ -72,10 +72,11 @@ class Dispatcher:
     async def run_once(self, limit: int | None = None) -> int:
         """Process one batch of due events; returns how many were taken.
 
-        Fast path: the batch runs in one transaction without savepoints and is marked done with
-        one statement, stopping early once ``BATCH_BUDGET_S`` is spent so the write lock is
-        released often (webhook acks wait for it). If any event fails, the transaction is rolled
-        back and the events up to the failing one are re-run one savepoint each (slow path).
+        Fast path: the batch runs in one transaction without savepoints, its events read and
+        preloaded ``PRELOAD_CHUNK`` at a time, stopping after the chunk that spends
+        ``BATCH_BUDGET_S``; its rows are written and its events marked done at the end. If any
+        event (or the writing) fails, the transaction is rolled back and the events up to the
+        failing one are re-run one savepoint each (slow path).
         """
         db = self.services.db
         limit = limit or self.services.config.storage.batch_size

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -61,15 +63,24 @@ def lines(bridge: FakeOneBot) -> list[str]:
     return [ln for t in bridge.sent_texts() for ln in t.split("\n")]
 
 
-async def test_split_worker_processes_once_delivers_and_stops_cleanly(tmp_path: Path) -> None:
+@asynccontextmanager
+async def split_serve(tmp_path: Path) -> AsyncIterator[tuple[ServeProcess, FakeOneBot, Path]]:
+    """A running ``serve`` with split_worker, its bridge, and its database file."""
     bridge = FakeOneBot()
     await bridge.start()
     port = free_port()
     cfg = write_config(tmp_path, port, config_body(bridge.url))
-    db = tmp_path / "bot.db"
     proc = ServeProcess(cfg, tmp_path, port)
     proc.start(GROUPBOT_SERVER__SPLIT_WORKER="true")
     try:
+        yield proc, bridge, tmp_path / "bot.db"
+    finally:
+        proc.close()
+        await bridge.stop()
+
+
+async def test_split_worker_processes_once_delivers_and_stops_cleanly(tmp_path: Path) -> None:
+    async with split_serve(tmp_path) as (proc, bridge, db):
         async with aiohttp.ClientSession() as http:
             await proc.wait_healthy(http)
 
@@ -99,20 +110,10 @@ async def test_split_worker_processes_once_delivers_and_stops_cleanly(tmp_path: 
         assert settled(db, 120)
         assert query(db, "select count(*) from checkins")[0][0] == 120
         assert len([ln for ln in lines(bridge) if "签到成功" in ln]) == 120
-    finally:
-        proc.close()
-        await bridge.stop()
 
 
 async def test_a_dead_worker_is_started_again(tmp_path: Path) -> None:
-    bridge = FakeOneBot()
-    await bridge.start()
-    port = free_port()
-    cfg = write_config(tmp_path, port, config_body(bridge.url))
-    db = tmp_path / "bot.db"
-    proc = ServeProcess(cfg, tmp_path, port)
-    proc.start(GROUPBOT_SERVER__SPLIT_WORKER="true")
-    try:
+    async with split_serve(tmp_path) as (proc, _bridge, db):
         async with aiohttp.ClientSession() as http:
             await proc.wait_healthy(http)
             assert proc.proc is not None
@@ -133,6 +134,3 @@ async def test_a_dead_worker_is_started_again(tmp_path: Path) -> None:
             proc.terminate()
             assert await proc.wait_exit(30) == 0
         assert b"worker process exited" in proc.output()
-    finally:
-        proc.close()
-        await bridge.stop()

@@ -9,18 +9,18 @@ Rules:
   and API messages stay separate), and only plain ``text`` rows — never markdown, private
   messages, kicks, 智能机器人 answers or a row that mentions someone — and only with the rows
   right after them for the same target, so the chat shows the texts in queue order.
-- A merged message stays within the channel's text limit and ``MAX_ROWS`` rows; the texts are
-  joined by line breaks.
+- A merged message stays within the channel's text limit (``queue.limit``) and ``MAX_ROWS``
+  rows; the texts are joined by line breaks.
 - The rows of a merged message share its fate: all sent, all retried, or all dead.
 """
 
 from __future__ import annotations
 
+from bot.outbox.queue import limit
 from storage.models import OutboxMessage
 
 MAX_ROWS = 50
 CHANNELS = {"console", "onebot", "wecom_robot"}
-LIMIT_BYTES = {"wecom_robot": 2048, "onebot": 4500, "console": 4096}
 
 
 def mergeable(row: OutboxMessage) -> bool:
@@ -48,7 +48,7 @@ def runs(rows: list[OutboxMessage], enabled: bool = True) -> list[list[OutboxMes
             and mergeable(cur[0])
             and cur[0].channel == row.channel
             and len(cur) < MAX_ROWS
-            and size + n <= LIMIT_BYTES[row.channel]
+            and size + n <= limit(row.channel, row.action)
         ):
             cur.append(row)
             size += n

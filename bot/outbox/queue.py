@@ -1,8 +1,10 @@
 """Queueing outgoing messages and actions (inside the caller's transaction).
 
 Rules:
-- A message is split into rows the platform accepts whole: WeCom robot text ≤ 2048 bytes,
-  markdown ≤ 4096 bytes, cut at line ends (or characters), never inside a UTF-8 character.
+- A message is split into rows the channel accepts whole (``LIMITS``: WeCom robot text ≤ 2048
+  bytes, markdown ≤ 4096, …), cut at line ends (or characters), never inside a UTF-8
+  character; one message becomes at most ``MAX_PARTS`` rows. ``split`` is the only place
+  that knows the limits: queueing, merging and the programme all use it.
 - Each row carries an idempotency key when the producer can be retried; a second insert with the
   same key is ignored by the database's unique constraint.
 - Where a message goes (channel and pacing target) follows the group's platform.
@@ -20,39 +22,84 @@ from bot.dispatch.batch import Batch
 from storage.dialect import insert_ignore
 from storage.models import OutboxMessage
 
-TEXT_LIMIT = 2048
-MARKDOWN_LIMIT = 4096
-ONEBOT_LIMIT = 4500  # OneBot has no documented cap; long QQ messages get folded, keep sane
+# What one message may carry, in UTF-8 bytes, per channel and action (PLATFORMS.md):
+# WeCom robot text 2048 and markdown 4096; 智能机器人 (response_url / stream) markdown 20480;
+# OneBot documents no cap — QQ folds long messages, so 4500 keeps them readable; the console
+# prints what a WeCom markdown message could hold.
+LIMITS: dict[tuple[str, str], int] = {
+    ("wecom_robot", "text"): 2048,
+    ("wecom_robot", "markdown"): 4096,
+    ("aibot", "markdown"): 20480,
+    ("onebot", "text"): 4500,
+    ("onebot", "markdown"): 4500,
+    ("onebot", "private_text"): 4500,
+    ("console", "text"): 4096,
+    ("console", "markdown"): 4096,
+    ("console", "private_text"): 4096,
+}
+DEFAULT_LIMIT = 2048  # an unknown pair: the strictest platform's text limit
+MAX_PARTS = 10  # one message becomes at most this many posts; the rest is cut with a mark
+CUT_MARK = "\n…（内容过长，已截断）"
 
 
-def split_utf8(text: str, limit: int) -> list[str]:
-    """Pieces of ``text`` each at most ``limit`` UTF-8 bytes, cut at line ends when possible."""
-    if len(text.encode()) <= limit:
+def limit(channel: str, action: str) -> int:
+    """The bytes one message of ``action`` may carry on ``channel``."""
+    return LIMITS.get((channel, action), DEFAULT_LIMIT)
+
+
+def split(channel: str, action: str, text: str) -> list[str]:
+    """``text`` as the messages ``channel`` accepts whole: each within its byte limit, cut at
+    line ends where possible, at most ``MAX_PARTS`` of them (the last then ends with a mark
+    saying the text was cut)."""
+    n = limit(channel, action)
+    return split_utf8(text, n, MAX_PARTS) or [_encode(text[:n])[:n].decode(errors="ignore")]
+
+
+def split_utf8(text: str, limit: int, max_parts: int | None = None) -> list[str]:
+    """Pieces of ``text`` each at most ``limit`` UTF-8 bytes, cut at line ends when possible,
+    never inside a character. Linear: the text is encoded once and cut as bytes; with
+    ``max_parts`` only the head that can be posted is looked at."""
+    if limit < 4:
+        raise ValueError("a piece must hold any UTF-8 character (4 bytes)")
+    if max_parts is not None:
+        # every character is at least one byte: this prefix holds all that can be posted
+        head = text[: max_parts * limit + 1]
+        data = _encode(head)
+        more = len(head) < len(text)
+    else:
+        data, more = _encode(text), False
+    if not more and len(data) <= limit:
         return [text]
     pieces: list[str] = []
-    current = ""
-    for line in text.splitlines(keepends=True):
-        if len((current + line).encode()) <= limit:
-            current += line
-            continue
-        if current:
-            pieces.append(current)
-        while len(line.encode()) > limit:
-            head, line = _cut(line, limit)
-            pieces.append(head)
-        current = line
-    if current:
-        pieces.append(current)
-    return [p.rstrip("\n") for p in pieces if p.strip()]
+    pos, end = 0, len(data)
+    while pos < end:
+        if max_parts is not None and len(pieces) == max_parts:
+            more = True
+            break
+        if end - pos <= limit:
+            cut = nxt = end
+        else:
+            nl = data.rfind(b"\n", pos, pos + limit + 1)
+            if nl >= pos:
+                cut, nxt = nl, nl + 1
+            else:
+                cut = pos + limit
+                while cut > pos and data[cut] & 0xC0 == 0x80:  # inside a UTF-8 character
+                    cut -= 1
+                nxt = cut
+        piece = data[pos:cut].decode().rstrip("\n")
+        if piece.strip():
+            pieces.append(piece)
+        pos = nxt
+    if more and pieces:
+        room = limit - len(_encode(CUT_MARK))
+        last = _encode(pieces[-1])[:room].decode(errors="ignore")
+        pieces[-1] = last + CUT_MARK
+    return pieces
 
 
-def _cut(s: str, budget: int) -> tuple[str, str]:
-    n = 0
-    for i, ch in enumerate(s):
-        n += len(ch.encode())
-        if n > budget:
-            return s[:i], s[i:]
-    return s, ""
+def _encode(text: str) -> bytes:
+    return text.encode()
 
 
 def route(config: Config, group_id: str | None, platform: str) -> tuple[str, str]:
@@ -87,10 +134,7 @@ async def enqueue(
     rows: list[dict[str, Any]] = []
     text = payload.get("text")
     if isinstance(text, str) and action in ("text", "markdown", "private_text"):
-        limit = {"wecom_robot": TEXT_LIMIT, "onebot": ONEBOT_LIMIT}.get(channel, 1 << 20)
-        if action == "markdown" and channel == "wecom_robot":
-            limit = MARKDOWN_LIMIT
-        parts = split_utf8(text, limit) or [text]
+        parts = split(channel, action, text)
     else:
         parts = [None]  # type: ignore[list-item]
     for i, part in enumerate(parts):

@@ -3,18 +3,32 @@
 Rules:
 - A feature registers each template with its Chinese default and the variables it may use.
 - Operators override in ``[templates]`` (all groups) or ``[groups.templates]`` (one group).
-- An override naming an unknown template, or a variable the template does not offer, or a
-  broken ``{}`` pattern is a config error with its key path — never a runtime crash.
+- Text written by operators or admins (overrides, programme content) is data with named
+  holes: only ``{name}`` is a placeholder (``{{`` and ``}}`` are literal braces). Format
+  specs (``{x:>9999}``), conversions (``{x!r}``), attribute or index access (``{x.y}``,
+  ``{x[0]}``) and positional ``{}`` are refused when the text is saved — a config error with
+  its key path, or a clear reply in chat — never run.
+- A rendered text is at most ``MAX_OUTPUT`` characters; the rest is cut with a marker, so no
+  value or template can make the bot build (or post) an unbounded text.
 """
 
 from __future__ import annotations
 
 import string
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bot.config import Config
+
+MAX_OUTPUT = 16_000  # characters; about four WeCom markdown messages of Chinese text
+CUT_MARK = "…（内容过长，已截断）"
+
+
+class TemplateError(ValueError):
+    """A template text that may not be used; the message says why (in English, for config)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,25 +52,50 @@ def register(key: str, default: str, *variables: str) -> str:
     return key
 
 
-def _fields(text: str) -> set[str]:
-    names = set()
-    for _, field, _, _ in _formatter.parse(text):
-        if field is not None:
-            names.add(field.split(".")[0].split("[")[0])
-    return names
+@lru_cache(maxsize=1024)
+def parse(text: str) -> tuple[tuple[str, str | None], ...]:
+    """``text`` as (literal, field name or None) pieces; raises TemplateError for anything
+    but plain named fields."""
+    try:
+        pieces = list(_formatter.parse(text))
+    except ValueError as exc:
+        raise TemplateError(f"bad placeholder: {exc}") from None
+    out: list[tuple[str, str | None]] = []
+    for literal, name, spec, conversion in pieces:
+        if name is None:
+            out.append((literal, None))
+            continue
+        if name == "" or name.isdigit():
+            raise TemplateError("positional {} is not allowed; use a name")
+        if not name.isidentifier():
+            raise TemplateError(f"{{{name}}}: only plain names may be used, no . or [ ]")
+        if conversion is not None:
+            raise TemplateError(f"{{{name}!{conversion}}}: conversions are not allowed")
+        if spec:
+            raise TemplateError(f"{{{name}:{spec}}}: format specs are not allowed")
+        out.append((literal, name))
+    return tuple(out)
+
+
+def fields(text: str) -> set[str]:
+    """The names a template text uses (raises TemplateError if it is not a safe template)."""
+    return {name for _, name in parse(text) if name is not None}
+
+
+def validate(text: str, allowed: Iterable[str]) -> None:
+    """Raise TemplateError unless ``text`` is a safe template using only ``allowed`` names."""
+    allowed = frozenset(allowed)
+    unknown = fields(text) - allowed
+    if unknown:
+        names = ", ".join(sorted(allowed)) or "none"
+        raise TemplateError(f"unknown variable {{{sorted(unknown)[0]}}} (allowed: {names})")
 
 
 def _problem(tpl: Template, text: str) -> str | None:
     try:
-        names = _fields(text)
-    except ValueError as exc:
-        return f"bad placeholder: {exc}"
-    unknown = names - tpl.variables
-    if "" in unknown:
-        return "positional {} is not allowed; use a name"
-    if unknown:
-        allowed = ", ".join(sorted(tpl.variables)) or "none"
-        return f"unknown variable {{{sorted(unknown)[0]}}} (allowed: {allowed})"
+        validate(text, tpl.variables)
+    except TemplateError as exc:
+        return str(exc)
     return None
 
 
@@ -85,13 +124,29 @@ def check(data: dict[str, Any]) -> list[str]:
     return out
 
 
-class _Safe(dict[str, Any]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+def fill(text: str, values: Mapping[str, Any], limit: int = MAX_OUTPUT) -> str:
+    """``text`` with its named fields replaced by ``values`` (a missing name stays as
+    ``{name}``), at most ``limit`` characters. Raises TemplateError for an unsafe text."""
+    out: list[str] = []
+    room = limit
+    for literal, name in parse(text):
+        for piece in (literal, None if name is None else _value(values, name)):
+            if not piece:
+                continue
+            if len(piece) > room:
+                out.append(piece[:room])
+                return "".join(out).rstrip() + CUT_MARK
+            out.append(piece)
+            room -= len(piece)
+    return "".join(out)
+
+
+def _value(values: Mapping[str, Any], name: str) -> str:
+    return str(values[name]) if name in values else "{" + name + "}"
 
 
 def render(config: Config | None, key: str, gid: str | None = None, **values: Any) -> str:
     """The template text in force for the group, filled with ``values``."""
     tpl = REGISTRY[key]
     text = config.template_override(key, gid) if config is not None else None
-    return (text if text is not None else tpl.default).format_map(_Safe(values))
+    return fill(text if text is not None else tpl.default, values)

@@ -47,7 +47,9 @@ async def load_overrides(session: AsyncSession) -> Overrides:
 
     out = Overrides()
     for row in (await session.scalars(select(ProgrammeCustomSlot))).all():
-        slot = Slot(
+        # built without validation: a row saved before content rules were enforced still
+        # loads, and fails alone when it is rendered
+        slot = Slot.model_construct(
             id=row.slot_id,
             days=row.days.split(","),
             time=row.time,

@@ -9,13 +9,13 @@ at each robot's own pace.
 
 from __future__ import annotations
 
-import string
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.outbox.queue import route, split_utf8
+from bot import templates
+from bot.outbox.queue import route, split
 from schedules.due import Occurrence
 from storage.models import OutboxMessage
 from storage.models_programme import ProgrammeOccurrence
@@ -31,8 +31,8 @@ def is_static(occ: Occurrence) -> bool:
     if occ.slot.action != "post" or occ.slot.pool:
         return False
     try:
-        names = {f for _, f, _, _ in string.Formatter().parse(occ.slot.content) if f is not None}
-    except ValueError:
+        names = templates.fields(occ.slot.content)
+    except templates.TemplateError:
         return False
     return names <= STATIC
 
@@ -46,7 +46,7 @@ def _text(bot: Bot, occ: Occurrence) -> str:
         "theme": occ.slot.theme,
         "group": g.name if g and g.name else occ.group_id,
     }
-    return occ.slot.content.format(**values)
+    return templates.fill(occ.slot.content, values)
 
 
 async def post_static(bot: Bot, occs: list[Occurrence], now: datetime, late: bool = False) -> int:
@@ -83,15 +83,15 @@ async def post_static(bot: Bot, occs: list[Occurrence], now: datetime, late: boo
             )
             channel, target = route(bot.config, group_id, "internal")
             key = f"prog:{slot_id}:{group_id}:{occ.at.isoformat()}"
-            limit = 2048 if channel == "wecom_robot" else 1 << 20
-            for i, part in enumerate(split_utf8(_text(bot, occ), limit)):
+            action = "markdown" if occ.slot.markdown else "text"
+            for i, part in enumerate(split(channel, action, _text(bot, occ))):
                 rows.append(
                     dict(
                         idem_key=key if i == 0 else f"{key}#{i}",
                         group_id=group_id,
                         channel=channel,
                         target=target,
-                        action="markdown" if occ.slot.markdown else "text",
+                        action=action,
                         payload={"text": part, "group_id": group_id, "mentions": []},
                         status="queued",
                         attempts=0,

@@ -8,6 +8,8 @@ Rules:
 - Holidays are dates on which nothing is posted.
 - Quiet hours (e.g. ``22:00-08:00``) are hours with no posts; a slot inside them is a config
   error with its key path.
+- Content (and each pool item) is a template naming only ``VARIABLES`` as plain ``{name}``;
+  anything else is refused when the slot is configured or added.
 """
 
 from __future__ import annotations
@@ -16,6 +18,24 @@ from datetime import date, time
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot import templates
+
+# What a slot's content may name: fixed values, live numbers, and a lottery's draw.
+VARIABLES = frozenset(
+    {
+        "date",
+        "weekday",
+        "theme",
+        "group",
+        "checkins_today",
+        "top_checkin",
+        "top_points",
+        "top_invites",
+        "winners",
+        "seed",
+        "candidates",
+    }
+)
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_SETS = {
     "daily": set(range(7)),
@@ -83,6 +103,22 @@ class Slot(BaseModel):
     @classmethod
     def _time(cls, v: str) -> str:
         parse_time(v)
+        return v
+
+    @field_validator("content")
+    @classmethod
+    def _content(cls, v: str) -> str:
+        templates.validate(v, VARIABLES)
+        return v
+
+    @field_validator("pool")
+    @classmethod
+    def _pool(cls, v: list[str]) -> list[str]:
+        for i, text in enumerate(v):
+            try:
+                templates.validate(text, VARIABLES)
+            except templates.TemplateError as exc:
+                raise ValueError(f"pool[{i}]: {exc}") from None
         return v
 
     @model_validator(mode="after")

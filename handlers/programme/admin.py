@@ -17,7 +17,7 @@ from bot.dispatch.context import Context
 from bot.dispatch.router import Router, group_only
 from handlers.programme.config import ProgrammeConfig
 from handlers.programme.posting import custom_slot, find_slot, render_slot
-from schedules.model import Slot, in_quiet, parse_quiet
+from schedules.model import VARIABLES, Slot, in_quiet, parse_quiet
 from storage.dialect import insert_ignore
 from storage.models_programme import ProgrammeCustomSlot, ProgrammePause
 
@@ -39,6 +39,18 @@ async def _slot(ctx: Context) -> Slot | None:
     return find_slot(ctx.feature("programme"), sid) or await custom_slot(ctx, sid)
 
 
+def content_problem(text: str) -> None:
+    """Raise ValueError with a Chinese reason unless ``text`` is content a slot may have."""
+    try:
+        templates.validate(text, VARIABLES)
+    except templates.TemplateError as exc:
+        names = "、".join("{" + v + "}" for v in sorted(VARIABLES))
+        raise ValueError(
+            f"节目内容只能用 {{名字}} 这样的占位符（可用：{names}），"
+            f"不能带格式、转换或 . [ ]。问题：{exc}"
+        ) from None
+
+
 @router.command("加节目", help="添加本群节目", usage="周三 10:00 主题 内容", **ADMIN)  # type: ignore[arg-type]
 async def add(ctx: Context) -> None:
     assert ctx.command is not None and ctx.group_id is not None
@@ -47,6 +59,7 @@ async def add(ctx: Context) -> None:
     try:
         if len(words) < 4:
             raise ValueError("用法：/加节目 周三 10:00 主题 内容")
+        content_problem(words[3])
         slot = Slot(
             id=words[2],
             days=words[0].split(","),
@@ -57,7 +70,7 @@ async def add(ctx: Context) -> None:
         )
     except ValueError as exc:
         msg = exc.errors()[0]["msg"] if hasattr(exc, "errors") else str(exc)
-        reason = msg if msg.startswith("用法") else f"节目格式不对：{msg}"
+        reason = msg if msg.startswith(("用法", "节目内容")) else f"节目格式不对：{msg}"
         await ctx.reply(ctx.render(T_FAIL, reason=reason))
         return
     if in_quiet(slot.at, parse_quiet(cfg.quiet_hours)):
@@ -140,5 +153,10 @@ async def preview(ctx: Context) -> None:
     if slot is None:
         await ctx.reply(ctx.render(T_FAIL, reason="没有这个节目，发送 /节目表 查看"))
         return
-    content = await render_slot(ctx, slot)
+    try:
+        content = await render_slot(ctx, slot)
+    except templates.TemplateError as exc:
+        reason = f"节目「{slot.id}」的内容无法使用（{exc}），请 /删节目 后重新添加"
+        await ctx.reply(ctx.render(T_FAIL, reason=reason))
+        return
     await ctx.reply(ctx.render(T_PREVIEW, theme=slot.theme or slot.id, content=content))

@@ -11,7 +11,6 @@ Rules:
 
 from __future__ import annotations
 
-import string
 from datetime import datetime
 from typing import Any
 
@@ -37,11 +36,6 @@ T_SKIPPED = templates.register(
     "group",
     "bot",
 )
-
-
-class _Live(dict[str, Any]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
 
 
 def find_slot(cfg: ProgrammeConfig, slot_id: str) -> Slot | None:
@@ -114,11 +108,9 @@ async def render_slot(ctx: Context, slot: Slot, extra: dict[str, Any] | None = N
             )
         )
         text = slot.pool[max(0, int(n or 1) - 1) % len(slot.pool)]
-    try:
-        values = {**await live_values(ctx, slot), **(extra or {})}
-        return string.Formatter().vformat(text, (), _Live(values))
-    except (ValueError, IndexError):
-        return text  # a stray brace in operator content: post it as written
+    templates.parse(text)  # an unsafe text fails here, before any live number is read
+    values = {**await live_values(ctx, slot), **(extra or {})}
+    return templates.fill(text, values)
 
 
 @router.on(Scheduled)

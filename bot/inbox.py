@@ -9,12 +9,15 @@ Rules:
   lock is held for the writing only, not for the event loop's turns in between.
 - If the database cannot store an event, the caller gets an exception (the web layer answers
   503 so the platform retries) — never an acknowledgement of something not stored.
+- Each event's row is built and JSON-encoded on its own before it joins a batch: an event that
+  cannot be encoded fails its own ``submit`` (``Unstorable``), never the batch it would share.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +42,10 @@ class Stored:
     dedup_key: str
 
 
+class Unstorable(ValueError):
+    """An event whose row cannot be encoded: no retry will ever store it."""
+
+
 def inbox_row(event: Event, now: datetime) -> dict[str, Any]:
     """The inbox row for an event (also used by handlers that emit follow-up events)."""
     return dict(
@@ -55,6 +62,16 @@ def inbox_row(event: Event, now: datetime) -> dict[str, Any]:
     )
 
 
+def checked_row(event: Event, now: datetime) -> dict[str, Any]:
+    """``inbox_row``, refused (``Unstorable``) when its payload does not encode as JSON."""
+    row = inbox_row(event, now)
+    try:
+        json.dumps(row["payload"])  # the JSON column's own encoder, run here on this row alone
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise Unstorable(f"{event.dedup_key[:60]}: payload cannot be encoded: {exc}") from exc
+    return row
+
+
 class Inbox:
     def __init__(
         self,
@@ -67,7 +84,9 @@ class Inbox:
         self.clock = clock
         self.on_stored = on_stored
         self.batch_max = batch_max
-        self._queue: asyncio.Queue[tuple[Event, asyncio.Future[Stored]]] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[Stored]]] = (
+            asyncio.Queue()
+        )
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
 
@@ -88,10 +107,11 @@ class Inbox:
 
     async def submit(self, event: Event) -> Stored:
         """Store ``event`` durably; returns once committed (raises if it could not be)."""
+        row = checked_row(event, self.clock.now())
         if self._task is None:
-            return (await self._write([event]))[0]
+            return (await self._write([row]))[0]
         fut: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((event, fut))
+        self._queue.put_nowait((row, fut))
         return await fut
 
     async def _writer(self) -> None:
@@ -100,7 +120,7 @@ class Inbox:
             while len(batch) < self.batch_max and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                results = await self._write([e for e, _ in batch])
+                results = await self._write([r for r, _ in batch])
             except Exception as exc:
                 log.error("inbox write failed for %d events: %s", len(batch), exc)
                 for _, fut in batch:
@@ -113,9 +133,7 @@ class Inbox:
                     fut.set_result(res)
                 self._queue.task_done()
 
-    async def _write(self, events: list[Event]) -> list[Stored]:
-        now = self.clock.now()
-        rows = [inbox_row(e, now) for e in events]
+    async def _write(self, rows: list[dict[str, Any]]) -> list[Stored]:
         writer = self.db.thread_writer()
         if writer is not None:
             return self._stored(rows, await writer.insert_inbox(rows))

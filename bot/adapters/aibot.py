@@ -16,7 +16,7 @@ from typing import Any
 
 from wechatpy.crypto import PrpCrypto
 
-from bot.adapters.base import AdapterError, Request
+from bot.adapters.base import AdapterError, Request, check_json_depth, kept
 from bot.adapters.wecom import MAX_BODY, WeComKeys, check_request, decrypt, signature
 from bot.events import BotEnteredChat, Event, Image, MessageReceived, UnknownEvent, utc
 
@@ -30,6 +30,7 @@ def _load(data: str | bytes, what: str) -> dict[str, Any]:
         raise AdapterError(400, f"{what} is not JSON") from exc
     if not isinstance(value, dict):
         raise AdapterError(400, f"{what} is not a JSON object")
+    check_json_depth(value)
     return value
 
 
@@ -89,7 +90,7 @@ def to_event(plain: str, now: float) -> Event:
             reply_url=url,
         )
     name = f"{kind}:{event.get('eventtype', '')}" if kind == "event" else str(kind)
-    return UnknownEvent(f"aibot:evt:{digest}", "aibot", group, at, name=name, raw=data)
+    return UnknownEvent(f"aibot:evt:{digest}", "aibot", group, at, name=name, raw=kept(data))
 
 
 def parse_callback(keys: WeComKeys, req: Request, now: float, tolerance_s: int) -> Event:

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
+from xml.parsers import expat
+
+# No platform nests deeper: WeCom's deepest is <xml><MemChangeList><Item> (3), OneBot's
+# message segments 4. A bound keeps every later step (inbox encoding, handlers) off recursion.
+MAX_DEPTH = 16
+# An event we do not understand is kept for the record only: this much of it, no more
+UNKNOWN_KEEP_BYTES = 16 * 1024
 
 
 class AdapterError(Exception):
@@ -29,3 +38,54 @@ def reject_entities(body: bytes) -> None:
     head = body.upper()
     if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
         raise AdapterError(400, "xml with DOCTYPE/ENTITY is not accepted")
+
+
+def check_xml_depth(body: bytes, limit: int = MAX_DEPTH) -> None:
+    """Refuse XML nested deeper than ``limit`` elements (400), before it becomes a tree."""
+    depth = 0
+
+    def start(_name: str, _attrs: Any) -> None:
+        nonlocal depth
+        depth += 1
+        if depth > limit:
+            raise AdapterError(400, f"xml nested deeper than {limit}")
+
+    def end(_name: str) -> None:
+        nonlocal depth
+        depth -= 1
+
+    parser = expat.ParserCreate()
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    try:
+        parser.Parse(body, True)
+    except expat.ExpatError as exc:
+        raise AdapterError(400, "malformed XML") from exc
+
+
+def check_json_depth(value: Any, limit: int = MAX_DEPTH) -> None:
+    """Refuse decoded JSON nested deeper than ``limit`` (400); iterative, so never recursion."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            raise AdapterError(400, f"json nested deeper than {limit}")
+        stack.extend((c, depth + 1) for c in children)
+
+
+def kept(raw: dict[str, Any]) -> dict[str, Any]:
+    """What an unknown event keeps: all of it when small, else it is refused (413) — a record
+    of something we ignore never needs more than ``UNKNOWN_KEEP_BYTES``."""
+    try:
+        size = len(json.dumps(raw, ensure_ascii=False).encode())
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise AdapterError(400, "event cannot be recorded") from exc
+    if size > UNKNOWN_KEEP_BYTES:
+        raise AdapterError(413, f"unknown event larger than {UNKNOWN_KEEP_BYTES} bytes")
+    return raw

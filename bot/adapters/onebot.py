@@ -3,8 +3,8 @@
 Rules:
 - With a secret configured, ``X-Signature: sha1=<hex>`` must be the HMAC-SHA1 of the raw body,
   compared in constant time: missing → 401, wrong → 403. Checked before the JSON is parsed.
-- Bodies over 64 KiB → 413; not JSON, not UTF-8, nested too deeply, or not an object → 400; a
-  content type other than JSON → 415.
+- Bodies over 64 KiB → 413; not JSON, not UTF-8, nested deeper than ``base.MAX_DEPTH``, or not
+  an object → 400; a content type other than JSON → 415.
 - Meta events (heartbeat, lifecycle) are not events for us: ``parse`` returns None.
 - Dedup key: message ids plus time for messages; a hash of the canonical body for notices.
 """
@@ -17,7 +17,7 @@ import json
 import re
 from typing import Any
 
-from bot.adapters.base import AdapterError, Request
+from bot.adapters.base import AdapterError, Request, check_json_depth, kept
 from bot.events import Event, Image, MemberJoined, MemberLeft, MessageReceived, UnknownEvent, utc
 
 MAX_BODY = 64 * 1024
@@ -155,7 +155,7 @@ def _notice(body: dict[str, Any], now: float) -> Event:
             kicked=body.get("sub_type") in ("kick", "kick_me"),
             self_id=self_id,
         )
-    return UnknownEvent(key, "onebot", gid, at, name=f"notice:{kind}", raw=body)
+    return UnknownEvent(key, "onebot", gid, at, name=f"notice:{kind}", raw=kept(body))
 
 
 def parse(secret: str, req: Request, now: float) -> Event | None:
@@ -172,18 +172,19 @@ def parse(secret: str, req: Request, now: float) -> Event | None:
         raise AdapterError(400, "body is not UTF-8 JSON") from exc
     if not isinstance(body, dict):
         raise AdapterError(400, "body must be a JSON object")
+    check_json_depth(body)
     post_type = body.get("post_type")
     if post_type == "meta_event":
         return None
     if post_type in ("message", "message_sent"):
         if body.get("message_type") not in ("group", "private"):
             return UnknownEvent(
-                f"onebot:other:{_digest(body)}", "onebot", None, utc(now), "message:other", body
+                f"onebot:other:{_digest(body)}", "onebot", None, utc(now), "message:other", kept(body)
             )
         return _message(body, now)
     if post_type == "notice":
         return _notice(body, now)
     gid = str(body.get("group_id")) if body.get("group_id") is not None else None
     return UnknownEvent(
-        f"onebot:other:{_digest(body)}", "onebot", gid, utc(_time(body, now)), str(post_type), body
+        f"onebot:other:{_digest(body)}", "onebot", gid, utc(_time(body, now)), str(post_type), kept(body)
     )

@@ -1,13 +1,15 @@
 """WeCom self-built app callback (encrypted XML) → our events (pure; no I/O).
 
 Rules (PLATFORMS.md §1, §3):
-- Size first (> 64 KiB → 413), then DOCTYPE/ENTITY (400) before any XML parser runs, then the
+- Size first (> 64 KiB → 413), then DOCTYPE/ENTITY (400) and nesting deeper than
+  ``base.MAX_DEPTH`` (400) before any tree is built (outer envelope and decrypted XML), then the
   timestamp (further than ``tolerance_s`` from now → 403; 0 disables), then ``msg_signature``
   = sha1 of the sorted (token, timestamp, nonce, Encrypt), compared in constant time (401).
 - Decryption uses wechatpy (AES-256-CBC, PKCS#7 to 32 bytes); the receive id must be ours
   (corp id; "" for aibot) — a mismatch is 401; undecryptable input is 400.
 - ``change_external_chat`` becomes GroupChanged (MemChangeList with 0, 1 or many items);
-  a text message becomes MessageReceived; anything else an UnknownEvent, stored and ignored.
+  a text message becomes MessageReceived; anything else an UnknownEvent, stored and ignored
+  (one over ``base.UNKNOWN_KEEP_BYTES`` encoded is refused: 413).
 - Dedup: MsgId for messages; the sha256 of the decrypted XML for events.
 """
 
@@ -25,7 +27,7 @@ from wechatpy.crypto import PrpCrypto
 from wechatpy.exceptions import InvalidAppIdException
 from wechatpy.utils import WeChatSigner
 
-from bot.adapters.base import AdapterError, Request, reject_entities
+from bot.adapters.base import AdapterError, Request, check_xml_depth, kept, reject_entities
 from bot.events import Event, GroupChanged, MessageReceived, UnknownEvent, utc
 
 MAX_BODY = 64 * 1024
@@ -93,6 +95,7 @@ def parse_xml(data: bytes | str) -> dict[str, Any]:
     """A flat dict of an ``<xml>`` document; 400 on anything that is not one."""
     raw = data.encode() if isinstance(data, str) else data
     reject_entities(raw)
+    check_xml_depth(raw)
     try:
         doc = xmltodict.parse(raw, disable_entities=True)
     except (ExpatError, ValueError, TypeError, UnicodeDecodeError) as exc:
@@ -160,7 +163,7 @@ def to_event(plain: str, now: float) -> Event:
             message_id=_text(inner.get("MsgId")),
         )
     return UnknownEvent(
-        f"wecom:evt:{digest}", "wecom", None, at, name=f"{msg_type}:{event}", raw=inner
+        f"wecom:evt:{digest}", "wecom", None, at, name=f"{msg_type}:{event}", raw=kept(inner)
     )
 
 

@@ -22,7 +22,7 @@ from aiohttp import web
 from bot.adapters import aibot, onebot, wecom
 from bot.adapters.base import AdapterError, Request
 from bot.events import Event
-from bot.inbox import Stored
+from bot.inbox import Stored, Unstorable
 from bot.runtime import Bot
 from bot.web.aibot_reply import passive_reply
 
@@ -72,7 +72,8 @@ def _consume(task: asyncio.Task[Stored]) -> None:
 
 
 async def store(bot: Bot, event: Event) -> None:
-    """Commit ``event`` to the inbox, or raise 503 (failure, or no commit within the bound)."""
+    """Commit ``event`` to the inbox, or raise 503 (failure, or no commit within the bound);
+    an event that can never be stored is refused with 400 so the platform stops sending it."""
     task = asyncio.ensure_future(bot.inbox.submit(event))
     task.add_done_callback(_consume)
     try:
@@ -81,6 +82,9 @@ async def store(bot: Bot, event: Event) -> None:
     except TimeoutError as exc:
         log.error("could not store %s within %ss", event.dedup_key[:60], ACK_TIMEOUT_S)
         raise web.HTTPServiceUnavailable(text="storage too slow, retry later") from exc
+    except Unstorable as exc:
+        log.warning("refused %s", exc)
+        raise web.HTTPBadRequest(text="event cannot be stored") from exc
     except Exception as exc:
         log.error("could not store %s: %s", event.dedup_key[:60], exc)
         raise web.HTTPServiceUnavailable(text="storage unavailable, retry later") from exc

@@ -84,9 +84,7 @@ class Inbox:
         self.clock = clock
         self.on_stored = on_stored
         self.batch_max = batch_max
-        self._queue: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[Stored]]] = (
-            asyncio.Queue()
-        )
+        self._queue: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[Stored]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
 

@@ -179,12 +179,22 @@ def parse(secret: str, req: Request, now: float) -> Event | None:
     if post_type in ("message", "message_sent"):
         if body.get("message_type") not in ("group", "private"):
             return UnknownEvent(
-                f"onebot:other:{_digest(body)}", "onebot", None, utc(now), "message:other", kept(body)
+                f"onebot:other:{_digest(body)}",
+                "onebot",
+                None,
+                utc(now),
+                "message:other",
+                kept(body),
             )
         return _message(body, now)
     if post_type == "notice":
         return _notice(body, now)
     gid = str(body.get("group_id")) if body.get("group_id") is not None else None
     return UnknownEvent(
-        f"onebot:other:{_digest(body)}", "onebot", gid, utc(_time(body, now)), str(post_type), kept(body)
+        f"onebot:other:{_digest(body)}",
+        "onebot",
+        gid,
+        utc(_time(body, now)),
+        str(post_type),
+        kept(body),
     )

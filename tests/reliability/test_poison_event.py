@@ -21,11 +21,9 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from bot.adapters import wecom_sign
-from bot.adapters.base import UNKNOWN_KEEP_BYTES
 from bot.adapters.onebot import sign
 from bot.adapters.wecom import MAX_BODY, WeComKeys
 from bot.events import UnknownEvent
-from bot.inbox import Unstorable
 from bot.web.app import create_app
 from storage.models import InboxEvent
 from tests.harness import Harness
@@ -95,6 +93,8 @@ async def test_poisoned_wecom_event_fails_alone(setup: tuple[Harness, TestClient
 async def test_deep_json_and_large_unknown_events_are_refused(
     setup: tuple[Harness, TestClient],
 ) -> None:
+    from bot.adapters.base import UNKNOWN_KEEP_BYTES
+
     h, client = setup
     deep = {"post_type": "notice", "notice_type": "x", "v": json.loads("[" * 200 + "]" * 200)}
     assert await post_onebot(client, json.dumps(deep).encode()) == 400
@@ -114,6 +114,8 @@ async def test_inbox_row_that_cannot_be_encoded_fails_only_its_own_submit(
     harness: Harness,
 ) -> None:
     """Behind the adapters' bounds: the inbox itself keeps one bad row out of a shared batch."""
+    from bot.inbox import Unstorable
+
     h = harness
     at = datetime(2026, 11, 20, tzinfo=UTC)
     nested: list[object] = []

@@ -10,6 +10,9 @@ Rules:
 - A row is marked sent in its own short transaction right after the platform accepted it.
   Crash window: if the process dies between the platform's acceptance and that commit (a few
   milliseconds), the row is sent once more after restart. Nothing is ever lost.
+- A mark that cannot be written (disk full, read-only file, a foreign write lock) is kept in
+  memory and written again — never the send — every ``MARK_RETRY_S`` until it sticks;
+  meanwhile no row is taken for sending and ``unwritten`` tells /healthz.
 - Texts for one target that are due together may go out as one message (``merge.py``); the
   rows of such a message are marked in one statement.
 - On PostgreSQL several instances share the queue: each target is claimed by one instance at
@@ -34,6 +37,7 @@ from storage.db import Database
 from storage.models import OutboxMessage
 
 log = logging.getLogger("groupbot.outbox")
+MARK_RETRY_S = 1.0
 
 
 class Sender(Protocol):
@@ -59,6 +63,9 @@ class OutboxWorker:
         self.batch = batch
         self.merge = merge
         self._busy: set[str] = set()
+        # outcomes (row ids → column values) the database has not taken yet: written again
+        # before anything else, so a delivered row is never sent again for a failed mark
+        self._unwritten: dict[tuple[int, ...], dict[str, Any]] = {}
         self.sent = 0
         self.dead = 0
 
@@ -95,8 +102,27 @@ class OutboxWorker:
             first = dict((await s.execute(waiting.group_by(OutboxMessage.target))).all())
         return [r for r in rows if r.id < first.get(r.target, r.id + 1)]
 
+    @property
+    def unwritten(self) -> int:
+        """How many outcomes wait for the database to take them (0 when all is written)."""
+        return len(self._unwritten)
+
+    async def flush_marks(self) -> bool:
+        """Write the outcomes kept in memory; True when none is left."""
+        for ids, values in list(self._unwritten.items()):
+            try:
+                await self._write_mark(list(ids), values)
+            except Exception as exc:
+                log.error("outbox %s: outcome still not written: %s", list(ids), exc)
+                return False
+            del self._unwritten[ids]
+            log.info("outbox %s: outcome written", list(ids))
+        return True
+
     async def run_once(self) -> int:
         """Deliver what is due now; returns how many rows were attempted."""
+        if not await self.flush_marks():
+            return 0  # the database takes no writes: send nothing it could not record
         if self.db.dialect == "postgresql":
             return await self._run_claimed()
         rows = await self.due()
@@ -123,6 +149,8 @@ class OutboxWorker:
 
     async def next_due_in(self) -> float | None:
         """Seconds until the earliest queued row is due (None when nothing is queued)."""
+        if self._unwritten:
+            return MARK_RETRY_S
         async with self.db.read() as s:
             # only the first queued row of each target can become due (order per target)
             heads = (
@@ -147,7 +175,7 @@ class OutboxWorker:
                     break  # the claim may run out mid-send: let it be claimed afresh
                 ok = await self._deliver(run)
                 done += len(run)
-                if not ok:
+                if not ok or self._unwritten:
                     break  # keep order: later rows for this target wait for this one
             if lease_until is not None:
                 await claim.release(self.db, rows[done:], self.clock.now())
@@ -215,6 +243,14 @@ class OutboxWorker:
         return True
 
     async def _mark(self, ids: list[int], **values: Any) -> None:
+        """Record an outcome; one the database refuses is kept and written later."""
+        try:
+            await self._write_mark(ids, values)
+        except Exception as exc:
+            log.error("outbox %s: cannot record %s: %s", ids, values.get("status", "retry"), exc)
+            self._unwritten[tuple(ids)] = values
+
+    async def _write_mark(self, ids: list[int], values: dict[str, Any]) -> None:
         writer = self.db.thread_writer()
         if writer is not None:  # SQLite: a short transaction in a thread of its own
             await writer.update_outbox(ids, values)

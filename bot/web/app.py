@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from bot.health import database_writable
 from bot.runtime import Bot
 from bot.web import api, ingest
 from bot.web.auth import token_middleware
@@ -13,10 +14,10 @@ from bot.web.ingest import BOT
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """200 when the database answers and the scheduler (or the worker process that runs it)
-    runs; 503 with details otherwise."""
+    """200 when the database answers and takes writes and the scheduler (or the worker process
+    that runs it) runs; 503 with details otherwise."""
     bot = request.app[BOT]
-    checks = {"database": await bot.db.ping()}
+    checks = {"database": await bot.db.ping(), "database_writable": await database_writable(bot)}
     if not bot.ingest_only:  # (split_worker: the worker process runs the scheduler)
         checks["scheduler"] = bot.scheduler.running
     for name, check in bot.services.extras.get("health", {}).items():

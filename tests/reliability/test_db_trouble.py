@@ -8,7 +8,8 @@ Rules checked (bot/web/ingest.py, bot/inbox.py):
 - After the lock is released, the platform's redelivery is acknowledged and the event is
   stored exactly once (a write that landed after the 503 is found by its key), and processed
   once.
-- Reads (``/healthz``) keep answering while writes are blocked.
+- Reads (``/healthz``) keep answering while writes are blocked; it reports 503 with
+  ``database_writable: false`` until the lock is released.
 """
 
 from __future__ import annotations
@@ -92,7 +93,12 @@ async def test_exclusive_lock_gives_503_then_redelivery_is_stored_once(
         status, took = await post_wecom(client, q, xml)
         assert status == 503 and took < BOUND_S
         assert inbox_count(holder) == 0  # nothing acknowledged, nothing stored
-        assert (await client.get("/healthz")).status == 200  # readers are not blocked
+        started = time.monotonic()
+        health = await client.get("/healthz")  # answered promptly: readers are not blocked
+        assert time.monotonic() - started < BOUND_S
+        assert health.status == 503  # ...but the database takes no writes now
+        checks = (await health.json())["checks"]
+        assert checks["database"] is True and checks["database_writable"] is False
     finally:
         holder.execute("ROLLBACK")
         holder.close()
@@ -104,6 +110,7 @@ async def test_exclusive_lock_gives_503_then_redelivery_is_stored_once(
         assert inbox_count(con) == 2
     said = await h.advance(seconds=1)
     assert len([line for line in said if "可用指令" in line]) == 1
+    assert (await client.get("/healthz")).status == 200
 
 
 async def test_slow_writer_gives_503_then_redelivery_is_stored_once(

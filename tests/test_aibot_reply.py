@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 from wechatpy.crypto import PrpCrypto
@@ -20,6 +21,7 @@ from bot.adapters import wecom_sign
 from bot.adapters.wecom import WeComKeys, signature
 from bot.web.app import create_app
 from storage.models import OutboxMessage
+from tests.fakes.server import FakeServer
 from tests.fakes.wecom_api import FakeWeCom
 from tests.harness import Harness
 
@@ -36,9 +38,11 @@ async def start(
     make_harness: Callable[..., Awaitable[Harness]],
     aiohttp_client: Callable[..., Awaitable[TestClient]],
     wait_s: float,
+    api_base: str = "https://qyapi.weixin.qq.com",
 ) -> tuple[Harness, TestClient]:
     aibot = {"token": AIBOT.token, "encoding_aes_key": AIBOT.encoding_aes_key}
-    h = await make_harness({"wecom": {"aibot": {**aibot, "passive_wait_s": wait_s}}})
+    wecom = {"api_base": api_base, "aibot": {**aibot, "passive_wait_s": wait_s}}
+    h = await make_harness({"wecom": wecom})
     h.bot.workers = True  # the callback may wait for the dispatcher, which the test runs
     return h, await aiohttp_client(create_app(h.bot, manage=False))
 
@@ -111,7 +115,7 @@ async def test_late_answer_goes_once_to_the_response_url(
     aiohttp_client: Callable[..., Awaitable[TestClient]],
     fake: FakeWeCom,
 ) -> None:
-    h, client = await start(make_harness, aiohttp_client, 0.0)
+    h, client = await start(make_harness, aiohttp_client, 0.0, fake.url)
     url = f"{fake.url}/cgi-bin/aibot/response?response_code=c2"
     inner = wecom_sign.aibot_text("wrGroup", "lisi", "@群助手 /帮助", "m-2", url)
     status, raw = await post(client, inner, "nonce-2", times=2)  # WeCom redelivers
@@ -213,3 +217,54 @@ async def test_a_row_claimed_by_an_outbox_worker_is_not_taken(
             .values(next_attempt_at=row.next_attempt_at)
         )
     assert len(await claim(h.bot, row.event_id)) == 1
+
+
+class Internal(FakeServer):
+    """A service on the bot's own host that must never be called (an admin endpoint)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+        self.app.router.add_route("*", "/{tail:.*}", self.handle)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.calls.append(request.path)
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+
+async def test_response_url_off_wecoms_host_is_never_called(
+    make_harness: Callable[..., Awaitable[Harness]],
+    aiohttp_client: Callable[..., Awaitable[TestClient]],
+    fake: FakeWeCom,
+) -> None:
+    """The signed payload names the URL; only WeCom's host (here: ``api_base``) is called."""
+    aibot = {"token": AIBOT.token, "encoding_aes_key": AIBOT.encoding_aes_key}
+    h = await make_harness(
+        {
+            "wecom": {"api_base": fake.url, "aibot": {**aibot, "passive_wait_s": 0}},
+            "groups": [{"id": "wrGroup", "platform": "wecom", "webhook_key": "KEY1"}],
+        }
+    )
+    client = await aiohttp_client(create_app(h.bot, manage=False))
+    async with Internal() as internal:
+        evil = [
+            f"{internal.url}/internal/admin",
+            f"http://127.0.0.1:{internal.port}@{fake.url[7:]}/x",  # host is the fake, port not
+            f"https://qyapi.weixin.qq.com@127.0.0.1:{internal.port}/internal/admin",
+        ]
+        for i, url in enumerate(evil):
+            inner = wecom_sign.aibot_text("wrGroup", "lisi", "@群助手 /帮助", f"s{i}", url)
+            await post(client, inner, f"n-s{i}")
+        private = wecom_sign.aibot_text(None, "lisi", "/帮助", "s-private", evil[0])
+        await post(client, private, "n-sp")
+        await h.bot.drain()
+        await h.advance(seconds=60)
+        assert internal.calls == []
+    assert fake.responses == []
+    # group answers go through the group's robot; the private one has no fallback: dead
+    assert [k for k, _b, _t in fake.webhook_calls] == ["KEY1"] * 3
+    rows = await aibot_rows(h)
+    assert sorted(r.status for r in rows) == ["dead", "sent", "sent", "sent"]
+    assert {r.last_error for r in rows if r.status == "dead"} == {
+        "response_url is not on WeCom's host"
+    }

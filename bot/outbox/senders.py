@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
 from bot.clock import Clock
 from storage.models import OutboxMessage
@@ -34,6 +35,7 @@ class Permanent(Exception):
         self.reason = reason
 
 
+WECOM_HOST = "qyapi.weixin.qq.com"
 # WeCom errcodes that mean "try again later"; everything else non-zero is permanent.
 WECOM_RETRY = {-1, 45033}
 TIMEOUT = aiohttp.ClientTimeout(total=10)
@@ -146,7 +148,10 @@ class AibotUrlSender:
     """A 智能机器人 message's ``response_url``: one markdown answer, usable once, for 1 hour.
 
     A second answer to the same message, an expired or already used URL, or a message with no
-    URL goes to the group's robot webhook instead (``fallback_key``) when the group has one."""
+    URL goes to the group's robot webhook instead (``fallback_key``) when the group has one.
+    The URL comes from the callback's payload: only ``https`` on WeCom's host or the configured
+    ``api_base`` host (scheme and port included) is called; any other is dropped with a log
+    line and answered through the fallback (see ``reply_url_allowed``)."""
 
     URL_LIFE = timedelta(minutes=55)  # WeCom says one hour; keep a margin
 
@@ -155,6 +160,7 @@ class AibotUrlSender:
     ) -> None:
         self.http = http
         self.robot = WeComRobotSender(http, api_base) if api_base else None
+        self.api_base = api_base
         self.clock = clock
 
     async def send(self, row: OutboxMessage) -> None:
@@ -162,7 +168,13 @@ class AibotUrlSender:
         url = str(p.get("url", ""))
         now = self.clock.now() if self.clock else datetime.now(UTC)
         fresh = row.created_at is None or now - _aware(row.created_at) < self.URL_LIFE
-        if url and fresh:
+        allowed = reply_url_allowed(url, self.api_base) if url else False
+        if url and not allowed:
+            host = URL(url).host if "://" in url else "?"
+            log.warning(
+                "aibot answer %s: response_url on %s is not WeCom's; not called", row.id, host
+            )
+        if url and fresh and allowed:
             body = {"msgtype": "markdown", "markdown": {"content": p["text"]}}
             data = await _post_json(self.http, url, body)
             code = int(data.get("errcode", -1))
@@ -171,6 +183,8 @@ class AibotUrlSender:
             if code in (-1, 45033):
                 raise Retry(f"errcode {code}")
             reason = f"errcode {code}: {data.get('errmsg', '')}"
+        elif url and not allowed:
+            reason = "response_url is not on WeCom's host"
         else:
             reason = "response_url expired" if url else "no response_url"
         key = str(p.get("fallback_key", ""))
@@ -179,6 +193,26 @@ class AibotUrlSender:
         log.info("aibot answer %s: %s, sending through the group's robot", row.id, reason)
         via = OutboxMessage(action="markdown", target=key, payload={"text": p["text"]})
         await self.robot.send(via)
+
+
+def _origin(url: URL) -> tuple[str, str, int | None]:
+    return (url.scheme, (url.host or "").lower().rstrip("."), url.port)
+
+
+def reply_url_allowed(url: str, api_base: str) -> bool:
+    """True for ``https://qyapi.weixin.qq.com/…`` and for URLs on the configured ``api_base``
+    (same scheme, host and port); never for URLs with credentials or an odd scheme. Parsed by
+    yarl, the parser aiohttp itself uses, so the host checked is the host called."""
+    try:
+        u = URL(url)
+        base = URL(api_base) if api_base else None
+    except (ValueError, TypeError):
+        return False
+    if not u.is_absolute() or u.user is not None or u.password is not None:
+        return False
+    if _origin(u) == ("https", WECOM_HOST, 443):
+        return True
+    return base is not None and base.is_absolute() and _origin(u) == _origin(base)
 
 
 def _aware(at: datetime) -> datetime:
@@ -195,14 +229,15 @@ async def _post_json(
     onebot: bool = False,
 ) -> dict[str, Any]:
     try:
+        # never follow a redirect: the host we checked is the only host we call
         async with http.post(
-            url, json=body, params=params, headers=headers, timeout=TIMEOUT
+            url, json=body, params=params, headers=headers, timeout=TIMEOUT, allow_redirects=False
         ) as resp:
             if resp.status >= 500 or resp.status == 429:
                 raise Retry(f"HTTP {resp.status}")
             if onebot and resp.status in (401, 403, 404, 406):
                 raise Permanent(f"HTTP {resp.status} from the OneBot bridge")
-            if resp.status >= 400:
+            if resp.status >= 300:
                 raise Permanent(f"HTTP {resp.status}")
             data = await resp.json(content_type=None)
     except (TimeoutError, aiohttp.ClientError) as exc:

@@ -9,14 +9,16 @@ from sqlalchemy.engine import Connection
 
 from storage import metadata
 from storage.db import make_engine
+from storage.migrate import COMPARE
 
 
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
-        target_metadata=metadata,
+        # the models; storage/revision.py may pass others (its tests do)
+        target_metadata=context.config.attributes.get("target_metadata", metadata),
         render_as_batch=connection.dialect.name == "sqlite",
-        compare_type=True,
+        **COMPARE,
     )
     with context.begin_transaction():
         context.run_migrations()

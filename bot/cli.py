@@ -114,6 +114,21 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_revision(args: argparse.Namespace) -> int:
+    """Exit 0 with the new file's path; 1 when there is nothing to write (storage/revision.py)."""
+    from storage.revision import NothingToDo, new_revision
+
+    if args.config:
+        load_or_exit(args.config)
+    try:
+        path = new_revision(args.message, empty=args.empty)
+    except NothingToDo as exc:
+        print(f"groupbot: {exc} (--empty writes one for a hand-written data migration)")
+        return 1
+    print(f"wrote {path}")
+    return 0
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     from bot.chat import run_chat
 
@@ -148,6 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     up = dbsub.add_parser("upgrade", help="apply migrations")
     up.add_argument("-c", "--config", required=True)
     up.set_defaults(func=cmd_db_upgrade)
+    rev = dbsub.add_parser("revision", help="autogenerate a migration from the models")
+    rev.add_argument("-m", "--message", required=True, help="what the revision changes")
+    rev.add_argument("-c", "--config", help="TOML config file (only checked)")
+    rev.add_argument("--empty", action="store_true", help="write one even with nothing to do")
+    rev.set_defaults(func=cmd_db_revision)
     ch = add("chat", cmd_chat, "play members of a console group in the terminal")
     ch.add_argument("--group", help="console group id (default: the first console group)")
     ch.add_argument("--user", default="alice", help="who you are at the start")

@@ -191,7 +191,16 @@ async def run(
             cmd = [sys.executable, __file__, "--serve-bare", str(port)]
         else:
             cfg = write_config(tmp, ports[0], url)
-            cmd = [sys.executable, "-m", "bot.cli", "serve", "-c", str(cfg), "--port", str(port)]
+            cmd = [
+                sys.executable,
+                "-m",
+                "handlers.app",
+                "serve",
+                "-c",
+                str(cfg),
+                "--port",
+                str(port),
+            ]
             cmd += ["--log-level", "ERROR"]
         procs.append(
             subprocess.Popen(

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import aiohttp
 
+from handlers import FEATURES
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -83,7 +85,7 @@ async def part1(n: int, conc: int, tmp: Path, split: bool) -> dict[str, float]:
         [
             sys.executable,
             "-m",
-            "bot.cli",
+            "handlers.app",
             "serve",
             "-c",
             str(config(tmp, port, split)),
@@ -152,7 +154,7 @@ async def part2(rows: int, tmp: Path) -> list[tuple[str, float]]:
     from storage.db import Database
 
     url = f"sqlite+aiosqlite:///{tmp / 'lb.db'}"
-    parse_config({}, environ={})  # registers feature tables and sections
+    parse_config({}, FEATURES, environ={})  # registers feature tables and sections
     db = Database(url)
     await db.create_all()
     members = 20_000

@@ -15,8 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from handlers.moderation.detect import find_ads
-from handlers.moderation.matcher import BannedWords
+from handlers.rules.logic import find_ads
+from handlers.rules.matcher import BannedWords
 
 CHARS = (
     "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动"

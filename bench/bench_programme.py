@@ -20,6 +20,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from handlers import FEATURES
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -60,6 +62,7 @@ def config(tmp: Path, groups: int, api_base: str):  # type: ignore[no-untyped-de
                 for i in range(groups)
             ],
         },
+        FEATURES,
         environ={},
     )
 

@@ -89,7 +89,16 @@ async def run(db: str, n: int, groups: int, instances: int, tmp: Path) -> float:
     try:
         for _ in range(instances):
             port = free_port()
-            cmd = [sys.executable, "-m", "bot.cli", "serve", "-c", str(cfg), "--port", str(port)]
+            cmd = [
+                sys.executable,
+                "-m",
+                "handlers.app",
+                "serve",
+                "-c",
+                str(cfg),
+                "--port",
+                str(port),
+            ]
             procs.append(
                 subprocess.Popen(
                     [*cmd, "--log-level", "ERROR"],

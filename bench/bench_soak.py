@@ -119,7 +119,7 @@ async def soak(a: argparse.Namespace, tmp: Path) -> None:
     port = free_port()
     cfg = write_config(tmp, url, port, a.groups)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "-c", str(cfg), "--log-level", "ERROR"],
+        [sys.executable, "-m", "handlers.app", "serve", "-c", str(cfg), "--log-level", "ERROR"],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

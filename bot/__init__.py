@@ -1,3 +1,73 @@
-"""groupbot: a bot for running community groups (社群运营) on WeCom and OneBot."""
+"""groupbot: a bot for running community groups (社群运营) on WeCom and OneBot.
+
+This package's names are what a feature (``handlers/<feature>``) may use of the core; the
+other public modules are ``bot.web_public`` (routes and dashboard pages) and ``bot.wecom_api``
+(the WeCom server API). Everything else under ``bot`` is the core's own
+(``tests/test_layers.py`` checks it).
+"""
+
+from bot import templates
+from bot.commands import Role
+from bot.config import Config, GroupConfig, Section
+from bot.dispatch.batch import Batch
+from bot.dispatch.context import Context
+from bot.dispatch.router import STOP, Router, group_only, not_command, private_only
+from bot.dispatch.tracking import ensure_group, members_in_group
+from bot.events import (
+    BotEnteredChat,
+    Event,
+    GroupChanged,
+    Image,
+    MemberJoined,
+    MemberLeft,
+    MessageReceived,
+    Scheduled,
+    utc,
+)
+from bot.feature import ConfigLoader, Feature, Job, Page
+from bot.jobs import submit
+from bot.runtime import Bot
+from bot.sending import database, queue_group_text, queue_private_text
+from bot.services import Services
+from bot.state import HEALTH, HEALTH_DETAILS, StateKey
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "HEALTH",
+    "HEALTH_DETAILS",
+    "STOP",
+    "Batch",
+    "Bot",
+    "BotEnteredChat",
+    "Config",
+    "ConfigLoader",
+    "Context",
+    "Event",
+    "Feature",
+    "GroupChanged",
+    "GroupConfig",
+    "Image",
+    "Job",
+    "MemberJoined",
+    "MemberLeft",
+    "MessageReceived",
+    "Page",
+    "Role",
+    "Router",
+    "Scheduled",
+    "Section",
+    "Services",
+    "StateKey",
+    "database",
+    "ensure_group",
+    "group_only",
+    "members_in_group",
+    "not_command",
+    "private_only",
+    "queue_group_text",
+    "queue_private_text",
+    "submit",
+    "templates",
+    "utc",
+]

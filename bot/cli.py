@@ -1,16 +1,23 @@
 """``groupbot`` command line (CONTRACT.md): serve, check-config, db upgrade, chat, and the
 subcommands features add. Exit code 2 for bad config or arguments, one reason per line on
-stderr."""
+stderr.
+
+The command line is built for the features handed to ``main`` by the composition root
+(``handlers/app.py``); ``entry`` is that module, which ``serve`` runs again (``python -m``) as
+its worker process under ``[server] split_worker``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from functools import partial
 from typing import Any
 
 from bot.config import Config, ConfigError, load_config
+from bot.feature import Feature
+from bot.state import HEALTH, LEADER
 
 EXIT_BAD_CONFIG = 2
 
@@ -22,9 +29,9 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_BAD_CONFIG)
 
 
-def load_or_exit(path: str) -> Config:
+def load_or_exit(path: str, features: Sequence[Feature]) -> Config:
     try:
-        return load_config(path)
+        return load_config(path, features)
     except ConfigError as exc:
         for line in exc.problems:
             print(line, file=sys.stderr)
@@ -38,7 +45,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bot.runtime import Bot
     from bot.web.app import create_app
 
-    config = load_or_exit(args.config)
+    config = load_or_exit(args.config, args.features)
     logs.setup(args.log_level, logs.secrets_of(config))
     split = config.server.split_worker and config.server.workers
     bot = Bot(
@@ -51,10 +58,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if split:
         from bot.worker_process import WorkerProcess
 
-        worker = WorkerProcess(args.config, args.log_level, config.server.shutdown_timeout_s)
+        worker = WorkerProcess(
+            args.entry, args.config, args.log_level, config.server.shutdown_timeout_s
+        )
         bot.nudge = worker.nudge
-        bot.services.extras.setdefault("health", {})["worker_process"] = lambda: worker.alive
-        bot.services.extras["leader"] = lambda: worker.leads(bot.db)
+        bot.services.state.need(HEALTH)["worker_process"] = lambda: worker.alive
+        bot.services.state.set(LEADER, lambda: worker.leads(bot.db))
 
         async def run_worker(_app: web.Application) -> AsyncIterator[None]:
             await worker.start()  # after the bot started: the schema is up to date
@@ -77,14 +86,14 @@ def cmd_work(args: argparse.Namespace) -> int:
     from bot import logs
     from bot.worker_process import run_worker
 
-    config = load_or_exit(args.config)
+    config = load_or_exit(args.config, args.features)
     logs.setup(args.log_level, logs.secrets_of(config))
     asyncio.run(run_worker(config, lambda line: print(line, flush=True)))
     return 0
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    config = load_or_exit(args.config)
+    config = load_or_exit(args.config, args.features)
     from bot.selftest import run_checks
 
     problems = asyncio.run(run_checks(config, online=args.online))
@@ -100,7 +109,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from storage.db import Database
     from storage.migrate import current, upgrade
 
-    config = load_or_exit(args.config)
+    config = load_or_exit(args.config, args.features)
 
     async def run() -> str | None:
         db = Database(config.storage.url)
@@ -119,7 +128,7 @@ def cmd_db_revision(args: argparse.Namespace) -> int:
     from storage.revision import NothingToDo, new_revision
 
     if args.config:
-        load_or_exit(args.config)
+        load_or_exit(args.config, args.features)
     try:
         path = new_revision(args.message, empty=args.empty)
     except NothingToDo as exc:
@@ -132,14 +141,13 @@ def cmd_db_revision(args: argparse.Namespace) -> int:
 def cmd_chat(args: argparse.Namespace) -> int:
     from bot.chat import run_chat
 
-    config = load_or_exit(args.config)
+    config = load_or_exit(args.config, args.features)
     return asyncio.run(run_chat(config, group=args.group, user=args.user))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    import handlers
-
+def build_parser(features: Sequence[Feature], entry: str) -> argparse.ArgumentParser:
     p = _Parser(prog="groupbot", description="A bot for running community groups (社群运营).")
+    p.set_defaults(features=tuple(features), entry=entry)
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def add(
@@ -171,18 +179,17 @@ def build_parser() -> argparse.ArgumentParser:
     ch = add("chat", cmd_chat, "play members of a console group in the terminal")
     ch.add_argument("--group", help="console group id (default: the first console group)")
     ch.add_argument("--user", default="alice", help="who you are at the start")
-    for register in handlers.CLI:
-        register(sub)
+    load = partial(load_or_exit, features=tuple(features))
+    for f in features:
+        if f.cli is not None:
+            f.cli(sub, load)
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None, features: Sequence[Feature], entry: str) -> int:
+    """Run one ``groupbot`` command for ``features``; returns the exit code."""
+    args = build_parser(features, entry).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -4,23 +4,30 @@ Rules:
 - Unknown keys are errors (a typo must not silently disable a feature).
 - Secrets may come from the environment: ``GROUPBOT_<SECTION>__<KEY>`` (``__`` nests further,
   e.g. ``GROUPBOT_WECOM__AIBOT__TOKEN``); the environment wins over the file.
-- Feature sections (``[checkin]``, ``[welcome]`` …) are registered by their handler modules and
-  may be overridden per group inside ``[[groups]]``; a group's view is the global section with
-  the group's keys merged over it, validated as a whole.
+- Feature sections (``[checkin]``, ``[welcome]`` …) come from the features handed to
+  ``parse_config`` (``Feature.config``, named after the feature) and may be overridden per group
+  inside ``[[groups]]``; a group's view is the global section with the group's keys merged
+  over it, validated as a whole.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bot import templates
+
+if TYPE_CHECKING:
+    from bot.feature import Feature
+
 ENV_PREFIX = "GROUPBOT_"
+S = TypeVar("S", bound="Section")
 
 
 class ConfigError(Exception):
@@ -161,14 +168,22 @@ class CoreConfig(Section):
 
 
 class Config:
-    """The loaded configuration: core sections plus validated feature sections per group."""
+    """The loaded configuration: core sections plus validated feature sections per group,
+    and the features it was parsed for (the bot, the web app and the CLI run those)."""
 
-    sections: ClassVar[dict[str, type[Section]]] = {}
-
-    def __init__(self, core: CoreConfig, features: dict[str | None, dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        core: CoreConfig,
+        sections: dict[str | None, dict[str, Any]],
+        features: Sequence[Feature] = (),
+    ) -> None:
         self.core = core
-        self._features = features
+        self._features = sections
         self._groups = {g.id: g for g in core.groups}
+        self.features: tuple[Feature, ...] = tuple(features)
+        self._names: dict[type[Section], str] = {
+            f.config: f.name for f in self.features if f.config is not None
+        }
 
     server = property(lambda self: self.core.server)
     storage = property(lambda self: self.core.storage)
@@ -181,8 +196,16 @@ class Config:
         """The configured group, or None for a group we only met on the wire."""
         return self._groups.get(gid) if gid is not None else None
 
-    def feature(self, name: str, gid: str | None = None) -> Any:
-        """The feature section in force for a group (global section when not overridden)."""
+    @overload
+    def feature(self, section: type[S], gid: str | None = None) -> S: ...
+    @overload
+    def feature(self, section: str, gid: str | None = None) -> Any: ...
+
+    def feature(self, section: type[S] | str, gid: str | None = None) -> Any:
+        """The feature section in force for a group (global section when not overridden).
+
+        ``section`` is the feature's section class (typed) or its table name."""
+        name = section if isinstance(section, str) else self._names[section]
         per_group = self._features.get(gid)
         if per_group is not None and name in per_group:
             return per_group[name]
@@ -202,14 +225,6 @@ class Config:
         if g and key in g.templates:
             return g.templates[key]
         return self.core.templates.get(key)
-
-
-def register_section(name: str, model: type[Section] | None = None) -> Any:
-    """Declare a feature section; called by a handler module at import (also a decorator)."""
-    if model is None:
-        return lambda cls: register_section(name, cls)
-    Config.sections[name] = model
-    return model
 
 
 def _loc(loc: tuple[Any, ...], prefix: str = "") -> str:
@@ -250,21 +265,23 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def parse_config(data: dict[str, Any], environ: Mapping[str, str] | None = None) -> Config:
-    """Validate a config mapping; raise ConfigError listing every problem."""
-    import handlers  # noqa: F401  (registers feature sections and templates)
-    from bot import templates
-
+def parse_config(
+    data: dict[str, Any],
+    features: Sequence[Feature],
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Validate a config mapping for ``features``; raise ConfigError listing every problem."""
+    sections: dict[str, type[Section]] = {f.name: f.config for f in features if f.config}
     data = apply_env(dict(data), os.environ if environ is None else environ)
     problems: list[str] = []
-    feature_raw = {n: data.pop(n, {}) for n in Config.sections}
+    feature_raw = {n: data.pop(n, {}) for n in sections}
     group_raw: list[tuple[int, str, dict[str, Any]]] = []
     clean_groups: list[Any] = []
     groups_in = data.get("groups", [])
     for i, g in enumerate(groups_in if isinstance(groups_in, list) else []):
         if isinstance(g, dict):
-            group_raw.append((i, str(g.get("id", i)), {n: g[n] for n in Config.sections if n in g}))
-            g = {k: v for k, v in g.items() if k not in Config.sections}
+            group_raw.append((i, str(g.get("id", i)), {n: g[n] for n in sections if n in g}))
+            g = {k: v for k, v in g.items() if k not in sections}
         clean_groups.append(g)
     if isinstance(groups_in, list):
         data["groups"] = clean_groups
@@ -273,42 +290,33 @@ def parse_config(data: dict[str, Any], environ: Mapping[str, str] | None = None)
         core = CoreConfig.model_validate(data)
     except ValidationError as exc:
         problems += _errors(exc)
-    features: dict[str | None, dict[str, Any]] = {None: {}}
-    for name, model in Config.sections.items():
+    views: dict[str | None, dict[str, Any]] = {None: {}}
+    for name, model in sections.items():
         try:
-            features[None][name] = model.model_validate(feature_raw[name])
+            views[None][name] = model.model_validate(feature_raw[name])
         except ValidationError as exc:
             problems += _errors(exc, name)
     for i, gid, over in group_raw:
-        features[gid] = {}
+        views[gid] = {}
         for name, raw in over.items():
             if not isinstance(raw, dict):
                 problems.append(f"groups[{i}].{name}: must be a table")
                 continue
             merged = _merge(feature_raw[name] if isinstance(feature_raw[name], dict) else {}, raw)
             try:
-                features[gid][name] = Config.sections[name].model_validate(merged)
+                views[gid][name] = sections[name].model_validate(merged)
             except ValidationError as exc:
                 problems += _errors(exc, f"groups[{i}].{name}")
     problems += _check_raw(data)
-    problems += templates.check(data)
+    problems += templates.check(data, templates.known(features))
     if problems:
         raise ConfigError(problems)
     assert core is not None
-    cfg = Config(core, features)
-    problems = [p for check in _cross_checks for p in check(cfg)]
+    cfg = Config(core, views, features)
+    problems = [p for f in cfg.features for check in f.checks for p in check(cfg)]
     if problems:
         raise ConfigError(problems)
     return cfg
-
-
-_cross_checks: list[Any] = []
-
-
-def register_check(fn: Any) -> Any:
-    """Register ``fn(cfg) -> list[str]`` for checks that span sections (e.g. quiet hours)."""
-    _cross_checks.append(fn)
-    return fn
 
 
 def _check_raw(data: dict[str, Any]) -> list[str]:
@@ -336,8 +344,10 @@ def _check_raw(data: dict[str, Any]) -> list[str]:
     return problems
 
 
-def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
-    """Read and validate a TOML file."""
+def load_config(
+    path: str | Path, features: Sequence[Feature], environ: Mapping[str, str] | None = None
+) -> Config:
+    """Read and validate a TOML file for ``features``."""
     p = Path(path)
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
@@ -345,4 +355,4 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
         raise ConfigError([f"{p}: file not found"]) from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{p}: not valid TOML: {exc}"]) from exc
-    return parse_config(data, environ)
+    return parse_config(data, features, environ)

@@ -18,7 +18,7 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +29,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.dispatch.dispatcher import Dispatcher
 from bot.dispatch.router import build_registry
+from bot.feature import Feature, Job
 from bot.inbox import Inbox
 from bot.leader import LeaderLease
 from bot.metrics import Metrics
@@ -53,10 +54,13 @@ class Bot:
         migrate: bool = True,
         ingest_only: bool = False,
         keep_console: bool = True,
+        features: Sequence[Feature] | None = None,
     ) -> None:
-        import handlers
-
         self.config = config
+        # the features the configuration was parsed for, unless told otherwise
+        self.features: tuple[Feature, ...] = tuple(
+            config.features if features is None else features
+        )
         self.clock = clock or SystemClock()
         self.db = Database(config.storage.url, shared_writers=config.server.split_worker)
         self.ingest_only = ingest_only
@@ -65,9 +69,8 @@ class Bot:
         self.nudge: Callable[[bytes], None] | None = None
         self.migrate = migrate
         self.instance_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        routers = list(handlers.ROUTERS)
+        routers = [f.router for f in self.features if f.router is not None]
         self.services = Services(config, self.clock, self.db, routers, build_registry(routers))
-        self.services.extras["bot"] = self
         self.metrics = Metrics()
         self._dispatch_wake = asyncio.Event()
         self._outbox_wake = asyncio.Event()
@@ -82,8 +85,8 @@ class Bot:
         # several instances may share one database: of the instances that run workers, only
         # the lease holder runs the periodic jobs (bot/leader.py)
         self.leader = LeaderLease(self.db, self.instance_id, self._on_leader)
-        self.startup_hooks: list[Hook] = list(handlers.STARTUP)
-        self.shutdown_hooks: list[Hook] = list(handlers.SHUTDOWN)
+        self.startup_hooks: list[Hook] = [f.startup for f in self.features if f.startup]
+        self.shutdown_hooks: list[Hook] = [f.shutdown for f in self.features if f.shutdown]
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self.started = False
@@ -125,6 +128,9 @@ class Bot:
             return
         for hook in self.startup_hooks:
             await hook(self)
+        for f in self.features:
+            for job in f.jobs:
+                await self._add_job(job)
         if self.workers:
             self.scheduler.start(paused=True)
             await self.leader.try_acquire()
@@ -139,6 +145,21 @@ class Bot:
             ]
             self._dispatch_wake.set()
         self.started = True
+
+    async def _add_job(self, job: Job) -> None:
+        """A feature's periodic job: in-memory APScheduler interval job named ``job.id``."""
+        if job.at_start:
+            await job.run(self)
+        self.scheduler.add_job(
+            job.run,
+            "interval",
+            seconds=job.every_s,
+            args=[self],
+            id=job.id,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
 
     def _on_leader(self, leader: bool) -> None:
         """Run the periodic jobs only while holding the scheduler lease."""

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.clock import Clock
 from bot.commands import Registry
 from bot.config import Config
 from bot.events import Event
+from bot.state import State
 from storage.db import Database
 
 if TYPE_CHECKING:
@@ -22,8 +23,8 @@ class Services:
     db: Database
     routers: list[Router]
     registry: Registry
-    # extra services features attach (e.g. the WeCom API client); keyed by name
-    extras: dict[str, Any] = field(default_factory=dict)
+    # what the core and the features keep in memory between events, under typed keys
+    state: State = field(default_factory=State)
 
     def self_ids(self, event: Event) -> set[str]:
         """The bot's own account ids: from config and from what the platform told us."""

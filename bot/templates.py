@@ -15,6 +15,7 @@ Rules:
 from __future__ import annotations
 
 import string
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bot.config import Config
+    from bot.feature import Feature
 
 MAX_OUTPUT = 16_000  # characters; about four WeCom markdown messages of Chinese text
 CUT_MARK = "…（内容过长，已截断）"
@@ -36,6 +38,7 @@ class Template:
     key: str
     default: str
     variables: frozenset[str]
+    owner: str = ""  # the module that declared it (a feature lists its package's templates)
 
 
 REGISTRY: dict[str, Template] = {}
@@ -44,12 +47,26 @@ _formatter = string.Formatter()
 
 def register(key: str, default: str, *variables: str) -> str:
     """Declare a template; returns its key so modules can keep it as a named constant."""
-    tpl = Template(key, default, frozenset(variables))
+    owner = str(sys._getframe(1).f_globals.get("__name__", ""))
+    tpl = Template(key, default, frozenset(variables), owner)
     problem = _problem(tpl, default)
     if problem:
         raise ValueError(f"template {key}: {problem}")
     REGISTRY[key] = tpl
     return key
+
+
+def owned_by(package: str) -> tuple[str, ...]:
+    """The keys of the templates declared by ``package`` and its modules (import them first)."""
+    return tuple(
+        k for k, t in REGISTRY.items() if t.owner == package or t.owner.startswith(package + ".")
+    )
+
+
+def known(features: Iterable[Feature]) -> dict[str, Template]:
+    """The templates operators may override: the core's and those of ``features``."""
+    keys = {k for f in features for k in f.templates}
+    return {k: t for k, t in REGISTRY.items() if k in keys or t.owner.startswith("bot.")}
 
 
 @lru_cache(maxsize=1024)
@@ -99,8 +116,11 @@ def _problem(tpl: Template, text: str) -> str | None:
     return None
 
 
-def check(data: dict[str, Any]) -> list[str]:
-    """Config problems in template overrides (raw config mapping), with key paths."""
+def check(data: dict[str, Any], known: Mapping[str, Template] | None = None) -> list[str]:
+    """Config problems in template overrides (raw config mapping), with key paths.
+
+    ``known``: the templates that may be overridden (the core's and the running features')."""
+    known = REGISTRY if known is None else known
     out: list[str] = []
     groups = data.get("groups") if isinstance(data.get("groups"), list) else []
     sources = [("templates", data.get("templates"))] + [
@@ -112,7 +132,7 @@ def check(data: dict[str, Any]) -> list[str]:
         if not isinstance(mapping, dict):
             continue
         for key, text in mapping.items():
-            tpl = REGISTRY.get(key)
+            tpl = known.get(key)
             if tpl is None:
                 out.append(f"{prefix}.{key}: unknown template")
                 continue

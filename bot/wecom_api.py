@@ -23,6 +23,7 @@ from typing import Any
 import aiohttp
 
 from bot.clock import Clock
+from bot.state import StateKey
 
 log = logging.getLogger("groupbot.wecom")
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
@@ -159,16 +160,19 @@ class WeComClient:
         return data
 
 
+# one client per [wecom] identity in this process (it holds the access token)
+CLIENTS: StateKey[dict[tuple[str, str, str], WeComClient]] = StateKey("wecom_clients", dict)
+
+
 def client_for(bot: Any) -> WeComClient | None:
     """The process's client for ``[wecom]`` (None without corp_id and secret)."""
     w = bot.config.wecom
     if not (w.corp_id and w.secret) or bot.http is None:
         return None
-    key = ("wecom_client", w.api_base, w.corp_id, w.secret)
-    extras = bot.services.extras
-    if key not in extras:
-        extras[key] = WeComClient(
+    key = (w.api_base, w.corp_id, w.secret)
+    clients = bot.services.state.need(CLIENTS)
+    if key not in clients:
+        clients[key] = WeComClient(
             bot.http, bot.clock, w.api_base, w.corp_id, w.secret, w.sync.calls_per_second
         )
-    client: WeComClient = extras[key]
-    return client
+    return clients[key]

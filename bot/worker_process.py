@@ -40,8 +40,11 @@ MAX_BACKOFF_S = 30.0
 class WorkerProcess:
     """The web process's handle on its worker process."""
 
-    def __init__(self, config_path: str, log_level: str, shutdown_timeout_s: float) -> None:
-        self.argv = [sys.executable, "-m", "bot.cli", "work", "-c", config_path]
+    def __init__(
+        self, entry: str, config_path: str, log_level: str, shutdown_timeout_s: float
+    ) -> None:
+        # ``entry``: the composition root's module, run as ``python -m entry work``
+        self.argv = [sys.executable, "-m", entry, "work", "-c", config_path]
         self.argv += ["--log-level", log_level]
         self.shutdown_timeout_s = shutdown_timeout_s
         self.proc: asyncio.subprocess.Process | None = None

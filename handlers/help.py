@@ -6,9 +6,7 @@ commands that work privately are listed. Every command a feature registers appea
 
 from __future__ import annotations
 
-from bot import templates
-from bot.dispatch.context import Context
-from bot.dispatch.router import Router
+from bot import Context, Feature, Router, templates
 
 router = Router("help")
 
@@ -41,3 +39,6 @@ async def show_help(ctx: Context) -> None:
         )
         lines.append(" ".join(line.split("  ")))
     await ctx.reply(ctx.render(T_HELP, commands="\n".join(lines), role=ctx.role.label))
+
+
+FEATURE = Feature(name="help", router=router, templates=templates.owned_by(__name__))

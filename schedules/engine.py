@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.events import Scheduled
+from bot.state import StateKey
 from schedules.due import Occurrence, occurrences
 from schedules.fanout import is_static, post_static
 from schedules.model import Slot
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
 TICK_S = 30
 WINDOW = timedelta(seconds=150)  # several ticks wide: a late tick still finds its occurrences
 LOOKBACK = timedelta(days=1)
+
+# when this process last looked for due occurrences (a restart looks back the grace period)
+LAST_TICK: StateKey[datetime] = StateKey("programme_last_tick")
 
 
 @dataclass
@@ -120,10 +124,10 @@ async def tick(bot: Bot, now: datetime | None = None) -> int:
         ov = await load_overrides(s)
     # normally the last WINDOW; after a stall or a forward clock jump, back to the last tick
     # (at most the grace period) so nothing in between is lost
-    last = bot.services.extras.get("programme_last_tick", now)
+    last = bot.services.state.get(LAST_TICK, now)
     grace = timedelta(minutes=min(g.grace_minutes for g in _sections(bot.config)))
     start = max(now - grace, min(last, now - WINDOW))
-    bot.services.extras["programme_last_tick"] = now
+    bot.services.state.set(LAST_TICK, now)
     occs = due(bot.config, start, now + timedelta(microseconds=1), overrides=ov)
     new += await post_static(bot, [o for o in occs if is_static(o)], now)
     for occ in occs:

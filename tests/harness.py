@@ -20,6 +20,7 @@ from typing import Any
 from bot.config import Config, parse_config
 from bot.events import Event, Image, MemberJoined, MemberLeft, MessageReceived
 from bot.runtime import Bot
+from handlers import FEATURES
 from tests import pgdb
 from tests.fakes.clock import FakeClock
 
@@ -48,7 +49,7 @@ def make_config(
     data = merge(BASE, extra or {})
     data.setdefault("storage", {})
     data["storage"].setdefault("url", pgdb.database_url(tmp_path, db_name))
-    return parse_config(data, environ={})
+    return parse_config(data, FEATURES, environ={})
 
 
 class Harness:

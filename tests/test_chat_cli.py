@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot.chat import ChatSession, OffsetClock, parse_duration
-from bot.cli import main
 from bot.runtime import Bot
+from handlers.app import main
 from tests import pgdb
 from tests.harness import make_config
 

@@ -6,20 +6,21 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
 from bot.config import ConfigError, load_config, parse_config
+from handlers import FEATURES
+from handlers.app import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def problems(data: dict) -> list[str]:
     with pytest.raises(ConfigError) as exc:
-        parse_config(data, environ={})
+        parse_config(data, FEATURES, environ={})
     return exc.value.problems
 
 
 def test_example_config_is_valid() -> None:
-    cfg = load_config(ROOT / "config.example.toml", environ={})
+    cfg = load_config(ROOT / "config.example.toml", FEATURES, environ={})
     assert cfg.groups and cfg.storage.url.startswith("sqlite+aiosqlite")
 
 
@@ -50,6 +51,7 @@ def test_errors_name_their_key_paths() -> None:
 def test_env_overrides_secrets() -> None:
     cfg = parse_config(
         {"wecom": {"token": "file"}},
+        FEATURES,
         environ={"GROUPBOT_WECOM__TOKEN": "fromenv", "GROUPBOT_WECOM__AIBOT__TOKEN": "ai"},
     )
     assert cfg.wecom.token == "fromenv" and cfg.wecom.aibot.token == "ai"
@@ -61,6 +63,7 @@ def test_group_template_override() -> None:
             "templates": {"core.unknown_command": "全局 {command}"},
             "groups": [{"id": "g", "templates": {"core.unknown_command": "本群 {command}"}}],
         },
+        FEATURES,
         environ={},
     )
     assert cfg.template_override("core.unknown_command", "g") == "本群 {command}"

@@ -14,7 +14,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Index, Integer, MetaData, String, Table, UniqueConstraint
 from sqlalchemy.engine import Connection
 
-from bot.cli import main
+from handlers.app import main
 from storage import metadata, migrate
 from storage.db import Database
 from storage.migrate import alembic_config, schema_diff

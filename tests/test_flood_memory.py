@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.moderation.detect import FloodTracker
+from handlers.rules.logic import FloodTracker
 
 
 def test_quiet_members_are_forgotten_and_verdicts_unchanged() -> None:

@@ -100,7 +100,16 @@ class Cluster:
 
     def _spawn(self, i: int) -> subprocess.Popen[bytes]:
         self.ports[i] = port = free_port()
-        cmd = [sys.executable, "-m", "bot.cli", "serve", "-c", str(self.cfg), "--port", str(port)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "handlers.app",
+            "serve",
+            "-c",
+            str(self.cfg),
+            "--port",
+            str(port),
+        ]
         with open(self.tmp / f"serve-{i}.log", "ab") as log:
             return subprocess.Popen(
                 [*cmd, "--log-level", "WARNING"], stdout=log, stderr=subprocess.STDOUT

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from bot.config import ConfigError, parse_config
 from bot.runtime import Bot
+from handlers import FEATURES
 from schedules.due import GroupView, occurrences
 from schedules.engine import catch_up, tick
 from schedules.model import Campaign, Slot
@@ -73,10 +74,13 @@ def test_quiet_hours_slot_is_a_config_error_with_key_path() -> None:
         "groups": [{"id": "g1"}],
     }
     with pytest.raises(ConfigError) as exc:
-        parse_config(data, environ={})
+        parse_config(data, FEATURES, environ={})
     assert "programme.slots[0].time: 23:30 falls in the quiet hours" in exc.value.problems[0]
     ok = {**data, "groups": [{"id": "g1", "programme": {"quiet_hours": "23:45-07:00"}}]}
-    assert parse_config(ok, environ={}).feature("programme", "g1").quiet_hours == "23:45-07:00"
+    assert (
+        parse_config(ok, FEATURES, environ={}).feature("programme", "g1").quiet_hours
+        == "23:45-07:00"
+    )
 
 
 def test_campaign_replaces_slot_and_holiday_skips() -> None:

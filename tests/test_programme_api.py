@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 
-from bot.cli import main
 from bot.web.app import create_app
+from handlers.app import main
 from schedules.engine import tick
 from tests.fakes.clock import FakeClock
 from tests.harness import Harness

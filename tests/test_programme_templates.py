@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from bot.config import ConfigError, parse_config
 from bot.outbox.queue import MAX_PARTS
 from bot.web.app import create_app
+from handlers import FEATURES
 from storage.models_programme import ProgrammeCustomSlot
 from tests.fakes.onebot_bridge import FakeOneBot
 from tests.harness import Harness
@@ -116,7 +117,7 @@ def test_check_config_names_the_key_path_of_unsafe_templates() -> None:
         "groups": [{"id": "g", "templates": {"core.unknown_command": "{command[0]}"}}],
     }
     with pytest.raises(ConfigError) as exc:
-        parse_config(data, environ={})
+        parse_config(data, FEATURES, environ={})
     problems = "\n".join(exc.value.problems)
     assert "programme.slots[0].content: Value error, {theme:x>25000000}: format specs" in problems
     assert "programme.slots[1].pool: Value error, pool[1]: {weekday!r}: conversions" in problems

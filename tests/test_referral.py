@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.cli import main
 from bot.events import Scheduled
+from handlers.app import main
 from handlers.referral.ledger import invite_counts
 from storage.migrate import stamp
 from storage.models_referral import RewardClaim

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from handlers.app import main
 from handlers.stats.cli import width
 from storage.migrate import stamp
 from storage.models import OutboxMessage

@@ -17,9 +17,10 @@ from bot.config import ConfigError, parse_config
 from bot.dispatch.context import Context
 from bot.dispatch.router import Router
 from bot.events import MessageReceived
-from handlers.moderation.detect import find_ads
-from handlers.moderation.matcher import BannedWords
+from handlers import FEATURES
 from handlers.rules import warning_count
+from handlers.rules.logic import find_ads
+from handlers.rules.matcher import BannedWords
 from storage.models_moderation import ModerationLog, Warning_
 from tests.harness import BASE, Harness
 
@@ -45,7 +46,7 @@ async def warnings_in_force(h: Harness, user: str) -> int:
 
 def problems(data: dict[str, Any]) -> list[str]:
     with pytest.raises(ConfigError) as exc:
-        parse_config(data, environ={})
+        parse_config(data, FEATURES, environ={})
     return exc.value.problems
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot.config import parse_config
 from bot.selftest import round_trip, run_checks
+from handlers import FEATURES
 from tests.fakes.wecom_api import FakeWeCom
 
 AES = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -27,12 +28,13 @@ def wecom(**over: object) -> dict[str, object]:
 
 async def test_good_keys_round_trip() -> None:
     assert round_trip("wecom", "apptoken", AES, "wwcorp") == []
-    assert await run_checks(parse_config({"wecom": wecom()}, environ={})) == []
+    assert await run_checks(parse_config({"wecom": wecom()}, FEATURES, environ={})) == []
 
 
 async def test_bad_shapes_name_their_keys() -> None:
     cfg = parse_config(
         {"wecom": wecom(token="x", aibot={"token": "ok-token", "encoding_aes_key": AES})},
+        FEATURES,
         environ={},
     )
     problems = await run_checks(cfg)
@@ -43,10 +45,12 @@ async def test_bad_shapes_name_their_keys() -> None:
 
 async def test_online_reports_wecom_answer() -> None:
     async with FakeWeCom() as fake:
-        good = parse_config({"wecom": wecom(api_base=fake.url)}, environ={})
+        good = parse_config({"wecom": wecom(api_base=fake.url)}, FEATURES, environ={})
         assert await run_checks(good, online=True) == []
         assert fake.tokens_issued == 1
-        bad = parse_config({"wecom": wecom(api_base=fake.url, secret="wrong")}, environ={})
+        bad = parse_config(
+            {"wecom": wecom(api_base=fake.url, secret="wrong")}, FEATURES, environ={}
+        )
         problems = await run_checks(bad, online=True)
         assert len(problems) == 1 and "errcode 40001" in problems[0]
         assert problems[0].startswith("wecom.secret:")
@@ -65,7 +69,7 @@ async def test_cli_online_exit_codes(tmp_path: Path) -> None:
 
         async def run() -> tuple[int, str]:
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot.cli", "check-config", "-c", str(path), "--online",
+                sys.executable, "-m", "handlers.app", "check-config", "-c", str(path), "--online",
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             )  # fmt: skip
             out, err = await proc.communicate()

@@ -46,7 +46,7 @@ name = "进程测试群"
 
 def start(cfg: Path, **env: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "-c", str(cfg), "--log-level", "WARNING"],
+        [sys.executable, "-m", "handlers.app", "serve", "-c", str(cfg), "--log-level", "WARNING"],
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

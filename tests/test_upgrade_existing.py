@@ -17,9 +17,10 @@ from typing import Any
 
 from alembic.script import ScriptDirectory
 
-from bot.cli import main
 from bot.config import parse_config
 from bot.runtime import Bot
+from handlers import FEATURES
+from handlers.app import main
 from schedules.engine import tick
 from storage.db import Database
 from storage.migrate import alembic_config, current, schema_diff
@@ -98,7 +99,7 @@ async def _the_bot_goes_on(url: str) -> None:
         "targets": ["g1"],
     }
     config = parse_config(
-        merge(BASE, {"storage": {"url": url}, "programme": {"slots": [slot]}}), environ={}
+        merge(BASE, {"storage": {"url": url}, "programme": {"slots": [slot]}}), FEATURES, environ={}
     )
     clock = FakeClock(WED_10_01 + timedelta(minutes=1))
     bot = Bot(config, clock, workers=False, migrate=False, console_sink=lambda _line: None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -27,7 +27,7 @@ from storage.dialect import insert, insert_ignore
 from storage.models import AuditEntry, GroupSetting, Member
 
 if TYPE_CHECKING:
-    from bot.config import Config, GroupConfig
+    from bot.config import Config, GroupConfig, S
     from bot.services import Services
 
 
@@ -86,8 +86,12 @@ class Context:
         local = (at or self.now()).astimezone(self.tz)
         return (local - timedelta(hours=reset_hour)).date()
 
-    def feature(self, name: str) -> Any:
-        return self.config.feature(name, self.group_id)
+    @overload  # this group's view of a feature's section: ``ctx.feature(CheckinConfig)``
+    def feature(self, section: type[S]) -> S: ...
+    @overload
+    def feature(self, section: str) -> Any: ...
+    def feature(self, section: type[S] | str) -> Any:
+        return self.config.feature(section, self.group_id)
 
     def render(self, key: str, **values: Any) -> str:
         return self.render_for(self.group_id, key, **values)
@@ -276,17 +280,9 @@ class Context:
     async def set_setting(self, key: str, value: Any) -> None:
         if self.group_id is None:
             raise ValueError("settings belong to a group")
-        stmt = insert(self.session, GroupSetting).values(
-            group_id=self.group_id,
-            key=key,
-            value=value,
-            updated_by=self.user_id,
-            updated_at=self.now(),
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["group_id", "key"],
-            set_={"value": value, "updated_by": self.user_id, "updated_at": self.now()},
-        )
+        row = {"value": value, "updated_by": self.user_id, "updated_at": self.now()}
+        stmt = insert(self.session, GroupSetting).values(group_id=self.group_id, key=key, **row)
+        stmt = stmt.on_conflict_do_update(index_elements=["group_id", "key"], set_=row)
         await self.session.execute(stmt)
 
     async def member_name(self, user_id: str) -> str:

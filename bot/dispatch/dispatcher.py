@@ -32,7 +32,7 @@ from bot.commands import parse
 from bot.dispatch.batch import Batch
 from bot.dispatch.context import Context
 from bot.dispatch.router import STOP
-from bot.dispatch.tracking import preload_members, resolve_role, track
+from bot.dispatch.tracking import KNOWN_GROUPS, preload_members, resolve_role, track
 from bot.events import Event, MessageReceived, from_payload
 from bot.logs import event_id_var
 from bot.services import Services
@@ -124,7 +124,7 @@ class Dispatcher:
                 failed_at = None
             except Exception:
                 await session.rollback()
-                self.services.extras.pop("known_groups", None)  # caches may name rolled-back rows
+                self.services.state.pop(KNOWN_GROUPS)  # caches may name rolled-back rows
             finally:
                 batch.close()
         if failed_at is None:
@@ -212,7 +212,7 @@ class Dispatcher:
                 await self._mark_done(session, [row.id])
             self.processed += 1
         except Exception as exc:  # one bad event must not stop the others
-            self.services.extras.pop("known_groups", None)
+            self.services.state.pop(KNOWN_GROUPS)
             token = event_id_var.set(row.id)
             log.exception("event %s (%s) failed", row.id, row.kind)
             event_id_var.reset(token)

@@ -17,15 +17,18 @@ from bot.commands import Role
 from bot.dispatch.batch import Batch
 from bot.dispatch.context import Context
 from bot.events import Event, MemberJoined, MemberLeft, MessageReceived
+from bot.state import StateKey
 from storage.dialect import insert_ignore
 from storage.models import Group, Member
 
+# groups already stored by this process (the dispatcher forgets them when a batch rolls back)
+KNOWN_GROUPS: StateKey[set[str]] = StateKey("known_groups", set)
 _ROLE_RANK = {"owner": Role.OWNER, "admin": Role.ADMIN}
 
 
 async def ensure_group(ctx: Context) -> None:
     gid = ctx.group_id
-    known: set[str] = ctx.services.extras.setdefault("known_groups", set())
+    known = ctx.services.state.need(KNOWN_GROUPS)
     if gid is None or gid in known:
         return
     g = ctx.group

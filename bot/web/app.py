@@ -8,7 +8,8 @@ from aiohttp import web
 
 from bot.health import database_writable
 from bot.runtime import Bot
-from bot.web import api, ingest
+from bot.state import HEALTH, HEALTH_DETAILS, LEADER
+from bot.web import api, dashboard, ingest
 from bot.web.auth import token_middleware
 from bot.web.ingest import BOT
 
@@ -20,14 +21,15 @@ async def healthz(request: web.Request) -> web.Response:
     checks = {"database": await bot.db.ping(), "database_writable": await database_writable(bot)}
     if not bot.ingest_only:  # (split_worker: the worker process runs the scheduler)
         checks["scheduler"] = bot.scheduler.running
-    for name, check in bot.services.extras.get("health", {}).items():
+    state = bot.services.state
+    for name, check in state.need(HEALTH).items():
         checks[name] = check() if callable(check) else check
     ok = all(v is True for v in checks.values())
     body: dict[str, object] = {"status": "ok" if ok else "degraded", "checks": checks}
     # runs the periodic jobs (one instance at a time; split_worker: its worker process)
-    leads = bot.services.extras.get("leader")
+    leads = state.get(LEADER)
     body["leader"] = await leads() if leads is not None else bot.leader.is_leader
-    details = bot.services.extras.get("health_details", {})
+    details = state.need(HEALTH_DETAILS)
     if details:  # standing problems that do not stop the bot (e.g. WeCom 60020)
         body["details"] = {k: v() if callable(v) else v for k, v in details.items()}
     return web.json_response(body, status=200 if ok else 503)
@@ -39,9 +41,8 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def create_app(bot: Bot, *, manage: bool = True) -> web.Application:
-    """The web app for ``bot``. With ``manage`` the app starts and stops the bot."""
-    import handlers
-
+    """The web app for ``bot`` and its features. With ``manage`` the app starts and stops
+    the bot."""
     app = web.Application(
         client_max_size=bot.config.server.max_body_bytes,
         middlewares=[token_middleware(bot.config.bot.api_token)],
@@ -49,8 +50,10 @@ def create_app(bot: Bot, *, manage: bool = True) -> web.Application:
     app[BOT] = bot
     ingest.setup(app)
     api.setup(app)
-    for setup in handlers.WEB:
-        setup(app)
+    for f in bot.features:
+        if f.web is not None:
+            f.web(app)
+    dashboard.setup(app, [p for f in bot.features for p in f.pages])
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
 

@@ -1,16 +1,36 @@
 """Daily check-ins (签到/打卡): once per local day, streaks, points, make-up cards, boards.
 
-Other features use ``has_checked_in``, ``checkins_on`` and ``leaderboard``.
+Other features use ``CheckinConfig``, ``has_checked_in``, ``checkins_on``, ``leaderboard``,
+``member_checkins``/``my_checkins`` (a member's totals) and ``checkin_board``.
 """
 
 from __future__ import annotations
 
+from bot import Feature, templates
 from handlers.checkin import boards, commands
-from handlers.checkin.api import setup_web
+from handlers.checkin.config import CheckinConfig
 from handlers.checkin.repo import checkins_on, has_checked_in, leaderboard
+from handlers.checkin.views import MemberCheckins, checkin_board, member_checkins, my_checkins
 
 router = commands.router
 router.routes += boards.router.routes
 router.commands += boards.router.commands
 
-__all__ = ["checkins_on", "has_checked_in", "leaderboard", "router", "setup_web"]
+FEATURE = Feature(
+    name="checkin",
+    router=router,
+    config=CheckinConfig,
+    templates=templates.owned_by(__name__),
+)
+
+__all__ = [
+    "FEATURE",
+    "CheckinConfig",
+    "MemberCheckins",
+    "checkin_board",
+    "checkins_on",
+    "has_checked_in",
+    "leaderboard",
+    "member_checkins",
+    "my_checkins",
+]

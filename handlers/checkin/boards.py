@@ -1,4 +1,4 @@
-"""``/我的``, ``/签到榜`` and ``/签到设置``: read-only views of the committed state.
+"""``/签到榜`` and ``/签到设置``: read-only views of the committed state.
 
 Rule: boards rank members by today's order, live streak, total days, points or this month's
 days (seasons reset monthly; all-time totals stay); staff are left off when configured.
@@ -6,32 +6,12 @@ days (seasons reset monthly; all-time totals stay); staff are left off when conf
 
 from __future__ import annotations
 
-from bot import templates
-from bot.commands import Role
-from bot.dispatch.context import Context
-from bot.dispatch.router import Router, group_only
-from handlers.checkin import repo, rules
+from bot import Context, Role, Router, group_only, templates
+from handlers.checkin import repo
 from handlers.checkin.commands import cfg_of
 
 router = Router("checkin-boards")
 V = ("name", "group", "bot")
-T_MINE = templates.register(
-    "checkin.mine",
-    "📋 {name} 的数据\n签到：累计 {total} 天，连续 {streak} 天（最长 {best}），本月 {month} 天\n"
-    "积分：{points}（本月 {month_points}）  补签卡：{cards} 张\n"
-    "邀请：有效 {valid}，待确认 {pending}，已退群 {left}",
-    *V,
-    "total",
-    "streak",
-    "best",
-    "month",
-    "points",
-    "month_points",
-    "cards",
-    "valid",
-    "pending",
-    "left",
-)
 T_BOARD = templates.register("checkin.board", "🏆 {title}\n{lines}", *V, "title", "lines")
 T_EMPTY = templates.register(
     "checkin.board_empty", "🏆 {title}\n还没有人上榜，快来 /签到 吧！", *V, "title"
@@ -45,35 +25,6 @@ BOARDS = {
     "积分": ("points", "积分榜", "{v}分"),
     "本月": ("month", "本月签到榜", "{v}天"),
 }
-
-
-@router.command("我的", "me", help="我的签到、积分和邀请", filters=(group_only,))
-async def mine(ctx: Context) -> None:
-    from handlers.referral import invite_counts
-
-    assert ctx.group_id is not None
-    cfg = cfg_of(ctx)
-    today = ctx.local_day(cfg.reset_hour)
-    st = await repo.stats_seen(ctx.batch, ctx.group_id, ctx.user_id)
-    days = await repo.days_of(ctx.session, ctx.group_id, ctx.user_id)
-    season = today.strftime("%Y-%m")
-    inv = await invite_counts(ctx.session, ctx.group_id, ctx.user_id)
-    await ctx.reply(
-        ctx.render(
-            T_MINE,
-            name=await ctx.member_name(ctx.user_id),
-            total=st.total_days,
-            streak=rules.current_streak(days, today),
-            best=st.best_streak,
-            month=st.season_days if st.season == season else 0,
-            points=st.points,
-            month_points=st.season_points if st.season == season else 0,
-            cards=st.cards,
-            valid=inv["valid"],
-            pending=inv["pending"],
-            left=inv["left"],
-        )
-    )
 
 
 @router.command(

@@ -13,15 +13,24 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from bot import templates
-from bot.commands import Role
-from bot.dispatch.batch import Batch
-from bot.dispatch.context import Context
-from bot.dispatch.router import STOP, Router, group_only, not_command
-from bot.events import Event, MessageReceived
-from bot.services import Services
-from handlers.checkin import repo, rules
+from sqlalchemy import update
+
+from bot import (
+    STOP,
+    Batch,
+    Context,
+    Event,
+    MessageReceived,
+    Role,
+    Router,
+    Services,
+    group_only,
+    not_command,
+    templates,
+)
+from handlers.checkin import logic, repo
 from handlers.checkin.config import CheckinConfig
+from storage.models_checkin import Checkin
 
 router = Router("checkin")
 V = ("name", "group", "bot")
@@ -73,7 +82,7 @@ T_OFF = templates.register("checkin.disabled", "本群未开启签到", *V)
 
 
 def cfg_of(ctx: Context) -> CheckinConfig:
-    return ctx.feature("checkin")  # type: ignore[no-any-return]
+    return ctx.feature(CheckinConfig)
 
 
 async def do_checkin(ctx: Context, content: str) -> None:
@@ -93,8 +102,8 @@ async def do_checkin(ctx: Context, content: str) -> None:
     if await repo.has_row(ctx.batch, ctx.group_id, ctx.user_id, day):
         await ctx.reply(ctx.render(T_AGAIN, name=name, streak=st.streak))
         return
-    streak = rules.next_streak(st.last_day, st.streak, day)
-    points = rules.points_for(cfg, streak, day)
+    streak = logic.next_streak(st.last_day, st.streak, day)
+    points = logic.points_for(cfg, streak, day)
     await repo.insert_checkin(
         ctx.batch,
         group_id=ctx.group_id,
@@ -116,7 +125,7 @@ async def do_checkin(ctx: Context, content: str) -> None:
     st.season_days += 1
     st.season_points += points
     extra = []
-    if rules.earns_card(cfg, streak):
+    if logic.earns_card(cfg, streak):
         st.cards += 1
         extra.append(ctx.render(T_CARD, name=name, cards=st.cards))
     if streak in cfg.milestones:
@@ -168,8 +177,8 @@ async def preload(batch: Batch, events: list[Event], services: Services) -> None
     keys = []
     for ev in events:
         if isinstance(ev, MessageReceived) and ev.group_id and any(w in ev.text for w in WORDS):
-            cfg: CheckinConfig = services.config.feature("checkin", ev.group_id)
-            day = rules.local_day(now, services.config.timezone(ev.group_id), cfg.reset_hour)
+            cfg = services.config.feature(CheckinConfig, ev.group_id)
+            day = logic.local_day(now, services.config.timezone(ev.group_id), cfg.reset_hour)
             keys.append((ev.group_id, ev.user_id, day))
     await repo.preload_days(batch, keys)
 
@@ -222,7 +231,7 @@ async def makeup(ctx: Context) -> None:
         return
     st.cards -= 1
     st = await repo.rebuild(ctx.batch, ctx.group_id, ctx.user_id, today)
-    streak = rules.current_streak(await repo.days_of(ctx.session, ctx.group_id, ctx.user_id), today)
+    streak = logic.current_streak(await repo.days_of(ctx.session, ctx.group_id, ctx.user_id), today)
     await ctx.audit("checkin.makeup", ctx.user_id, day=str(day))
     await ctx.reply(
         ctx.render(
@@ -262,10 +271,6 @@ async def grant_cards(ctx: Context) -> None:
     filters=(group_only,),
 )
 async def void(ctx: Context) -> None:
-    from sqlalchemy import update
-
-    from storage.models_checkin import Checkin
-
     assert ctx.command is not None and ctx.group_id is not None
     days = [d for d in (parse_day(w) for w in ctx.command.words) if d]
     if not ctx.command.mentions or not days:

@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bot.config import Section, register_section
+from bot import Section
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -25,7 +25,6 @@ class Campaign(BaseModel):
         return self
 
 
-@register_section("checkin")
 class CheckinConfig(Section):
     enabled: bool = True
     reset_hour: int = Field(0, ge=0, le=23)

@@ -15,8 +15,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.dispatch.batch import Batch
-from handlers.checkin import rules
+from bot import Batch
+from handlers.checkin import logic
 from handlers.checkin.config import CheckinConfig
 from storage.models import Member
 from storage.models_checkin import Checkin, CheckinDayCount, CheckinStats
@@ -162,8 +162,8 @@ async def rebuild(batch: Batch, group_id: str, user_id: str, today: date) -> Che
     season = today.strftime("%Y-%m")
     st.total_days = len(days)
     st.last_day = max(days) if days else None
-    st.streak = rules.run_ending_at(days, st.last_day) if st.last_day else 0
-    st.best_streak = rules.best_streak(days)
+    st.streak = logic.run_ending_at(days, st.last_day) if st.last_day else 0
+    st.best_streak = logic.best_streak(days)
     st.points = sum(p for _, p in rows)
     st.season = season
     st.season_days = sum(1 for d, _ in rows if d.strftime("%Y-%m") == season)

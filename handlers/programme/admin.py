@@ -11,10 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete
 
-from bot import templates
-from bot.commands import Role
-from bot.dispatch.context import Context
-from bot.dispatch.router import Router, group_only
+from bot import Context, Role, Router, group_only, templates
 from handlers.programme.config import ProgrammeConfig
 from handlers.programme.posting import custom_slot, find_slot, render_slot
 from schedules.model import VARIABLES, Slot, in_quiet, parse_quiet
@@ -36,7 +33,7 @@ async def _slot(ctx: Context) -> Slot | None:
     if not ctx.command.words:
         return None
     sid = ctx.command.words[0]
-    return find_slot(ctx.feature("programme"), sid) or await custom_slot(ctx, sid)
+    return find_slot(ctx.feature(ProgrammeConfig), sid) or await custom_slot(ctx, sid)
 
 
 def content_problem(text: str) -> None:
@@ -55,7 +52,7 @@ def content_problem(text: str) -> None:
 async def add(ctx: Context) -> None:
     assert ctx.command is not None and ctx.group_id is not None
     words = ctx.command.raw_args.split(maxsplit=3)
-    cfg: ProgrammeConfig = ctx.feature("programme")
+    cfg = ctx.feature(ProgrammeConfig)
     try:
         if len(words) < 4:
             raise ValueError("用法：/加节目 周三 10:00 主题 内容")
@@ -110,7 +107,7 @@ async def remove(ctx: Context) -> None:
         )
     )
     if not res.rowcount:  # type: ignore[attr-defined]
-        in_config = find_slot(ctx.feature("programme"), sid) is not None
+        in_config = find_slot(ctx.feature(ProgrammeConfig), sid) is not None
         reason = "配置文件里的节目不能删除，可以 /暂停节目" if in_config else f"没有节目「{sid}」"
         await ctx.reply(ctx.render(T_FAIL, reason=reason))
         return

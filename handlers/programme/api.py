@@ -6,13 +6,13 @@ import argparse
 import asyncio
 import sys
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from aiohttp import web
 
-from bot.config import Config
-from bot.web.api import bad_request, not_found
-from bot.web.ingest import BOT
+from bot import Config, ConfigLoader, database
+from bot.web_public import BOT, bad_request, not_found
 from handlers.programme.table import format_rows, monday_of, week, with_status
 from schedules.engine import due, load_overrides
 
@@ -65,10 +65,8 @@ def setup_web(app: web.Application) -> None:
     app.router.add_get("/api/groups/{gid}/programme", programme_view)
 
 
-def cmd_show(args: argparse.Namespace) -> int:
-    from bot.cli import load_or_exit
-
-    config = load_or_exit(args.config)
+def cmd_show(args: argparse.Namespace, load: ConfigLoader) -> int:
+    config = load(args.config)
     if args.group and config.group(args.group) is None:
         print(f"--group: unknown group {args.group}", file=sys.stderr)
         return 2
@@ -92,23 +90,18 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 async def _week_with_status(config: Config, group: str | None, monday: date) -> list[Any]:
     """The week, with statuses from the database when it exists (else all pending)."""
-    from storage.db import Database
-
-    db = Database(config.storage.url)
     try:
-        async with db.read() as s:
+        async with database(config, migrate=False) as db, db.read() as s:
             return await week(config, s, group, monday, datetime.now(UTC))
     except Exception:  # no database yet, or not migrated: the plan alone
         return await week(config, None, group, monday)
-    finally:
-        await db.dispose()
 
 
-def register_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register_cli(sub: argparse._SubParsersAction, load: ConfigLoader) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("programme", help="the programme table (节目表)")
     psub = p.add_subparsers(dest="programme_command", required=True, parser_class=type(p))
     show = psub.add_parser("show", help="print a week's occurrences")
     show.add_argument("-c", "--config", required=True)
     show.add_argument("--group")
     show.add_argument("--week", help="any date in the week (YYYY-MM-DD); default this week")
-    show.set_defaults(func=cmd_show)
+    show.set_defaults(func=partial(cmd_show, load=load))

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot import templates
-from bot.dispatch.context import Context
-from bot.dispatch.router import Router, group_only
+from bot import Context, Router, group_only, templates
 from handlers.programme.table import STATUS_CN, monday_of, week
 
 router = Router("programme-commands")

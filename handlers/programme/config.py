@@ -7,12 +7,11 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from bot.config import Config, Section, register_check, register_section
+from bot import Config, Section
 from schedules.due import GroupView, targets
 from schedules.model import Campaign, Slot, in_quiet, parse_quiet
 
 
-@register_section("programme")
 class ProgrammeConfig(Section):
     enabled: bool = True
     slots: list[Slot] = []
@@ -40,18 +39,17 @@ class ProgrammeConfig(Section):
 def group_views(config: Config) -> list[GroupView]:
     out = []
     for g in config.groups:
-        cfg: ProgrammeConfig = config.feature("programme", g.id)
+        cfg = config.feature(ProgrammeConfig, g.id)
         quiet = parse_quiet(cfg.quiet_hours)
         out.append(GroupView(g.id, tuple(g.tags), config.timezone(g.id), quiet or ()))
     return out
 
 
-@register_check
 def quiet_hours_check(config: Config) -> list[str]:
     """A slot that would post inside a target group's quiet hours is a config error."""
     problems: list[str] = []
     for i, g in enumerate(config.groups):
-        cfg: ProgrammeConfig = config.feature("programme", g.id)
+        cfg = config.feature(ProgrammeConfig, g.id)
         quiet = parse_quiet(cfg.quiet_hours)
         view = GroupView(g.id, tuple(g.tags), config.timezone(g.id), quiet or ())
         groups_slots: list[tuple[str, Any]] = [

@@ -16,10 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot import templates
-from bot.dispatch.context import Context
-from bot.dispatch.router import Router
-from bot.events import Scheduled
+from bot import Context, Router, Scheduled, templates
 from handlers.programme.config import ProgrammeConfig
 from schedules.model import Slot
 from storage.dialect import insert_ignore

@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Config
+from bot import Config
 from schedules.due import Occurrence
 from schedules.engine import due, load_overrides
 from storage.models import OutboxMessage

@@ -1,5 +1,5 @@
 """Invite counting and referral rewards (邀请有礼/裂变): attribution, qualification, tiers,
-claims with a code pool, admin corrections.
+claims with a code pool, admin corrections, and ``/我的`` (check-ins and invites together).
 
 Other features use ``invite_counts`` and ``invite_leaderboard``; the WeCom join links use
 ``referral_code`` (a member's code, the join-way ``state``) and ``referrer_for_code``.
@@ -7,23 +7,32 @@ Other features use ``invite_counts`` and ``invite_leaderboard``; the WeCom join 
 
 from __future__ import annotations
 
-from handlers.referral import admin, claims, commands, settle
+from bot import Feature, Job, templates
+from handlers.referral import admin, claims, commands, mine, settle
 from handlers.referral.cli import register_cli
 from handlers.referral.codes import referral_code, referrer_for_code
+from handlers.referral.config import ReferralConfig
 from handlers.referral.ledger import invite_counts, invite_leaderboard
-from handlers.referral.settle import on_startup
 
 router = commands.router
-for part in (settle, claims, admin):
+for part in (settle, claims, admin, mine):
     router.routes += part.router.routes
     router.commands += part.router.commands
 
+FEATURE = Feature(
+    name="referral",
+    router=router,
+    config=ReferralConfig,
+    templates=templates.owned_by(__name__),
+    cli=register_cli,
+    jobs=(Job(settle.SCHEDULER_ID, settle.queue_settle, settle.SETTLE_EVERY_S, at_start=True),),
+)
+
 __all__ = [
+    "FEATURE",
+    "ReferralConfig",
     "invite_counts",
     "invite_leaderboard",
-    "on_startup",
     "referral_code",
     "referrer_for_code",
-    "register_cli",
-    "router",
 ]

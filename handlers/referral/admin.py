@@ -13,10 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot import templates
-from bot.commands import Role
-from bot.dispatch.context import Context
-from bot.dispatch.router import Router, group_only, private_only
+from bot import Context, Role, Router, group_only, private_only, templates
 from handlers.referral import claims, ledger
 from handlers.referral.settle import announce_tiers
 from storage.models import Member

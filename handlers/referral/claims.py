@@ -19,11 +19,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import templates
-from bot.config import Config
-from bot.dispatch.context import Context
-from bot.dispatch.router import Router, group_only
-from bot.outbox.queue import enqueue
+from bot import Config, Context, Router, group_only, queue_private_text, templates
 from handlers.referral import ledger
 from handlers.referral.config import ReferralConfig
 from storage.dialect import insert_ignore
@@ -115,13 +111,12 @@ async def deliver(
         )
         return Handover(claim.group_id, claim.user_id, name or claim.user_id, claim.reward, code)
     text = templates.render(config, T_CODE, claim.group_id, reward=claim.reward, code=code, name="")
-    await enqueue(
+    await queue_private_text(
         session,
         now=now,
-        channel=platform,
-        target=f"{platform}:private:{claim.user_id}",
-        action="private_text",
-        payload={"text": text, "user_id": claim.user_id, "group_id": claim.group_id},
+        platform=platform,
+        user_id=claim.user_id,
+        text=text,
         group_id=claim.group_id,
         idem_key=f"reward:{claim.id}",
     )
@@ -157,7 +152,7 @@ async def _new_claim(ctx: Context, tier: int, reward: str) -> RewardClaim | None
 async def claim(ctx: Context) -> None:
     """Claim every reached tier not claimed before."""
     assert ctx.group_id is not None
-    cfg: ReferralConfig = ctx.feature("referral")
+    cfg = ctx.feature(ReferralConfig)
     name = await ctx.member_name(ctx.user_id)
     valid = (await ledger.invite_counts(ctx.session, ctx.group_id, ctx.user_id))["valid"]
     new = pending = handed = 0

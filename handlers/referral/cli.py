@@ -14,7 +14,12 @@ import asyncio
 import csv
 import sys
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
+
+from bot import ConfigLoader, database
+from handlers.referral.claims import add_codes, fulfil_pending, handover_text
+from storage.models import AuditEntry
 
 MAX_CODE_LEN = 256
 
@@ -37,14 +42,8 @@ def read_codes(path: Path) -> list[tuple[int, str]]:
     return out
 
 
-def cmd_import(args: argparse.Namespace) -> int:
-    from bot.cli import load_or_exit
-    from handlers.referral.claims import add_codes, fulfil_pending, handover_text
-    from storage.db import Database
-    from storage.migrate import upgrade
-    from storage.models import AuditEntry
-
-    config = load_or_exit(args.config)
+def cmd_import(args: argparse.Namespace, load: ConfigLoader) -> int:
+    config = load(args.config)
     try:
         rows = read_codes(Path(args.file))
     except (OSError, ValueError) as exc:
@@ -52,9 +51,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         return 2
 
     async def run() -> tuple[int, int, list[str]]:
-        db = Database(config.storage.url)
-        try:
-            await upgrade(db)
+        async with database(config) as db:
             now = datetime.now(UTC)
             async with db.transaction() as s:
                 added = await add_codes(s, now, rows)
@@ -70,8 +67,6 @@ def cmd_import(args: argparse.Namespace) -> int:
                     )
                 )
             return added, done, [handover_text(config, h) for h in handovers]
-        finally:
-            await db.dispose()
 
     added, done, handovers = asyncio.run(run())
     known = len(rows) - added
@@ -81,11 +76,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def register_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register_cli(sub: argparse._SubParsersAction, load: ConfigLoader) -> None:  # type: ignore[type-arg]
     """Add ``groupbot rewards import``."""
     p = sub.add_parser("rewards", help="reward codes for invite tiers")
     psub = p.add_subparsers(dest="rewards_command", required=True, parser_class=type(p))
     imp = psub.add_parser("import", help="load codes from a CSV file (tier,code)")
     imp.add_argument("-c", "--config", required=True)
     imp.add_argument("file")
-    imp.set_defaults(func=cmd_import)
+    imp.set_defaults(func=partial(cmd_import, load=load))

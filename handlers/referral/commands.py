@@ -10,10 +10,7 @@ Rules:
 
 from __future__ import annotations
 
-from bot import templates
-from bot.dispatch.context import Context
-from bot.dispatch.router import Router, group_only
-from bot.events import MemberJoined, MemberLeft
+from bot import Context, MemberJoined, MemberLeft, Router, group_only, templates
 from handlers.referral import ledger
 from handlers.referral.codes import referrer_for_code
 from handlers.referral.config import ReferralConfig
@@ -73,7 +70,7 @@ async def on_leave(ctx: Context) -> None:
 @router.command("邀请", "invites", help="我的邀请进度", filters=(group_only,))
 async def mine(ctx: Context) -> None:
     assert ctx.group_id is not None
-    cfg: ReferralConfig = ctx.feature("referral")
+    cfg = ctx.feature(ReferralConfig)
     c = await ledger.invite_counts(ctx.session, ctx.group_id, ctx.user_id)
     nxt = next((t for t in cfg.tiers if t.invites > c["valid"]), None)
     name = await ctx.member_name(ctx.user_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from bot.config import Section, register_section
+from bot import Section
 
 
 class Tier(BaseModel):
@@ -19,7 +19,6 @@ class Tier(BaseModel):
     reward: str = Field(min_length=1, max_length=256)
 
 
-@register_section("referral")
 class ReferralConfig(Section):
     """Invite counting and rewards (邀请有礼)."""
 

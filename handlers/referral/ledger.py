@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.dispatch.context import Context
+from bot import Context
 from handlers.referral.config import ReferralConfig
 from storage.dialect import insert_ignore
 from storage.models import AuditEntry, Member
@@ -149,7 +149,7 @@ async def record_join(
     """Write the ledger row for a join; returns its status (None when nothing counts).
 
     A ``void`` row (an admin voided a wrong attribution) may be attributed again by an admin."""
-    cfg: ReferralConfig = ctx.feature("referral")
+    cfg = ctx.feature(ReferralConfig)
     gid = ctx.group_id
     if not cfg.enabled or not inviter or source not in TRUSTED or gid is None:
         return None
@@ -188,7 +188,7 @@ async def record_join(
 
 async def record_leave(ctx: Context, invitee: str) -> None:
     """Pending → ``left``; valid and qualified within ``deduct_days`` → ``deducted``."""
-    cfg: ReferralConfig = ctx.feature("referral")
+    cfg = ctx.feature(ReferralConfig)
     gid = ctx.group_id
     if gid is None:
         return

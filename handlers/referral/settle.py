@@ -18,17 +18,14 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from bot import templates
-from bot.dispatch.context import Context
-from bot.dispatch.router import Router
-from bot.events import Scheduled
-from bot.jobs import submit
+from bot import Context, Router, Scheduled, submit, templates
+from handlers.checkin import has_checked_in
 from handlers.referral import ledger
 from handlers.referral.config import ReferralConfig
 from storage.models import Group, Member
 
 if TYPE_CHECKING:
-    from bot.runtime import Bot
+    from bot import Bot
 
 JOB = "referral.settle"
 SCHEDULER_ID = "referral-settle"
@@ -46,21 +43,14 @@ T_TIER = templates.register(
 )
 
 
-async def on_startup(bot: Bot) -> None:
-    """Queue a settlement now and every ``SETTLE_EVERY_S`` (in-memory APScheduler job)."""
-
-    async def run() -> None:
-        await submit(bot, JOB, SETTLE_EVERY_S)
-
-    await run()
-    bot.scheduler.add_job(
-        run, "interval", seconds=SETTLE_EVERY_S, id=SCHEDULER_ID, replace_existing=True
-    )
+async def queue_settle(bot: Bot) -> None:
+    """Queue a settlement for the current slot (a periodic job, also run at start)."""
+    await submit(bot, JOB, SETTLE_EVERY_S)
 
 
 async def announce_tiers(ctx: Context, group_id: str, inviter: str, before: int) -> None:
     """Announce every tier the inviter's valid count crossed since ``before`` (once each)."""
-    cfg: ReferralConfig = ctx.config.feature("referral", group_id)
+    cfg = ctx.config.feature(ReferralConfig, group_id)
     after = (await ledger.invite_counts(ctx.session, group_id, inviter))["valid"]
     crossed = [t for t in cfg.tiers if before < t.invites <= after]
     if not crossed:
@@ -79,8 +69,6 @@ async def announce_tiers(ctx: Context, group_id: str, inviter: str, before: int)
 
 async def active_since(ctx: Context, group_id: str, user_id: str, since: datetime) -> bool:
     """Spoke in the group, or checked in, at or after ``since``."""
-    from handlers.checkin import has_checked_in
-
     member = await ctx.batch.get(Member, (group_id, user_id))
     if member is not None and member.last_active_at is not None:
         if member.last_active_at >= since:
@@ -96,9 +84,9 @@ async def settle(ctx: Context) -> None:
         return
     now = ctx.now()
     groups: list[str | None] = [None, *(g.id for g in ctx.config.groups)]
-    shortest = min(ctx.config.feature("referral", g).qualify_days for g in groups)
+    shortest = min(ctx.config.feature(ReferralConfig, g).qualify_days for g in groups)
     for inv in await ledger.due_pending(ctx.session, now, shortest):
-        cfg: ReferralConfig = ctx.config.feature("referral", inv.group_id)
+        cfg = ctx.config.feature(ReferralConfig, inv.group_id)
         if not cfg.enabled or now - inv.joined_at < timedelta(days=cfg.qualify_days):
             continue
         member = await ctx.batch.get(Member, (inv.group_id, inv.invitee_id))

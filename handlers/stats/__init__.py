@@ -1,26 +1,44 @@
-"""Know your groups: daily statistics, operator reports, the stats API and the dashboard.
+"""Know your groups: daily statistics, operator reports, the stats and member APIs and the
+dashboard's overview, group and leaderboard pages.
 
-Counting happens in ``counting`` (same transaction as each event); everything else reads.
-Other features may use ``daily_series``.
+Counting happens in ``counting`` (same transaction as each event); everything else reads —
+check-ins, invites and warnings through those features' packages. Other features may use
+``daily_series``.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from handlers.stats import config as _config  # noqa: F401  (registers [stats])
+from bot import Feature, Page, templates
+from handlers.stats import page_boards, page_group, page_overview
 from handlers.stats.api import setup_api
 from handlers.stats.cli import register_cli
+from handlers.stats.config import StatsConfig
 from handlers.stats.counting import router
 from handlers.stats.daily import daily_series
+from handlers.stats.members_api import setup_members_api
 
 
 def setup_web(app: web.Application) -> None:
-    """``/api/groups/{gid}/stats``, ``/api/groups/{gid}/report`` and the ``/admin/`` pages."""
-    from bot.web import dashboard
-
+    """``/api/groups/{gid}/stats``, ``…/report``, ``…/members/{uid}`` and ``…/leaderboard``."""
     setup_api(app)
-    dashboard.setup(app)
+    setup_members_api(app)
 
 
-__all__ = ["daily_series", "register_cli", "router", "setup_web"]
+FEATURE = Feature(
+    name="stats",
+    router=router,
+    config=StatsConfig,
+    templates=templates.owned_by(__name__),
+    web=setup_web,
+    cli=register_cli,
+    pages=(
+        Page("/admin/", page_overview.overview),
+        Page("/admin/groups/{gid}", page_group.group_page, tab="数据"),
+        Page("/admin/groups/{gid}/stats.csv", page_group.group_csv),
+        Page("/admin/groups/{gid}/leaderboards", page_boards.leaderboards_page, tab="排行榜"),
+    ),
+)
+
+__all__ = ["FEATURE", "StatsConfig", "daily_series"]

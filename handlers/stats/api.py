@@ -7,22 +7,12 @@ with the reason — never a traceback.
 
 from __future__ import annotations
 
-import re
-
 from aiohttp import web
 
-from bot.web.api import bad_request, iso, not_found
-from bot.web.csvout import csv_response
-from bot.web.ingest import BOT
+from bot.web_public import BOT, bad_request, csv_response, int_param, iso, not_found
+from handlers.stats.config import StatsConfig
 from handlers.stats.daily import FIELDS, MAX_DAYS, daily_series
 from handlers.stats.reports import group_exists, inactive_members, vip_candidates
-
-
-def int_param(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.query.get(name, str(default))
-    if not re.fullmatch(r"\d{1,6}", raw.strip()) or not lo <= int(raw) <= hi:
-        raise bad_request(f"{name} must be a whole number from {lo} to {hi}")
-    return int(raw)
 
 
 def output_format(request: web.Request) -> str:
@@ -50,7 +40,7 @@ async def stats_view(request: web.Request) -> web.StreamResponse:
 async def report_view(request: web.Request) -> web.Response:
     bot = request.app[BOT]
     gid = request.match_info["gid"]
-    cfg = bot.config.feature("stats", gid)
+    cfg = bot.config.feature(StatsConfig, gid)
     days = int_param(request, "days", cfg.inactive_days, 1, 3650)
     now = bot.clock.now()
     async with bot.db.read() as s:

@@ -13,9 +13,12 @@ import sys
 import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
-from bot.config import Config
+from bot import Config, ConfigLoader, database
+from handlers.stats import reports
+from handlers.stats.config import StatsConfig
 
 
 def width(text: str) -> int:
@@ -58,65 +61,53 @@ def _section(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -
 
 
 async def build_report(config: Config, group: str | None, days: int | None) -> list[str]:
-    from handlers.stats import reports
-    from storage.db import Database
-    from storage.migrate import upgrade
-
-    db = Database(config.storage.url)
     now = datetime.now(UTC)
     out: list[str] = [
         f"groupbot report — {now.astimezone(config.timezone(group)):%Y-%m-%d %H:%M %Z}"
     ]
-    try:
-        await upgrade(db)
-        async with db.read() as s:
-            gids = [group] if group else await reports.known_group_ids(s, config)
-            caps = await reports.near_capacity(s, config)
+    async with database(config) as db, db.read() as s:
+        gids = [group] if group else await reports.known_group_ids(s, config)
+        caps = await reports.near_capacity(s, config)
+        out += _section(
+            "groups near capacity",
+            ["group", "name", "members", "near", "capacity", "status"],
+            [
+                (c.group_id, c.name, c.members, c.near_capacity, c.capacity, c.status)
+                for c in caps
+                if group is None or c.group_id == group
+            ],
+        )
+        for gid in gids:
+            cfg = config.feature(StatsConfig, gid)
+            n = days or cfg.inactive_days
+            idle = await reports.inactive_members(s, gid, now, n, cfg.report_limit)
             out += _section(
-                "groups near capacity",
-                ["group", "name", "members", "near", "capacity", "status"],
-                [
-                    (c.group_id, c.name, c.members, c.near_capacity, c.capacity, c.status)
-                    for c in caps
-                    if group is None or c.group_id == group
-                ],
+                f"{gid}: inactive members (no message or check-in for {n} days)",
+                ["user", "name", "last seen", "idle days"],
+                [(r.user_id, r.name, _day(r.last_seen, config, gid), r.idle_days) for r in idle],
             )
-            for gid in gids:
-                cfg = config.feature("stats", gid)
-                n = days or cfg.inactive_days
-                idle = await reports.inactive_members(s, gid, now, n, cfg.report_limit)
-                out += _section(
-                    f"{gid}: inactive members (no message or check-in for {n} days)",
-                    ["user", "name", "last seen", "idle days"],
-                    [
-                        (r.user_id, r.name, _day(r.last_seen, config, gid), r.idle_days)
-                        for r in idle
-                    ],
-                )
-                vips = await reports.vip_candidates(s, gid, cfg.vip_invite_weight, cfg.report_limit)
-                out += _section(
-                    f"{gid}: VIP candidates (check-in days + {cfg.vip_invite_weight} × invites)",
-                    ["user", "name", "check-ins", "invites", "score"],
-                    [(v.user_id, v.name, v.checkins, v.invites, v.score) for v in vips],
-                )
-            dead = await reports.dead_letters(s, group)
+            vips = await reports.vip_candidates(s, gid, cfg.vip_invite_weight, cfg.report_limit)
             out += _section(
-                "dead letters (undeliverable outbox messages)",
-                ["id", "group", "action", "attempts", "created", "error"],
-                [
-                    (
-                        m.id,
-                        m.group_id or "-",
-                        m.action,
-                        m.attempts,
-                        _day(m.created_at, config, m.group_id),
-                        m.last_error or "-",
-                    )
-                    for m in dead
-                ],
+                f"{gid}: VIP candidates (check-in days + {cfg.vip_invite_weight} × invites)",
+                ["user", "name", "check-ins", "invites", "score"],
+                [(v.user_id, v.name, v.checkins, v.invites, v.score) for v in vips],
             )
-    finally:
-        await db.dispose()
+        dead = await reports.dead_letters(s, group)
+        out += _section(
+            "dead letters (undeliverable outbox messages)",
+            ["id", "group", "action", "attempts", "created", "error"],
+            [
+                (
+                    m.id,
+                    m.group_id or "-",
+                    m.action,
+                    m.attempts,
+                    _day(m.created_at, config, m.group_id),
+                    m.last_error or "-",
+                )
+                for m in dead
+            ],
+        )
     return out
 
 
@@ -124,10 +115,8 @@ def _day(at: datetime | None, config: Config, gid: str | None) -> str:
     return at.astimezone(config.timezone(gid)).strftime("%Y-%m-%d %H:%M") if at else "never"
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    from bot.cli import load_or_exit
-
-    config = load_or_exit(args.config)
+def cmd_report(args: argparse.Namespace, load: ConfigLoader) -> int:
+    config = load(args.config)
     if args.days is not None and not 1 <= args.days <= 3650:
         print("--days: must be from 1 to 3650", file=sys.stderr)
         return 2
@@ -144,25 +133,19 @@ def _known(config: Config, gid: str) -> bool:
         return True
 
     async def seen() -> bool:
-        from handlers.stats.reports import group_exists
-        from storage.db import Database
-
-        db = Database(config.storage.url)
         try:
-            async with db.read() as s:
-                return await group_exists(s, config, gid)
+            async with database(config, migrate=False) as db, db.read() as s:
+                return await reports.group_exists(s, config, gid)
         except Exception:  # no database yet: nothing was ever seen
             return False
-        finally:
-            await db.dispose()
 
     return asyncio.run(seen())
 
 
-def register_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register_cli(sub: argparse._SubParsersAction, load: ConfigLoader) -> None:  # type: ignore[type-arg]
     """Add ``groupbot report``."""
     p = sub.add_parser("report", help="operator reports: inactive, VIPs, capacity, dead letters")
     p.add_argument("-c", "--config", required=True, help="TOML config file")
     p.add_argument("--group", help="only this group")
     p.add_argument("--days", type=int, help="inactive after this many days (default [stats])")
-    p.set_defaults(func=cmd_report)
+    p.set_defaults(func=partial(cmd_report, load=load))

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from bot.config import Section, register_section
+from bot import Section
 
 
-@register_section("stats")
 class StatsConfig(Section):
     enabled: bool = True  # count messages, joins and leaves for this group
     engagement_minutes: int = Field(30, ge=1, le=24 * 60)  # spoke this soon after a post

@@ -21,10 +21,16 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.dispatch.context import Context
-from bot.dispatch.router import Router, group_only
-from bot.dispatch.tracking import members_in_group
-from bot.events import MemberJoined, MemberLeft, MessageReceived
+from bot import (
+    Context,
+    MemberJoined,
+    MemberLeft,
+    MessageReceived,
+    Router,
+    group_only,
+    members_in_group,
+)
+from handlers.stats.config import StatsConfig
 from storage.models_programme import ProgrammeOccurrence
 from storage.models_stats import StatsActivity, StatsDaily, StatsPostEngagement
 
@@ -43,7 +49,7 @@ def stats_day(ctx: Context) -> date:
 
 
 def _enabled(ctx: Context) -> bool:
-    return bool(ctx.feature("stats").enabled)
+    return bool(ctx.feature(StatsConfig).enabled)
 
 
 async def bump(ctx: Context, day: date, members: int | None = None, **add: int) -> None:
@@ -102,7 +108,7 @@ async def count_message(ctx: Context) -> None:
         {"messages": 1},
         {"last_at": at},
     )
-    window = timedelta(minutes=ctx.feature("stats").engagement_minutes)
+    window = timedelta(minutes=ctx.feature(StatsConfig).engagement_minutes)
     for occ_id, slot_at, posted in await recent_posts(ctx, at - window):
         if at - window <= posted <= at and slot_at >= at - window - POST_LOOKBACK:
             row = {"occurrence_id": occ_id, "user_id": msg.user_id, "group_id": ctx.group_id}

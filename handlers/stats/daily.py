@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Config
+from bot import Config
 from storage.models import Member, OutboxMessage
 from storage.models_checkin import Checkin
 from storage.models_programme import ProgrammeOccurrence

@@ -19,7 +19,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Config
+from bot import Config
+from handlers.referral import invite_leaderboard
+from handlers.welcome import WelcomeConfig
 from storage.models import Group, Member, OutboxMessage
 from storage.models_checkin import Checkin, CheckinStats
 
@@ -95,8 +97,6 @@ async def inactive_members(
 async def vip_candidates(
     session: AsyncSession, gid: str, invite_weight: int, limit: int
 ) -> list[Vip]:
-    from handlers.referral import invite_leaderboard
-
     invites = {u: n for u, _name, n in await invite_leaderboard(session, gid, 100_000)}
     checkins = dict(
         (
@@ -138,7 +138,7 @@ async def near_capacity(session: AsyncSession, config: Config) -> list[Capacity]
     )
     out = []
     for gid in await known_group_ids(session, config):
-        cfg = config.feature("welcome", gid)
+        cfg = config.feature(WelcomeConfig, gid)
         n = int(counts.get(gid, 0))
         if n >= cfg.near_capacity or n >= cfg.capacity:
             g = config.group(gid)

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-from bot import templates
-from bot.dispatch.context import Context
-from bot.events import BotEnteredChat
+from bot import BotEnteredChat, Context, Feature, templates
 from handlers.wecom_sync import joincodes as _joincodes  # noqa: F401  (registers /邀请码)
 from handlers.wecom_sync.events import router
 from handlers.wecom_sync.worker import on_shutdown, on_startup
@@ -23,4 +21,12 @@ async def on_enter_chat(ctx: Context) -> None:
     await ctx.reply_aibot(ctx.render(T_ENTER), ev.reply_url, kind="text")
 
 
-__all__ = ["on_shutdown", "on_startup", "router"]
+FEATURE = Feature(
+    name="wecom_sync",
+    router=router,
+    templates=templates.owned_by(__name__),
+    startup=on_startup,
+    shutdown=on_shutdown,
+)
+
+__all__ = ["FEATURE"]

@@ -19,10 +19,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from bot.dispatch.context import Context
-from bot.dispatch.router import Router
-from bot.dispatch.tracking import ensure_group
-from bot.events import GroupChanged, MemberJoined, MemberLeft
+from bot import Context, GroupChanged, MemberJoined, MemberLeft, Router, ensure_group
 from storage.dialect import insert_ignore
 from storage.models import Group, Member
 from storage.models_wecom import WeComJoinWay, WeComSyncRequest

@@ -22,19 +22,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, or_, select, update
 
-from bot import templates
-from bot.dispatch.context import Context
-from bot.dispatch.router import group_only
-from bot.outbox.queue import enqueue, route
+from bot import Context, group_only, queue_group_text, templates
 from bot.wecom_api import WeComClient, WeComError
-from handlers.referral.codes import referral_code
+from handlers.referral import referral_code
 from handlers.wecom_sync.events import router, synced
 from storage.dialect import insert_ignore
 from storage.models import Member
 from storage.models_wecom import WeComJoinWay
 
 if TYPE_CHECKING:
-    from bot.runtime import Bot
+    from bot import Bot
 
 log = logging.getLogger("groupbot.wecom.joincodes")
 MAX_ATTEMPTS = 5
@@ -193,16 +190,15 @@ async def _tell(bot: Bot, row: WeComJoinWay, key: str, idem: str, **values: Any)
         bot=bot.config.bot.name,
         **values,
     )
-    channel, target = route(bot.config, row.group_id, "wecom")
     async with bot.db.transaction() as s:
-        await enqueue(
+        await queue_group_text(
             s,
+            bot.config,
             now=bot.clock.now(),
-            channel=channel,
-            target=target,
-            action="text",
-            payload={"text": text, "mentions": [row.user_id], "group_id": row.group_id},
             group_id=row.group_id,
+            text=text,
             idem_key=idem,
+            platform="wecom",
+            mentions=(row.user_id,),
         )
     bot.wake_outbox()

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
-from bot.events import Event, MemberJoined, MemberLeft, utc
+from bot import Event, MemberJoined, MemberLeft, utc
 from bot.wecom_api import WeComClient, WeComError
 from handlers.wecom_sync.events import leave_key
 from storage.dialect import insert_ignore
@@ -32,7 +32,7 @@ from storage.models import Group, Member
 from storage.models_wecom import WeComSyncRequest
 
 if TYPE_CHECKING:
-    from bot.runtime import Bot
+    from bot import Bot
 
 log = logging.getLogger("groupbot.wecom.sync")
 MAX_ATTEMPTS = 8

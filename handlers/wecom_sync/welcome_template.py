@@ -23,10 +23,12 @@ from sqlalchemy import delete, select
 
 from bot import templates
 from bot.wecom_api import WeComClient, WeComError
+from handlers.rules import RulesConfig
+from handlers.welcome import WelcomeConfig
 from storage.models_wecom import WeComWelcomeTemplate
 
 if TYPE_CHECKING:
-    from bot.runtime import Bot
+    from bot import Bot
 
 log = logging.getLogger("groupbot.wecom.welcome")
 T_TEMPLATE = templates.register(
@@ -45,7 +47,7 @@ def wanted(bot: Bot) -> dict[str, str]:
     cfg = bot.config
 
     def text(gid: str | None) -> str | None:
-        if not cfg.feature("welcome", gid).enabled:
+        if not cfg.feature(WelcomeConfig, gid).enabled:
             return None
         body = templates.render(
             cfg,
@@ -53,7 +55,7 @@ def wanted(bot: Bot) -> dict[str, str]:
             gid,
             group="本群",  # one text for many groups: only overrides make a group's own
             bot=cfg.bot.name,
-            rules=cfg.feature("rules", gid).text,
+            rules=cfg.feature(RulesConfig, gid).text,
         )
         return body.encode()[:MAX_BYTES].decode(errors="ignore")
 

@@ -18,15 +18,17 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
+from bot import HEALTH_DETAILS, StateKey
 from bot.wecom_api import WeComClient, client_for
 from handlers.wecom_sync import joincodes, sync, welcome_template
 
 if TYPE_CHECKING:
-    from bot.runtime import Bot
+    from bot import Bot
 
 log = logging.getLogger("groupbot.wecom")
 POLL_S = 1.0
-TASK = "wecom_worker_task"
+# the background loop of this process (started by on_startup, stopped by on_shutdown)
+TASK: StateKey[asyncio.Task[None]] = StateKey("wecom_worker_task")
 
 
 def client(bot: Bot) -> WeComClient | None:
@@ -35,8 +37,7 @@ def client(bot: Bot) -> WeComClient | None:
         return None
     c = client_for(bot)
     if c is not None:
-        details: dict[str, object] = bot.services.extras.setdefault("health_details", {})
-        details["wecom"] = lambda: c.problem or "ok"
+        bot.services.state.need(HEALTH_DETAILS)["wecom"] = lambda: c.problem or "ok"
     return c
 
 
@@ -110,11 +111,11 @@ async def on_startup(bot: Bot) -> None:
         night, "cron", hour=int(hh), minute=int(mm), id="wecom.reconcile", replace_existing=True
     )
     if bot.workers:
-        bot.services.extras[TASK] = asyncio.create_task(_loop(bot), name="wecom")
+        bot.services.state.set(TASK, asyncio.create_task(_loop(bot), name="wecom"))
 
 
 async def on_shutdown(bot: Bot) -> None:
-    task = bot.services.extras.pop(TASK, None)
+    task = bot.services.state.pop(TASK)
     if task is not None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bot.config import parse_config
 from bot.runtime import Bot
+from handlers import FEATURES
 from schedules.engine import tick
 from tests.fakes.clock import DEFAULT_START, FakeClock
 from tests.harness import BASE, Harness, merge
@@ -39,7 +40,7 @@ async def make(path: Path) -> None:
     url = f"sqlite+aiosqlite:///{path}"
     extra = {"storage": {"url": url}, "programme": {"slots": [SLOT]}, "rules": RULES}
     data = merge(BASE, extra)
-    config = parse_config(data, environ={})
+    config = parse_config(data, FEATURES, environ={})
     clock = FakeClock(DEFAULT_START - timedelta(minutes=5))  # Wednesday 09:55 in Shanghai
     bot = Bot(config, clock, workers=False, migrate=True, console_sink=lambda _line: None)
     await bot.start()  # migrates to the head of the day

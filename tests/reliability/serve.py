@@ -23,7 +23,7 @@ import aiohttp
 from bot.adapters.onebot import sign
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVE = (sys.executable, "-m", "bot.cli", "serve")
+SERVE = (sys.executable, "-m", "handlers.app", "serve")
 EPOCH = 1763431200  # 2025-11-18 02:00 UTC: a fixed, plausible OneBot "time"
 
 
@@ -46,7 +46,7 @@ url = "sqlite+aiosqlite:///{tmp / "bot.db"}"
 
 
 class ServeProcess:
-    """``python -m bot.cli serve`` with output captured to ``out``/``err`` files."""
+    """``python -m handlers.app serve`` with output captured to ``out``/``err`` files."""
 
     def __init__(self, cfg: Path, tmp: Path, port: int, log_level: str = "INFO") -> None:
         self.cfg = cfg

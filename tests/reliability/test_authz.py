@@ -31,7 +31,7 @@ from bot.web.app import create_app
 from storage import metadata
 from tests.harness import Harness
 
-REGISTRY = build_registry(list(handlers.ROUTERS))
+REGISTRY = build_registry([f.router for f in handlers.FEATURES if f.router is not None])
 GUARDED = [s for s in REGISTRY.specs.values() if s.role > Role.MEMBER]
 # (user id, platform role sent with the message, the role the bot must give them)
 SPEAKERS = [

@@ -34,7 +34,7 @@ AES = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 APP = wecom.WeComKeys("apptoken", AES, "wwcorp")
 AIBOT = wecom.WeComKeys("aibottoken", AES[::-1], "")
 NOW = 1763431200.0
-REGISTRY = build_registry(list(handlers.ROUTERS))
+REGISTRY = build_registry([f.router for f in handlers.FEATURES if f.router is not None])
 
 scalars = st.one_of(
     st.none(),

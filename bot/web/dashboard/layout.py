@@ -10,9 +10,19 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
+
+from bot.web.api import not_found
+from bot.web.ingest import BOT
+from storage.models import Group
+
+# (href, label) of the top bar and of each group's tab row; filled from the features' pages
+NAV = web.AppKey("dashboard_nav", list[tuple[str, str]])
+TABS = web.AppKey("dashboard_tabs", list[tuple[str, str]])
 
 CSS = """
 *{box-sizing:border-box}
@@ -59,25 +69,23 @@ def esc(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def nav() -> str:
-    links = [
-        ("/admin/", "总览"),
-        ("/admin/outbox", "消息队列"),
-        ("/admin/moderation", "管理日志"),
-    ]
-    items = "".join(f'<a href="{href}">{label}</a>' for href, label in links)
+def nav(request: web.Request) -> str:
+    links = request.app.get(NAV, [])
+    items = "".join(f'<a href="{esc(href)}">{esc(label)}</a>' for href, label in links)
     return (
         f'<header><strong>groupbot 群数据</strong>{items}<a href="/admin/logout">退出</a></header>'
     )
 
 
-def page(title: str, body: str, *, status: int = 200, chrome: bool = True) -> web.Response:
+def page(
+    request: web.Request, title: str, body: str, *, status: int = 200, chrome: bool = True
+) -> web.Response:
     """A full HTML page; ``body`` is already-escaped HTML."""
     doc = (
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)} · groupbot</title><style>{CSS}</style></head><body>"
-        f"{nav() if chrome else ''}<main>{body}</main></body></html>"
+        f"{nav(request) if chrome else ''}<main>{body}</main></body></html>"
     )
     return web.Response(
         text=doc,
@@ -136,3 +144,41 @@ def table(
 
 def link(href: str, text: Any) -> str:
     return f'<a href="{esc(href)}">{esc(text)}</a>'
+
+
+def group_tabs(request: web.Request, gid: str, name: str) -> str:
+    """The group's title and its tab row (the features' group pages)."""
+    q = quote(gid, safe="")
+    tabs = [
+        (href.format(gid=q) if "{gid}" in href else f"{href}?group={q}", label)
+        for href, label in request.app.get(TABS, [])
+    ]
+    links = "".join(link(href, label) for href, label in tabs)
+    title = f'<h1>{esc(name)} <small class="muted">{esc(gid)}</small></h1>'
+    return f'{title}<nav class="tabs">{links}</nav>'
+
+
+async def load_group(request: web.Request) -> tuple[str, str]:
+    """(gid, display name) of the group in the URL; 404 when never configured nor seen."""
+    bot = request.app[BOT]
+    gid = request.match_info["gid"]
+    g = bot.config.group(gid)
+    if g is None:
+        async with bot.db.read() as s:
+            if await s.get(Group, gid) is None:
+                raise not_found(f"unknown group {gid}")
+    return gid, (g.name if g else "") or gid
+
+
+def when(at: datetime | None, request: web.Request, gid: str | None = None) -> str:
+    """A time in the group's timezone, short (``-`` when there is none)."""
+    if at is None:
+        return "-"
+    tz = request.app[BOT].config.timezone(gid)
+    return at.astimezone(tz).strftime("%m-%d %H:%M")
+
+
+def excerpt(text: Any, n: int = 80) -> str:
+    """The first ``n`` characters of a text on one line."""
+    s = " ".join(str(text or "").split())
+    return s if len(s) <= n else s[: n - 1] + "…"

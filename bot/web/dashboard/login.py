@@ -52,7 +52,7 @@ def login_page(
         f'<input type="hidden" name="next" value="{esc(safe_next(target))}">'
         '<button type="submit">登录</button></form>'
     )
-    return page("登录", body, status=status, chrome=False)
+    return page(request, "登录", body, status=status, chrome=False)
 
 
 async def login_get(request: web.Request) -> web.Response:

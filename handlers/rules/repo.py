@@ -22,9 +22,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import templates
-from bot.dispatch.context import Context
-from handlers.rules_config import Check, RulesConfig
+from bot import Context, templates
+from handlers.rules.config import Check, RulesConfig
 from storage.dialect import insert_ignore
 from storage.models import Member
 from storage.models_moderation import ModerationLog, Warning_

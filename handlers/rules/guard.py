@@ -4,7 +4,7 @@ Rules:
 - Owners, admins, global admins, the bot itself and the allow-list (``/白名单``, or ``exempt``
   in config) are never checked.
 - Checks run in order — banned words, ads, flood — and the first that fires runs its action
-  ladder (see ``handlers.rules_actions``); a message that broke a rule goes no further (no
+  ladder (see ``handlers.rules.repo``); a message that broke a rule goes no further (no
   command or other feature sees it).
 - Banned words are matched on normalised text (full-width, case, spacing and punctuation do
   not hide a word; ``*`` spans a few characters) by a linear-time matcher.
@@ -18,22 +18,28 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from bot.commands import Role
-from bot.dispatch.batch import Batch
-from bot.dispatch.context import Context
-from bot.dispatch.router import STOP, Router, group_only
-from bot.events import Event, MessageReceived
-from bot.services import Services
-from handlers import rules_commands
-from handlers.moderation.detect import FloodHit, FloodTracker, find_ads
-from handlers.moderation.matcher import BannedWords
-from handlers.rules_actions import enforce, warning_count
-from handlers.rules_config import RulesConfig
+from bot import (
+    STOP,
+    Batch,
+    Context,
+    Event,
+    MessageReceived,
+    Role,
+    Router,
+    Services,
+    StateKey,
+    group_only,
+)
+from handlers.rules import commands
+from handlers.rules.config import RulesConfig
+from handlers.rules.logic import FloodHit, FloodTracker, find_ads
+from handlers.rules.matcher import BannedWords
+from handlers.rules.repo import enforce
 from storage.models_moderation import AllowListEntry
 
-__all__ = ["RulesConfig", "router", "warning_count"]
-
 router = Router("rules")
+# flood guards of this process, one per distinct flood setting
+FLOOD_GUARDS: StateKey[dict[str, FloodGuard]] = StateKey("rules.flood", dict)
 VERDICTS_KEPT = 10_000
 _words: dict[tuple[str, ...], BannedWords] = {}
 
@@ -68,7 +74,7 @@ class FloodGuard:
 
 def flood_for(ctx: Context, cfg: RulesConfig) -> FloodGuard:
     """This bot's flood guard for these settings (in memory, per running bot)."""
-    guards: dict[str, FloodGuard] = ctx.services.extras.setdefault("rules.flood", {})
+    guards = ctx.services.state.need(FLOOD_GUARDS)
     key = f"{cfg.flood_messages}:{cfg.flood_seconds}:{cfg.flood_repeats}"
     if key not in guards:
         guards[key] = FloodGuard(cfg)
@@ -99,7 +105,7 @@ async def check_message(ctx: Context) -> object:
     """Run the checks; a message that broke a rule goes no further."""
     msg = ctx.message
     assert msg is not None and ctx.group_id is not None
-    cfg: RulesConfig = ctx.feature("rules")
+    cfg = ctx.feature(RulesConfig)
     if not (cfg.banned.enabled or cfg.ads.enabled or cfg.flood.enabled):
         return None
     if await exempt(ctx, cfg):
@@ -126,5 +132,5 @@ async def check_message(ctx: Context) -> object:
 
 
 # the chat commands (/规则, /警告 …) come after the check, so a rule-breaking command stops
-router.routes += rules_commands.router.routes
-router.commands += rules_commands.router.commands
+router.routes += commands.router.routes
+router.commands += commands.router.commands

@@ -1,14 +1,16 @@
-"""JSON API (CONTRACT.md): the member view and leaderboards (``format=csv`` for a download)."""
+"""JSON API (CONTRACT.md): the member view and the leaderboards (``format=csv`` for a
+download). Both combine check-ins, invites and warnings, so they read each feature through
+its package (``handlers.checkin``, ``handlers.referral``, ``handlers.rules``)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.web.api import bad_request, not_found
-from bot.web.csvout import csv_response
-from bot.web.ingest import BOT
-from handlers.checkin import repo, rules
+from bot.web_public import BOT, bad_request, csv_response, not_found
+from handlers.checkin import checkin_board, member_checkins
+from handlers.referral import invite_counts, invite_leaderboard
+from handlers.rules import warning_count
 from storage.models import Member
 
 API_BOARDS = {
@@ -21,21 +23,16 @@ API_BOARDS = {
 
 
 async def member_view(request: web.Request) -> web.Response:
-    from handlers.referral import invite_counts
-    from handlers.rules import warning_count
-
     bot = request.app[BOT]
     gid, uid = request.match_info["gid"], request.match_info["uid"]
-    cfg = bot.config.feature("checkin", gid)
-    today = rules.local_day(bot.clock.now(), bot.config.timezone(gid), cfg.reset_hour)
+    now = bot.clock.now()
     async with bot.db.read() as s:
         member = await s.get(Member, (gid, uid))
         if member is None:
             raise not_found("member never seen in this group")
-        st = await repo.stats_row(s, gid, uid)
-        days = await repo.days_of(s, gid, uid)
+        c = await member_checkins(s, bot.config, gid, uid, now)
         invites = await invite_counts(s, gid, uid)
-        warnings = await warning_count(s, gid, uid, bot.clock.now())
+        warnings = await warning_count(s, gid, uid, now)
     return web.json_response(
         {
             "group_id": gid,
@@ -43,11 +40,11 @@ async def member_view(request: web.Request) -> web.Response:
             "name": member.name,
             "in_group": member.in_group,
             "checkins": {
-                "total": st.total_days,
-                "streak": rules.current_streak(days, today),
-                "last_date": st.last_day.isoformat() if st.last_day else None,
+                "total": c.total,
+                "streak": c.streak,
+                "last_date": c.last_day.isoformat() if c.last_day else None,
             },
-            "points": st.points,
+            "points": c.points,
             "invites": invites,
             "warnings": warnings,
         }
@@ -55,8 +52,6 @@ async def member_view(request: web.Request) -> web.Response:
 
 
 async def leaderboard_view(request: web.Request) -> web.Response:
-    from handlers.referral import invite_leaderboard
-
     bot = request.app[BOT]
     gid = request.match_info["gid"]
     board = request.query.get("board", "checkin")
@@ -70,14 +65,13 @@ async def leaderboard_view(request: web.Request) -> web.Response:
         raise bad_request("board must be checkin, invites or points")
     if request.query.get("format", "json") not in ("json", "csv"):
         raise bad_request("format must be json or csv")
-    cfg = bot.config.feature("checkin", gid)
-    today = rules.local_day(bot.clock.now(), bot.config.timezone(gid), cfg.reset_hour)
     async with bot.db.read() as s:
         if board == "invites":
             rows = await invite_leaderboard(s, gid, limit)
         else:
-            exclude = repo.staff_of(cfg, bot.config.group_admins(gid), bot.config.bot.admins)
-            rows = await repo.leaderboard(s, gid, API_BOARDS[board], limit, today, exclude)
+            rows = await checkin_board(
+                s, bot.config, gid, API_BOARDS[board], limit, bot.clock.now()
+            )
         known = await s.scalar(select(Member.user_id).where(Member.group_id == gid).limit(1))
     if not rows and known is None and bot.config.group(gid) is None:
         raise not_found(f"unknown group {gid}")
@@ -95,6 +89,6 @@ async def leaderboard_view(request: web.Request) -> web.Response:
     )
 
 
-def setup_web(app: web.Application) -> None:
+def setup_members_api(app: web.Application) -> None:
     app.router.add_get("/api/groups/{gid}/members/{uid}", member_view)
     app.router.add_get("/api/groups/{gid}/leaderboard", leaderboard_view)

@@ -10,9 +10,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from bot.web.dashboard.charts import Series, bar_chart, line_chart, sparkline
-from bot.web.dashboard.layout import cards, esc, page, table
-from bot.web.ingest import BOT
+from bot.web_public import BOT, Series, bar_chart, cards, esc, line_chart, page, sparkline, table
 from handlers.stats.daily import DayStats, daily_series
 from handlers.stats.reports import known_group_ids
 
@@ -106,4 +104,4 @@ async def overview(request: web.Request) -> web.Response:
         attrs='data-table="groups"',
     )
     body = f"<h1>总览</h1>{head}<h2>趋势</h2>{charts}<h2>各群</h2>{groups}"
-    return page("总览", body)
+    return page(request, "总览", body)

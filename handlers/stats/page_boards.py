@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.web.dashboard.group import group_tabs, load_group
-from bot.web.dashboard.layout import page, table
-from bot.web.ingest import BOT
-from handlers.checkin import leaderboard
-from handlers.checkin.repo import staff_of
-from handlers.checkin.rules import local_day
+from bot.web_public import BOT, group_tabs, load_group, page, table
+from handlers.checkin import checkin_board
+from handlers.referral import invite_leaderboard
+from handlers.stats.config import StatsConfig
 from handlers.stats.reports import inactive_members, vip_candidates
 
 LIMIT = 20
@@ -26,20 +24,15 @@ def board_table(name: str, unit: str, rows: list[tuple[str, str, int]]) -> str:
 
 
 async def leaderboards_page(request: web.Request) -> web.Response:
-    from handlers.referral import invite_leaderboard
-
     bot = request.app[BOT]
     gid, name = await load_group(request)
-    cfg = bot.config.feature("checkin", gid)
-    stats_cfg = bot.config.feature("stats", gid)
+    stats_cfg = bot.config.feature(StatsConfig, gid)
     now = bot.clock.now()
-    today = local_day(now, bot.config.timezone(gid), cfg.reset_hour)
-    exclude = staff_of(cfg, bot.config.group_admins(gid), bot.config.bot.admins)
     tz = bot.config.timezone(gid)
     async with bot.db.read() as s:
-        total = await leaderboard(s, gid, "total", LIMIT, today, exclude)
-        points = await leaderboard(s, gid, "points", LIMIT, today, exclude)
-        streak = await leaderboard(s, gid, "streak", LIMIT, today, exclude)
+        total = await checkin_board(s, bot.config, gid, "total", LIMIT, now)
+        points = await checkin_board(s, bot.config, gid, "points", LIMIT, now)
+        streak = await checkin_board(s, bot.config, gid, "streak", LIMIT, now)
         invites = await invite_leaderboard(s, gid, LIMIT)
         vips = await vip_candidates(s, gid, stats_cfg.vip_invite_weight, LIMIT)
         idle = await inactive_members(s, gid, now, stats_cfg.inactive_days, LIMIT)
@@ -56,7 +49,7 @@ async def leaderboards_page(request: web.Request) -> web.Response:
         for r in idle
     ]
     body = (
-        group_tabs(gid, name)
+        group_tabs(request, gid, name)
         + "<h2>签到总榜</h2>"
         + board_table("checkin", "签到天数", total)
         + "<h2>积分榜</h2>"
@@ -80,4 +73,4 @@ async def leaderboards_page(request: web.Request) -> web.Response:
             attrs='data-board="inactive"',
         )
     )
-    return page(f"{name} 排行榜", body)
+    return page(request, f"{name} 排行榜", body)

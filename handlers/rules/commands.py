@@ -12,12 +12,9 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select, update
 
-from bot import templates
-from bot.commands import Role
-from bot.dispatch.context import Context
-from bot.dispatch.router import Router, group_only
-from handlers.rules_actions import record, warn_member, warning_count
-from handlers.rules_config import RulesConfig
+from bot import Context, Role, Router, group_only, templates
+from handlers.rules.config import RulesConfig
+from handlers.rules.repo import record, warn_member, warning_count
 from storage.dialect import insert_ignore
 from storage.models import Member
 from storage.models_moderation import AllowListEntry, ModerationLog, Warning_
@@ -55,7 +52,7 @@ async def done(ctx: Context, what: str) -> None:
 
 @router.command("规则", "rules", "群规", help="查看群规", filters=(group_only,))
 async def show(ctx: Context) -> None:
-    cfg: RulesConfig = ctx.feature("rules")
+    cfg = ctx.feature(RulesConfig)
     await ctx.reply(ctx.render(T_RULES, rules=await ctx.setting("rules.text", cfg.text)))
 
 
@@ -84,7 +81,7 @@ async def warn_cmd(ctx: Context) -> None:
     reason = " ".join(ctx.command.words) or "管理员警告"
     name = await ctx.member_name(target)
     out = await warn_member(
-        ctx, ctx.feature("rules"), target, name, "manual", reason, "", ctx.user_id
+        ctx, ctx.feature(RulesConfig), target, name, "manual", reason, "", ctx.user_id
     )
     if out.undo:
         await done(ctx, f"已记录（记录号 #{out.undo[0]}，/撤销 {out.undo[0]} 可撤回）")

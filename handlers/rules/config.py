@@ -14,8 +14,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from bot.config import Section, register_section
-from handlers.moderation.matcher import BannedWords, PatternError
+from bot import Section
+from handlers.rules.matcher import BannedWords, PatternError
 
 ACTIONS = ("delete", "warn", "kick")
 AD_KINDS = ("url", "phone", "wechat_id", "attachment")
@@ -48,7 +48,6 @@ class Check(BaseModel):
         return list(dict.fromkeys(v))
 
 
-@register_section("rules")
 class RulesConfig(Section):
     text: str = "1. 友善交流，不发广告\n2. 不刷屏\n3. 不发违法违规内容"
     banned_words: list[Annotated[str, AfterValidator(_pattern)]] = []

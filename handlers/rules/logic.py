@@ -16,7 +16,7 @@ import re
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 
-from handlers.moderation.matcher import normalise
+from handlers.rules.matcher import normalise
 
 _URL = re.compile(
     r"(?:https?://|www\.)\S+|\b[a-z0-9-]{2,63}\.(?:com|cn|net|org|top|xyz|vip|shop|cc|me|io|link|site)\b",

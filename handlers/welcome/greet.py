@@ -13,18 +13,16 @@ Rules:
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, select
 
-from bot import templates
-from bot.dispatch.context import Context
+from bot import Context, templates
+from handlers.rules import RulesConfig
+from handlers.welcome.config import WelcomeConfig
 from storage.dialect import insert, insert_ignore
 from storage.models import GroupSetting, Member
 from storage.models_moderation import Greeted, PendingGreeting, WelcomeNotice
-
-if TYPE_CHECKING:
-    from handlers.welcome import WelcomeConfig
 
 V = ("mention", "name", "inviter", "count", "rules", "group", "bot")
 T_GREET = templates.register(
@@ -91,7 +89,7 @@ async def name_in(ctx: Context, group_id: str, user_id: str) -> str:
 async def rules_line(ctx: Context, group_id: str) -> str:
     """The group's rules (set with /设置规则, else config), first line only."""
     row = await ctx.session.get(GroupSetting, (group_id, "rules.text"))
-    text = str(row.value if row is not None else ctx.config.feature("rules", group_id).text)
+    text = str(row.value if row is not None else ctx.config.feature(RulesConfig, group_id).text)
     first = text.strip().splitlines()[0] if text.strip() else ""
     return first + ("…（发送 /规则 查看全部）" if "\n" in text.strip() else "")
 
@@ -104,7 +102,7 @@ async def next_group(ctx: Context, group_id: str) -> str:
     for other in ctx.config.groups:
         if other.id == g.id or not set(other.tags) & set(g.tags):
             continue
-        if await members_in(ctx, other.id) < ctx.config.feature("welcome", other.id).capacity:
+        if await members_in(ctx, other.id) < ctx.config.feature(WelcomeConfig, other.id).capacity:
             return other.name or other.id
     return ""
 

@@ -10,14 +10,23 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from bot.web.api import bad_request, not_found
-from bot.web.csvout import csv_response
-from bot.web.dashboard.charts import Series, bar_chart, line_chart
-from bot.web.dashboard.layout import cards, esc, link, page, table
-from bot.web.ingest import BOT
-from handlers.stats.api import int_param
+from bot.web_public import (
+    BOT,
+    Series,
+    bad_request,
+    bar_chart,
+    cards,
+    csv_response,
+    esc,
+    group_tabs,
+    int_param,
+    line_chart,
+    link,
+    load_group,
+    page,
+    table,
+)
 from handlers.stats.daily import FIELDS, MAX_DAYS, DayStats, daily_series
-from handlers.stats.reports import group_exists
 
 COLORS = {
     "members": "#1f6feb",
@@ -40,30 +49,6 @@ LABELS = {
     "posts_failed": "节目失败",
     "post_engagement": "节目后互动",
 }
-
-
-def group_tabs(gid: str, name: str) -> str:
-    base = f"/admin/groups/{quote(gid, safe='')}"
-    tabs = [
-        (base, "数据"),
-        (f"{base}/leaderboards", "排行榜"),
-        (f"{base}/programme", "本周节目"),
-        (f"/admin/moderation?group={quote(gid, safe='')}", "管理日志"),
-    ]
-    links = "".join(link(href, label) for href, label in tabs)
-    title = f'<h1>{esc(name)} <small class="muted">{esc(gid)}</small></h1>'
-    return f'{title}<nav class="tabs">{links}</nav>'
-
-
-async def load_group(request: web.Request) -> tuple[str, str]:
-    """(gid, display name) of the group in the URL; 404 when never configured nor seen."""
-    bot = request.app[BOT]
-    gid = request.match_info["gid"]
-    async with bot.db.read() as s:
-        if not await group_exists(s, bot.config, gid):
-            raise not_found(f"unknown group {gid}")
-    g = bot.config.group(gid)
-    return gid, (g.name if g else "") or gid
 
 
 def series(data: list[DayStats], field: str) -> Series:
@@ -114,10 +99,10 @@ async def group_page(request: web.Request) -> web.Response:
         attrs='data-table="days"',
     )
     body = (
-        f"{group_tabs(gid, name)}<p>{ranges} · {csv_link}</p>{head}"
+        f"{group_tabs(request, gid, name)}<p>{ranges} · {csv_link}</p>{head}"
         f"<h2>趋势</h2>{charts}<h2>每日明细</h2>{grid}"
     )
-    return page(name, body)
+    return page(request, name, body)
 
 
 async def group_csv(request: web.Request) -> web.StreamResponse:

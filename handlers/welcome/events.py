@@ -22,19 +22,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from pydantic import Field
 from sqlalchemy import delete, select
 
-from bot import jobs, templates
-from bot.config import Section, register_section
-from bot.dispatch.context import Context
-from bot.dispatch.router import Router, group_only
-from bot.events import MemberJoined, MemberLeft, Scheduled
-from handlers.welcome_greet import greet_group
+from bot import Context, MemberJoined, MemberLeft, Router, Scheduled, group_only, submit, templates
+from handlers.welcome.config import WelcomeConfig
+from handlers.welcome.greet import greet_group
 from storage.models_moderation import PendingGreeting
 
 if TYPE_CHECKING:
-    from bot.runtime import Bot
+    from bot import Bot
 
 router = Router("welcome")
 FLUSH_JOB = "welcome.flush"
@@ -45,26 +41,12 @@ T_BYE = templates.register(
 )
 
 
-@register_section("welcome")
-class WelcomeConfig(Section):
-    enabled: bool = True
-    window_s: float = Field(10, ge=0, le=600)  # joins this close together: one greeting
-    max_wait_s: float = Field(60, ge=0)  # a steady trickle is greeted at most this late
-    once_per_hours: float = Field(24, ge=0)  # greet a member at most once in this many hours
-    raid_joins: int = Field(10, ge=2)  # more joins than this …
-    raid_window_s: float = Field(60, gt=0)  # … within this many seconds: a raid
-    goodbye: bool = False
-    capacity: int = Field(200, ge=1)
-    near_capacity: int = Field(190, ge=1)  # admins are told from this many members on
-    mention: bool = True  # @-mention newcomers in the greeting
-
-
 @router.on(MemberJoined, group_only)
 async def on_join(ctx: Context) -> None:
     """Write the join down; the flush greets it once the burst has settled."""
     ev = ctx.event
     assert isinstance(ev, MemberJoined)
-    if not ctx.feature("welcome").enabled or ctx.is_self(ev.user_id) or not ev.user_id:
+    if not ctx.feature(WelcomeConfig).enabled or ctx.is_self(ev.user_id) or not ev.user_id:
         return
     ctx.session.add(
         PendingGreeting(
@@ -85,7 +67,7 @@ async def on_leave(ctx: Context) -> None:
     """Goodbye (when enabled) to members who left by themselves."""
     ev = ctx.event
     assert isinstance(ev, MemberLeft)
-    if not ctx.feature("welcome").goodbye or ev.kicked or ctx.is_self(ev.user_id):
+    if not ctx.feature(WelcomeConfig).goodbye or ev.kicked or ctx.is_self(ev.user_id):
         return
     await ctx.send(ctx.group_id, ctx.render(T_BYE, name=await ctx.member_name(ev.user_id)))
 
@@ -110,7 +92,7 @@ async def flush(ctx: Context) -> None:
     for p in pending:
         by_group.setdefault(p.group_id, []).append(p)
     for gid, rows in by_group.items():
-        cfg: WelcomeConfig = ctx.config.feature("welcome", gid)
+        cfg = ctx.config.feature(WelcomeConfig, gid)
         settled = max(r.joined_at for r in rows) <= now - timedelta(seconds=cfg.window_s)
         overdue = min(r.joined_at for r in rows) <= now - timedelta(seconds=cfg.max_wait_s)
         if settled or overdue:
@@ -131,17 +113,4 @@ async def flush_due(bot: Bot) -> bool:
         )
     if open_ is None:
         return False
-    return await jobs.submit(bot, FLUSH_JOB, FLUSH_EVERY_S)
-
-
-async def on_startup(bot: Bot) -> None:
-    bot.scheduler.add_job(
-        flush_due,
-        "interval",
-        seconds=FLUSH_EVERY_S,
-        args=[bot],
-        id="welcome-flush",
-        replace_existing=True,
-        coalesce=True,
-        max_instances=1,
-    )
+    return await submit(bot, FLUSH_JOB, FLUSH_EVERY_S)

@@ -1,0 +1,69 @@
+"""What a feature's web routes and dashboard pages may use (the rest of ``bot.web`` is the
+core's own).
+
+Rules: API errors are JSON ``{"error": reason}`` with 400/404; query numbers are checked with
+``int_param``; every value shown on a page goes through ``esc`` (``table``/``cards`` do it);
+CSV downloads come from ``csv_response``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+
+from bot.feature import Page
+from bot.runtime import Bot
+from bot.web.api import bad_request, iso, not_found
+from bot.web.csvout import csv_response
+from bot.web.dashboard.charts import Series, bar_chart, line_chart, sparkline
+from bot.web.dashboard.layout import (
+    cards,
+    esc,
+    excerpt,
+    group_tabs,
+    link,
+    load_group,
+    page,
+    table,
+    when,
+)
+from bot.web.ingest import BOT
+
+
+def bot_of(request: web.Request) -> Bot:
+    """The running bot behind a request."""
+    return request.app[BOT]
+
+
+def int_param(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
+    """A whole-number query parameter from ``lo`` to ``hi`` (400 with the reason otherwise)."""
+    raw = request.query.get(name, str(default))
+    if not re.fullmatch(r"\d{1,6}", raw.strip()) or not lo <= int(raw) <= hi:
+        raise bad_request(f"{name} must be a whole number from {lo} to {hi}")
+    return int(raw)
+
+
+__all__ = [
+    "BOT",
+    "Page",
+    "Series",
+    "bad_request",
+    "bar_chart",
+    "bot_of",
+    "cards",
+    "csv_response",
+    "esc",
+    "excerpt",
+    "group_tabs",
+    "int_param",
+    "iso",
+    "line_chart",
+    "link",
+    "load_group",
+    "not_found",
+    "page",
+    "sparkline",
+    "table",
+    "when",
+]

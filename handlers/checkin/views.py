@@ -1,0 +1,77 @@
+"""What other features read of check-ins: a member's totals and the boards as configured.
+
+Rules: days follow the group's ``reset_hour`` and timezone; boards leave staff off when
+``exclude_staff`` is on; a member's streak is the live one (it breaks after a missed day).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import Config, Context
+from handlers.checkin import logic, repo
+from handlers.checkin.config import CheckinConfig
+from storage.models_checkin import CheckinStats
+
+
+@dataclass(frozen=True, slots=True)
+class MemberCheckins:
+    total: int
+    streak: int
+    best: int
+    month: int  # days this month (the current season)
+    points: int
+    month_points: int
+    cards: int
+    last_day: date | None
+
+
+def today(config: Config, group_id: str, now: datetime) -> date:
+    """The group's check-in day at ``now``."""
+    cfg = config.feature(CheckinConfig, group_id)
+    return logic.local_day(now, config.timezone(group_id), cfg.reset_hour)
+
+
+def _summary(st: CheckinStats, days: set[date], day: date) -> MemberCheckins:
+    season = day.strftime("%Y-%m")
+    same = st.season == season
+    return MemberCheckins(
+        total=st.total_days,
+        streak=logic.current_streak(days, day),
+        best=st.best_streak,
+        month=st.season_days if same else 0,
+        points=st.points,
+        month_points=st.season_points if same else 0,
+        cards=st.cards,
+        last_day=st.last_day,
+    )
+
+
+async def member_checkins(
+    session: AsyncSession, config: Config, group_id: str, user_id: str, now: datetime
+) -> MemberCheckins:
+    """A member's committed check-in totals (zeros when none)."""
+    st = await repo.stats_row(session, group_id, user_id)
+    days = await repo.days_of(session, group_id, user_id)
+    return _summary(st, days, today(config, group_id, now))
+
+
+async def my_checkins(ctx: Context, user_id: str) -> MemberCheckins:
+    """A member's totals as the handler's batch sees them (its own writes included)."""
+    assert ctx.group_id is not None
+    st = await repo.stats_seen(ctx.batch, ctx.group_id, user_id)
+    days = await repo.days_of(ctx.session, ctx.group_id, user_id)
+    return _summary(st, days, today(ctx.config, ctx.group_id, ctx.now()))
+
+
+async def checkin_board(
+    session: AsyncSession, config: Config, group_id: str, board: str, limit: int, now: datetime
+) -> list[tuple[str, str, int]]:
+    """(user_id, name, value) rows of ``today|streak|total|points|month``, staff left off."""
+    cfg = config.feature(CheckinConfig, group_id)
+    exclude = repo.staff_of(cfg, config.group_admins(group_id), config.bot.admins)
+    day = today(config, group_id, now)
+    return await repo.leaderboard(session, group_id, board, limit, day, exclude)

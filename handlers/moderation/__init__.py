@@ -1,1 +1,0 @@
-"""Pure text checks for group rules: banned words, ads, flood."""

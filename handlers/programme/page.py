@@ -1,0 +1,45 @@
+"""``/admin/groups/{gid}/programme``: this week's programme of one group, with the status
+of each occurrence. Everything shown is escaped; times are in the group's timezone."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.web_public import BOT, cards, excerpt, group_tabs, load_group, page, table, when
+from handlers.programme.table import STATUS_CN, monday_of, week
+
+STATUS_CLASS = {"sent": "ok", "failed": "bad", "skipped": "warn", "pending": "muted"}
+
+
+async def programme_page(request: web.Request) -> web.Response:
+    bot = request.app[BOT]
+    gid, name = await load_group(request)
+    now = bot.clock.now()
+    monday = monday_of(now.astimezone(bot.config.timezone(gid)).date())
+    async with bot.db.read() as s:
+        rows = await week(bot.config, s, gid, monday, now)
+    out = []
+    for occ, status in rows:
+        first = (occ.slot.content or (occ.slot.pool[0] if occ.slot.pool else "")).splitlines()
+        cls = STATUS_CLASS[status]
+        badge = f'<span class="{cls}" data-status="{status}">{STATUS_CN[status]}</span>'
+        out.append(
+            (
+                when(occ.at, request, gid),
+                occ.slot.theme or occ.slot.id,
+                occ.slot.id,
+                badge,
+                excerpt(first[0] if first else ""),
+            )
+        )
+    counts = {st: sum(1 for _, x in rows if x == st) for st in STATUS_CN}
+    head = cards([(STATUS_CN[st], n, st) for st, n in counts.items()])
+    grid = table(
+        ["时间", "主题", "节目", "状态", "内容"],
+        out,
+        raw=(3,),
+        wrap=(4,),
+        attrs='data-table="programme"',
+    )
+    body = f"{group_tabs(request, gid, name)}<h2>本周节目（{monday:%m-%d} 起）</h2>{head}<br>{grid}"
+    return page(request, f"{name} 本周节目", body)

@@ -1,0 +1,23 @@
+"""Group rules (群规) and moderation: checks on every group message (banned words, ads,
+flood), warnings that expire, the moderation log and its dashboard page.
+
+Other features use ``RulesConfig`` (the ``[rules]`` section, e.g. its ``text``) and
+``warning_count``."""
+
+from __future__ import annotations
+
+from bot import Feature, Page, templates
+from handlers.rules.config import RulesConfig
+from handlers.rules.guard import router
+from handlers.rules.page import moderation_page
+from handlers.rules.repo import warning_count
+
+FEATURE = Feature(
+    name="rules",
+    router=router,
+    config=RulesConfig,
+    templates=templates.owned_by(__name__),
+    pages=(Page("/admin/moderation", moderation_page, nav="管理日志", tab="管理日志"),),
+)
+
+__all__ = ["FEATURE", "RulesConfig", "warning_count"]

@@ -22,9 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.events import Scheduled
 from bot.state import StateKey
-from schedules.due import Occurrence, occurrences
+from schedules.due import GroupView, Occurrence, occurrences
 from schedules.fanout import is_static, post_static
-from schedules.model import Slot
+from schedules.model import Slot, parse_quiet
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -77,14 +77,14 @@ def due(
 ) -> list[Occurrence]:
     """All occurrences in ``[start, end)`` for every configured group (or one), with the
     slots admins added from chat and without the ones they paused."""
-    from handlers.programme.config import ProgrammeConfig, group_views
-
     ov = overrides or Overrides()
     out: list[Occurrence] = []
-    for view in group_views(config):
-        if group is not None and view.id != group:
+    for g in config.groups:
+        if group is not None and g.id != group:
             continue
-        cfg: ProgrammeConfig = config.feature("programme", view.id)
+        cfg = config.feature("programme", g.id)
+        quiet = parse_quiet(cfg.quiet_hours) or ()
+        view = GroupView(g.id, tuple(g.tags), config.timezone(g.id), quiet)
         if not cfg.enabled:
             continue
         paused = ov.paused.get(view.id, set())

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData
+from typing import TYPE_CHECKING, ClassVar
+
+from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING = {
@@ -18,3 +20,7 @@ class Base(DeclarativeBase):
     """Every model derives from this; relationships default to ``lazy="raise"``."""
 
     metadata = MetaData(naming_convention=NAMING)
+
+    if TYPE_CHECKING:
+        # every model maps one plain table (never a join or a select)
+        __table__: ClassVar[Table]

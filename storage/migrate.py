@@ -75,10 +75,10 @@ async def stamp(db: Database, revision: str = "head") -> None:
 def diff_on(conn: Connection, target: MetaData | None = None) -> list[Any]:
     """Alembic's differences between the database on ``conn`` and the models (``target``,
     by default every registered table); [] when they agree."""
-    if target is None:
-        from storage import metadata as target
+    from storage import metadata
+
     ctx = MigrationContext.configure(conn, opts=COMPARE)
-    return list(compare_metadata(ctx, target))
+    return list(compare_metadata(ctx, metadata if target is None else target))
 
 
 async def schema_diff(db: Database, target: MetaData | None = None) -> list[Any]:

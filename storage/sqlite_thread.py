@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import sqlite as sqlite_dialect
@@ -28,6 +29,8 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from storage.db import BUSY_TIMEOUT_MS
 from storage.models import InboxEvent, OutboxMessage
 from storage.writelock import WriteLock
+
+T = TypeVar("T")
 
 _DIALECT = sqlite_dialect.dialect()
 
@@ -65,7 +68,7 @@ class ThreadWriter:
             self._con = con
         return self._con
 
-    def _in_transaction(self, work: Any) -> Any:
+    def _in_transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         con = self._connect()
         self.lock.acquire_file()
         try:
@@ -80,7 +83,7 @@ class ThreadWriter:
         finally:
             self.lock.release_file()
 
-    async def _run(self, work: Any) -> Any:
+    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         loop = asyncio.get_running_loop()
         async with self.lock.local:
             return await loop.run_in_executor(self._pool, self._in_transaction, work)
@@ -100,7 +103,7 @@ class ThreadWriter:
             con.executemany(_INSERT, values)
             return {k for k in keys if k not in have}
 
-        return await self._run(work)  # type: ignore[no-any-return]
+        return await self._run(work)
 
     async def update_outbox(self, ids: list[int], values: dict[str, Any]) -> None:
         """``UPDATE outbox SET values WHERE id IN ids`` in a transaction of its own."""

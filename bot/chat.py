@@ -12,6 +12,7 @@ import asyncio
 import sys
 import uuid
 from datetime import datetime, timedelta
+from typing import TypedDict
 
 from bot.clock import SystemClock
 from bot.config import Config
@@ -49,6 +50,15 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=int(text[:-1]) * units[text[-1]])
 
 
+class _Base(TypedDict):
+    """The fields every event of the session shares."""
+
+    dedup_key: str
+    platform: str
+    group_id: str | None
+    occurred_at: datetime
+
+
 class ChatSession:
     """The state of one terminal session; ``handle`` takes one typed line."""
 
@@ -59,11 +69,11 @@ class ChatSession:
         self.user = user
         self.role = ""
 
-    def _base(self) -> dict[str, object]:
+    def _base(self, private: bool = False) -> _Base:
         return {
             "dedup_key": f"console:{uuid.uuid4().hex}",
             "platform": "console",
-            "group_id": self.group,
+            "group_id": None if private else self.group,
             "occurred_at": self.clock.now(),
         }
 
@@ -78,7 +88,7 @@ class ChatSession:
             return True
         if not line.startswith(":"):
             ev = MessageReceived(
-                **self._base(),  # type: ignore[arg-type]
+                **self._base(),
                 user_id=self.user,
                 user_name=self.user,
                 text=line,
@@ -101,7 +111,7 @@ class ChatSession:
             inviter = words[2] if len(words) > 2 and words[1] == "by" else ""
             await self._submit(
                 MemberJoined(
-                    **self._base(),  # type: ignore[arg-type]
+                    **self._base(),
                     user_id=words[0],
                     user_name=words[0],
                     inviter_id=inviter,
@@ -111,15 +121,15 @@ class ChatSession:
         elif cmd in ("leave", "kick") and words:
             await self._submit(
                 MemberLeft(
-                    **self._base(),  # type: ignore[arg-type]
+                    **self._base(),
                     user_id=words[0],
                     operator_id=self.user if cmd == "kick" else words[0],
                     kicked=cmd == "kick",
                 )
             )
         elif cmd == "private" and rest:
-            base = self._base() | {"group_id": None}
-            ev = MessageReceived(**base, user_id=self.user, user_name=self.user, text=rest)  # type: ignore[arg-type]
+            base = self._base(private=True)
+            ev = MessageReceived(**base, user_id=self.user, user_name=self.user, text=rest)
             await self._submit(ev)
         elif cmd == "wait" and words:
             try:

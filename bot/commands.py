@@ -11,8 +11,13 @@ Rules:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import TYPE_CHECKING, TypedDict
+
+if TYPE_CHECKING:
+    from bot.dispatch.context import Context
 
 PREFIXES = ("/", "／")
 _AT = re.compile(r"@(\S+)")
@@ -29,6 +34,13 @@ class Role(IntEnum):
     @property
     def label(self) -> str:
         return {0: "成员", 1: "管理员", 2: "群主", 3: "超级管理员"}[int(self)]
+
+
+class CommandOptions(TypedDict, total=False):
+    """Keyword options that several command registrations share (``**ADMIN``)."""
+
+    role: Role
+    filters: tuple[Callable[[Context], bool], ...]
 
 
 @dataclass(frozen=True, slots=True)

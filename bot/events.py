@@ -139,6 +139,13 @@ def utc(ts: float | int) -> datetime:
     return datetime.fromtimestamp(ts, tz=UTC)
 
 
+def _plain(value: Any) -> Any:
+    """An item of a tuple field: a dataclass instance (``Image``) as a dict, else itself."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value
+
+
 def to_payload(event: Event) -> dict[str, Any]:
     """A JSON-safe dict that :func:`from_payload` turns back into the same event."""
     out: dict[str, Any] = {"kind": event.kind}
@@ -147,7 +154,7 @@ def to_payload(event: Event) -> dict[str, Any]:
         if isinstance(value, datetime):
             value = value.isoformat()
         elif isinstance(value, tuple):
-            value = [dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v for v in value]
+            value = [_plain(v) for v in value]
         out[f.name] = value
     return out
 

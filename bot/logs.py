@@ -46,15 +46,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False)
 
 
+class _Handler(logging.StreamHandler[Any]):
+    """The handler ``setup`` installs; found again by its class, so setup is idempotent."""
+
+    _groupbot = True  # (tests tell it from pytest's own handlers by this mark)
+
+
 def setup(level: str = "INFO", secrets: Iterable[str] = (), stream: Any = None) -> None:
     """Route the root logger through the JSON formatter (idempotent)."""
     root = logging.getLogger()
     for h in list(root.handlers):
-        if getattr(h, "_groupbot", False):
+        if isinstance(h, _Handler):
             root.removeHandler(h)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = _Handler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter(secrets))
-    handler._groupbot = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

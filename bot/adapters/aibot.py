@@ -16,7 +16,7 @@ from typing import Any
 
 from wechatpy.crypto import PrpCrypto
 
-from bot.adapters.base import AdapterError, Request, check_json_depth, kept
+from bot.adapters.base import AdapterError, Request, check_json_depth, kept, obj
 from bot.adapters.wecom import MAX_BODY, WeComKeys, check_request, decrypt, signature
 from bot.events import BotEnteredChat, Event, Image, MessageReceived, UnknownEvent, utc
 
@@ -45,7 +45,7 @@ def to_event(plain: str, now: float) -> Event:
     digest = hashlib.sha256(plain.encode()).hexdigest()
     created = data.get("create_time")
     at = utc(created if isinstance(created, int) and 0 < created < 10**10 else now)
-    sender = data.get("from") if isinstance(data.get("from"), dict) else {}
+    sender = obj(data.get("from"))
     user = str(sender.get("userid", ""))
     group = str(data["chatid"]) if data.get("chattype") == "group" and data.get("chatid") else None
     msgid = str(data.get("msgid", ""))
@@ -58,7 +58,7 @@ def to_event(plain: str, now: float) -> Event:
             t = data.get("text")
             texts.append(str(t.get("content", "")) if isinstance(t, dict) else "")
         else:
-            mixed = data.get("mixed") if isinstance(data.get("mixed"), dict) else {}
+            mixed = obj(data.get("mixed"))
             for item in mixed.get("msg_item") or []:
                 if not isinstance(item, dict):
                     continue
@@ -79,7 +79,7 @@ def to_event(plain: str, now: float) -> Event:
             to_bot=to_bot or group is None,
             reply_url=url,
         )
-    event = data.get("event") if isinstance(data.get("event"), dict) else {}
+    event = obj(data.get("event"))
     if kind == "event" and event.get("eventtype") == "enter_chat":
         return BotEnteredChat(
             dedup_key=f"aibot:evt:{digest}",

@@ -33,6 +33,12 @@ class Request:
     body: bytes = b""
 
 
+def obj(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one (a field of the wrong shape is
+    read as absent)."""
+    return value if isinstance(value, dict) else {}
+
+
 def reject_entities(body: bytes) -> None:
     """Refuse XML that declares a DTD or entities, before any parser sees it."""
     head = body.upper()

@@ -17,7 +17,7 @@ import json
 import re
 from typing import Any
 
-from bot.adapters.base import AdapterError, Request, check_json_depth, kept
+from bot.adapters.base import AdapterError, Request, check_json_depth, kept, obj
 from bot.events import Event, Image, MemberJoined, MemberLeft, MessageReceived, UnknownEvent, utc
 
 MAX_BODY = 64 * 1024
@@ -75,7 +75,7 @@ def _message(body: dict[str, Any], now: float) -> MessageReceived:
     to_bot = False
     for seg in segments(body.get("message")):
         kind = str(seg.get("type", ""))
-        data = seg.get("data") if isinstance(seg.get("data"), dict) else {}
+        data = obj(seg.get("data"))
         if kind == "text":
             texts.append(str(data.get("text", "")))
         elif kind == "at":
@@ -90,7 +90,7 @@ def _message(body: dict[str, Any], now: float) -> MessageReceived:
             attachments.append({"share": "link", "json": "card", "xml": "card"}.get(kind, kind))
         elif kind == "file":
             attachments.append("file")
-    sender = body.get("sender") if isinstance(body.get("sender"), dict) else {}
+    sender = obj(body.get("sender"))
     group = body.get("group_id")
     gid = str(group) if body.get("message_type") == "group" and group is not None else None
     user = str(body.get("user_id", ""))

@@ -323,7 +323,7 @@ def _check_raw(data: dict[str, Any]) -> list[str]:
     """Checks that span keys; run on the raw mapping so they report even when others fail."""
     problems = []
     seen: dict[str, int] = {}
-    groups = data.get("groups") if isinstance(data.get("groups"), list) else []
+    groups = data["groups"] if isinstance(data.get("groups"), list) else []
     for i, g in enumerate(groups):
         if not isinstance(g, dict) or not isinstance(g.get("id"), str):
             continue
@@ -333,8 +333,8 @@ def _check_raw(data: dict[str, Any]) -> list[str]:
         seen[gid] = i
         if g.get("platform") == "onebot" and not gid.isdigit():
             problems.append(f"groups[{i}].id: OneBot group ids are decimal numbers")
-    wecom = data.get("wecom") if isinstance(data.get("wecom"), dict) else {}
-    aibot = wecom.get("aibot") if isinstance(wecom.get("aibot"), dict) else {}
+    wecom = data["wecom"] if isinstance(data.get("wecom"), dict) else {}
+    aibot = wecom["aibot"] if isinstance(wecom.get("aibot"), dict) else {}
     for path, key in (
         ("wecom.encoding_aes_key", wecom.get("encoding_aes_key")),
         ("wecom.aibot.encoding_aes_key", aibot.get("encoding_aes_key")),

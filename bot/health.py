@@ -45,7 +45,7 @@ async def database_writable(bot: Bot) -> bool:
             await asyncio.wait_for(probe, WRITE_PROBE_S + 1)
             return True
         async with db.read() as s:
-            ro = await s.scalar(text("SELECT current_setting('transaction_read_only')"))
+            ro: str | None = await s.scalar(text("SELECT current_setting('transaction_read_only')"))
         return ro == "off"
     except Exception:
         return False

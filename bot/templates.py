@@ -122,7 +122,7 @@ def check(data: dict[str, Any], known: Mapping[str, Template] | None = None) -> 
     ``known``: the templates that may be overridden (the core's and the running features')."""
     known = REGISTRY if known is None else known
     out: list[str] = []
-    groups = data.get("groups") if isinstance(data.get("groups"), list) else []
+    groups = data["groups"] if isinstance(data.get("groups"), list) else []
     sources = [("templates", data.get("templates"))] + [
         (f"groups[{i}].templates", g.get("templates"))
         for i, g in enumerate(groups)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from schedules.model import Campaign, Slot, in_quiet
@@ -29,7 +29,7 @@ class GroupView:
     id: str
     tags: tuple[str, ...]
     tz: ZoneInfo
-    quiet: tuple = ()  # (start, end) times or ()
+    quiet: tuple[time, time] | tuple[()] = ()  # (start, end) times or ()
 
 
 def targets(slot: Slot, group: GroupView) -> bool:

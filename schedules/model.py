@@ -15,6 +15,7 @@ Rules:
 from __future__ import annotations
 
 from datetime import date, time
+from datetime import time as Time  # (inside Slot, ``time`` names a field)
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -130,7 +131,7 @@ class Slot(BaseModel):
         return self
 
     @property
-    def at(self) -> time:
+    def at(self) -> Time:
         return parse_time(self.time)
 
     @property

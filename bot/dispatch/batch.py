@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from bot.dispatch.rows import Rows, pk_names
+from storage.base import Base
 from storage.dialect import insert as dialect_insert
 
 CHUNK = 400  # keys per bulk query (two bound parameters each, well under every limit)
@@ -57,18 +58,18 @@ class Batch:
             self._listening = True
 
     # --- rows by primary key ----------------------------------------------------------------
-    async def get(self, model: type, pk: tuple[Any, ...]) -> Any:
+    async def get(self, model: type[Base], pk: tuple[Any, ...]) -> Any:
         if not self.deferred:
             return await self.session.get(model, pk)
         key = (model, pk)
         if key not in self.rows:
-            table = model.__table__  # type: ignore[attr-defined]
+            table = model.__table__
             cond = [table.c[c] == v for c, v in zip(pk_names(model), pk, strict=True)]
             row = (await self.read(self._rows.query(model).where(*cond))).mappings().first()
             self.rows[key] = None if row is None else self._rows.build(model, row)
         return self.rows[key]
 
-    def new(self, model: type, **values: Any) -> Any:
+    def new(self, model: type[Base], **values: Any) -> Any:
         """A new row, known to the later events of the batch and written with it."""
         if not self.deferred:
             obj = model(**values)
@@ -78,7 +79,7 @@ class Batch:
         self.rows[(model, row.pk())] = row
         return row
 
-    def forget(self, model: type, pk: tuple[Any, ...]) -> None:
+    def forget(self, model: type[Base], pk: tuple[Any, ...]) -> None:
         """After a plain statement changed this row: read it again next time."""
         obj = self.rows.pop((model, pk), None)
         if obj is not None:
@@ -132,7 +133,9 @@ class Batch:
         """INSERT one row unless ``conflict`` columns match an existing one."""
         await self._insert(model, tuple(conflict), row)
 
-    async def _insert(self, model: Any, conflict: tuple[str, ...] | None, row: dict) -> None:
+    async def _insert(
+        self, model: Any, conflict: tuple[str, ...] | None, row: dict[str, Any]
+    ) -> None:
         shape = (model, conflict, tuple(sorted(row)))
         if self.deferred:
             self._inserts.setdefault(shape, []).append(row)

@@ -199,7 +199,13 @@ class Dispatcher:
         token = event_id_var.set(event_id)
         try:
             event = payload if isinstance(payload, Event) else _load(payload)
-            ctx = Context(self.services, session, event, event_id=event_id, batch=batch)
+            ctx = Context(
+                self.services,
+                session,
+                event,
+                event_id=event_id,
+                batch=batch or Batch(session, deferred=False),
+            )
             await run_handlers(ctx)
         finally:
             event_id_var.reset(token)

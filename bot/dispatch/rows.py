@@ -20,13 +20,15 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from storage.base import Base
+
 _columns: dict[type, list[str]] = {}
 
 
-def columns(model: type) -> list[str]:
+def columns(model: type[Base]) -> list[str]:
     """The column attributes of a mapped class (each named as its column)."""
     if model not in _columns:
-        mapper = model.__mapper__  # type: ignore[attr-defined]
+        mapper = model.__mapper__
         names = [a.key for a in mapper.column_attrs]
         if names != [a.columns[0].name for a in mapper.column_attrs]:
             raise TypeError(f"{model.__name__}: attribute and column names differ")
@@ -34,14 +36,16 @@ def columns(model: type) -> list[str]:
     return _columns[model]
 
 
-def pk_names(model: type) -> list[str]:
-    return [c.name for c in model.__mapper__.primary_key]  # type: ignore[attr-defined]
+def pk_names(model: type[Base]) -> list[str]:
+    return [c.name for c in model.__mapper__.primary_key]
 
 
 class Row:
     """A batch's copy of one row; setting an attribute marks it for writing."""
 
-    def __init__(self, rows: Rows, model: type, values: Mapping[str, Any]) -> None:
+    _model: type[Base]
+
+    def __init__(self, rows: Rows, model: type[Base], values: Mapping[str, Any]) -> None:
         d = self.__dict__
         d.update({c: values.get(c) for c in columns(model)})
         d["_rows"] = rows
@@ -67,13 +71,13 @@ class Rows:
         self.dirty: dict[int, Row] = {}
         self.seen: dict[int, dict[str, Any]] = {}  # what the database holds, per read row
 
-    def build(self, model: type, row: Mapping[str, Any]) -> Row:
+    def build(self, model: type[Base], row: Mapping[str, Any]) -> Row:
         """The batch's copy of a row read from the database."""
         obj = Row(self, model, row)
         self.seen[id(obj)] = obj.values()
         return obj
 
-    def create(self, model: type, values: Mapping[str, Any]) -> Row:
+    def create(self, model: type[Base], values: Mapping[str, Any]) -> Row:
         obj = Row(self, model, values)
         self.new[id(obj)] = obj
         return obj
@@ -91,7 +95,7 @@ class Rows:
 
     def write(self, session: Session) -> None:
         """INSERT the new rows and UPDATE the changed columns of the read ones."""
-        inserts: dict[tuple[type, tuple[str, ...]], list[dict[str, Any]]] = {}
+        inserts: dict[tuple[type[Base], tuple[str, ...]], list[dict[str, Any]]] = {}
         for key, obj in self.new.items():
             now = obj.values()
             vals = {c: v for c, v in now.items() if v is not None}  # (column defaults apply)
@@ -99,7 +103,7 @@ class Rows:
             self.seen[key] = now
             self.dirty.pop(key, None)
         self.new = {}
-        updates: dict[tuple[type, tuple[str, ...]], list[dict[str, Any]]] = {}
+        updates: dict[tuple[type[Base], tuple[str, ...]], list[dict[str, Any]]] = {}
         for key, obj in self.dirty.items():
             now, seen = obj.values(), self.seen.get(key)
             if seen is None:
@@ -111,9 +115,9 @@ class Rows:
                 seen.update(changed)
         self.dirty = {}
         for (model, _cols), rows in inserts.items():
-            session.execute(insert(model.__table__), rows)  # type: ignore[attr-defined]
+            session.execute(insert(model.__table__), rows)
         for (model, cols), rows in updates.items():
-            table = model.__table__  # type: ignore[attr-defined]
+            table = model.__table__
             where = [table.c[c] == bindparam(f"pk_{c}") for c in pk_names(model)]
             stmt = update(table).where(*where).values({c: bindparam(c) for c in cols})
             session.execute(stmt, rows)

@@ -92,7 +92,8 @@ async def load_window(db: Database, limiter: SlidingWindow, keys: list[str], now
         )
         by_key: dict[str, list[float]] = {k: [] for k in keys}
         for target, at in found:
-            by_key[target].append(at.timestamp())
+            if at is not None:  # (the query asks for last_attempt_at >= since)
+                by_key[target].append(at.timestamp())
     for key, times in by_key.items():
         limiter.forget(key)
         limiter.seed(key, times)

@@ -133,10 +133,9 @@ async def enqueue(
     In a dispatcher batch the rows are written with the batch (no ids are returned)."""
     rows: list[dict[str, Any]] = []
     text = payload.get("text")
+    parts: list[str | None] = [None]  # one row with the payload as it is
     if isinstance(text, str) and action in ("text", "markdown", "private_text"):
-        parts = split(channel, action, text)
-    else:
-        parts = [None]  # type: ignore[list-item]
+        parts = list(split(channel, action, text))
     for i, part in enumerate(parts):
         body = dict(payload) if part is None else {**payload, "text": part}
         if i > 0:

@@ -81,7 +81,8 @@ class OutboxWorker:
             )
             by_key: dict[str, list[float]] = {}
             for target, at in rows:
-                by_key.setdefault(target, []).append(at.timestamp())
+                if at is not None:  # (the query asks for last_attempt_at >= since)
+                    by_key.setdefault(target, []).append(at.timestamp())
         for key, times in by_key.items():
             self.limiter.seed(key, times)
 

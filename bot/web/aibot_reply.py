@@ -27,6 +27,7 @@ from bot.adapters import aibot
 from bot.adapters.wecom import WeComKeys
 from bot.events import BotEnteredChat, Event, MessageReceived
 from bot.runtime import Bot
+from storage.db import rowcount
 from storage.models import InboxEvent, OutboxMessage
 
 STREAM_LIMIT = 20480
@@ -92,7 +93,7 @@ async def claim(bot: Bot, event_id: int) -> list[str]:
                 )
                 .values(status="sent", sent_at=now, attempts=1, last_error="passive reply")
             )
-            if res.rowcount == 1:  # type: ignore[attr-defined]
+            if rowcount(res) == 1:
                 taken.append(row_id)
                 texts.append(text)
                 size += n

@@ -7,11 +7,12 @@ import hmac
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def token_middleware(token: str) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def token_middleware(token: str) -> Middleware:
     """Refuse /api and /admin requests without ``Authorization: Bearer <bot.api_token>`` (401).
     With no token configured the API is disabled (403). The dashboard also accepts its session
     cookie (HttpOnly, set by the login form) and ``?token=`` — which sets the cookie and

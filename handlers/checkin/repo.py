@@ -57,7 +57,8 @@ async def stats_for(batch: Batch, group_id: str, user_id: str) -> CheckinStats:
     row = await batch.get(CheckinStats, (group_id, user_id))
     if row is None:
         row = batch.new(CheckinStats, group_id=group_id, user_id=user_id, **BLANK)
-    return row  # type: ignore[no-any-return]
+    stats: CheckinStats = row
+    return stats
 
 
 def _day_key(group_id: str, user_id: str, day: date) -> tuple[str, str, str, date]:
@@ -221,12 +222,13 @@ async def leaderboard(
         .scalar_subquery()
     )
     if board == "today":  # the first ``limit`` of the day, in check-in order (a top-N sort)
-        q = select(Checkin.user_id, Checkin.points).where(
+        day_q = select(Checkin.user_id, Checkin.points).where(
             Checkin.group_id == group_id, Checkin.day == today, Checkin.void.is_(False)
         )
         if exclude:
-            q = q.where(Checkin.user_id.not_in(sorted(exclude)))
-        day_rows = (await session.execute(q.order_by(Checkin.at, Checkin.id).limit(limit))).all()
+            day_q = day_q.where(Checkin.user_id.not_in(sorted(exclude)))
+        day_q = day_q.order_by(Checkin.at, Checkin.id).limit(limit)
+        day_rows = (await session.execute(day_q)).all()
         names = await _names(session, group_id, [u for u, _ in day_rows])
         return [(u, names.get(u, u), int(p)) for u, p in day_rows]
     col = {

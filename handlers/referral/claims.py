@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import Config, Context, Router, group_only, queue_private_text, templates
 from handlers.referral import ledger
 from handlers.referral.config import ReferralConfig
+from storage.db import rowcount
 from storage.dialect import insert_ignore
 from storage.models import Group, Member
 from storage.models_referral import RewardClaim, RewardCode
@@ -85,7 +86,7 @@ async def take_code(session: AsyncSession, claim_id: int, tier: int) -> str | No
             .where(RewardCode.code == code, RewardCode.claim_id.is_(None))
             .values(claim_id=claim_id)
         )
-        if res.rowcount:  # type: ignore[attr-defined]
+        if rowcount(res):
             return str(code)
     return None
 

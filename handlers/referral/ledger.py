@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import Context
 from handlers.referral.config import ReferralConfig
+from storage.db import rowcount
 from storage.dialect import insert_ignore
 from storage.models import AuditEntry, Member
 from storage.models_referral import Invite, InviteAdjustment
@@ -180,7 +181,7 @@ async def record_join(
             .where(Invite.group_id == gid, Invite.invitee_id == invitee, Invite.status == "void")
             .values(**values)
         )
-        if not res.rowcount:  # type: ignore[attr-defined]
+        if not rowcount(res):
             return None
     await audit(ctx, gid, "referral.credit", invitee, inviter=inviter, source=source, status=status)
     return status
@@ -224,4 +225,4 @@ async def qualify(session: AsyncSession, invite_id: int, now: datetime) -> bool:
         .where(Invite.id == invite_id, Invite.status == "pending")
         .values(status="valid", qualified_at=now)
     )
-    return bool(res.rowcount)  # type: ignore[attr-defined]
+    return bool(rowcount(res))

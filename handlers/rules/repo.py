@@ -129,7 +129,8 @@ async def record(
         )
         .returning(ModerationLog.id)
     )
-    return await ctx.session.scalar(stmt)
+    new_id: int | None = await ctx.session.scalar(stmt)
+    return new_id
 
 
 async def kick(ctx: Context, target: str, rule: str, reason: str, actor: str = "") -> str:

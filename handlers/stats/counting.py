@@ -66,7 +66,8 @@ async def recent_posts(ctx: Context, since: datetime) -> list[tuple[int, datetim
     key = ("stats.recent_posts", ctx.group_id)
     have = ctx.batch.memo.get(key)
     if have is not None and have[0] <= since:
-        return have[1]  # type: ignore[no-any-return]
+        posts: list[tuple[int, datetime, datetime]] = have[1]
+        return posts
     occ = ProgrammeOccurrence
     q = select(occ.id, occ.at, occ.created_at).where(
         occ.group_id == ctx.group_id,

@@ -104,7 +104,7 @@ async def make_pending(bot: Bot, client: WeComClient) -> int:
             data = await client.call(
                 "externalcontact/groupchat/get_join_way", {"config_id": row.config_id}
             )
-            way = data.get("join_way") if isinstance(data.get("join_way"), dict) else {}
+            way = data["join_way"] if isinstance(data.get("join_way"), dict) else {}
             qr = str(way.get("qr_code", ""))
             if not qr:
                 raise WeComError(-1, "join way has no qr_code yet", retryable=True)

@@ -48,7 +48,7 @@ def join_event(group_id: str, m: dict[str, Any], now: datetime) -> MemberJoined:
     uid = _str(m.get("userid"))
     join_time = m.get("join_time")
     ts = join_time if isinstance(join_time, int) and 0 < join_time < 10**10 else None
-    invitor = m.get("invitor") if isinstance(m.get("invitor"), dict) else {}
+    invitor = m["invitor"] if isinstance(m.get("invitor"), dict) else {}
     inviter = _str(invitor.get("userid"))
     return MemberJoined(
         dedup_key=f"wecom:join:{group_id}:{uid}:{ts or 0}",
@@ -92,7 +92,7 @@ async def sync_group(
     except WeComError as exc:
         await _failed(bot, reqs, exc)
         return []
-    chat = data.get("group_chat") if isinstance(data.get("group_chat"), dict) else {}
+    chat = data["group_chat"] if isinstance(data.get("group_chat"), dict) else {}
     listed = [m for m in chat.get("member_list") or [] if isinstance(m, dict) and m.get("userid")]
     now = bot.clock.now()
     async with bot.db.read() as s:

@@ -25,7 +25,7 @@ from handlers import FEATURES
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.config import parse_config
+from bot.config import Config, parse_config
 from bot.runtime import Bot
 from schedules.engine import tick
 from tests.fakes.clock import FakeClock
@@ -34,7 +34,7 @@ from tests.fakes.wecom_api import FakeWeCom
 WED_10 = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)
 
 
-def config(tmp: Path, groups: int, api_base: str):  # type: ignore[no-untyped-def]
+def config(tmp: Path, groups: int, api_base: str) -> Config:
     return parse_config(
         {
             "storage": {"url": f"sqlite+aiosqlite:///{tmp / 'p.db'}"},
@@ -97,9 +97,11 @@ async def run(groups: int, pace_groups: int) -> dict[str, float]:
             )
             con.commit()
             con.close()
+            outbox = bot.outbox
+            assert outbox is not None  # (workers=True)
             t2 = time.perf_counter()
             while len(fake.webhook_calls) < pace_groups:
-                if not await bot.outbox.run_once():  # type: ignore[union-attr]
+                if not await outbox.run_once():
                     break
             deliver_s = time.perf_counter() - t2
             await bot.stop()

@@ -143,7 +143,7 @@ async def soak(a: argparse.Namespace, tmp: Path) -> None:
             samples.append((time.monotonic() - start, rss_mib(proc.pid)))
         await asyncio.sleep(5)
         sql = "select status, count(*) from inbox group by status"
-        inbox = dict(await rows(url, sql))  # type: ignore[arg-type]
+        inbox = {status: count for status, count in await rows(url, sql)}
     finally:
         proc.terminate()
         proc.wait(60)

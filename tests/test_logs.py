@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Awaitable, Callable
 
 from bot import logs
 from bot.dispatch.context import Context
@@ -23,7 +24,9 @@ SECRETS = {
 }
 
 
-async def test_logs_carry_event_id_and_mask_secrets(make_harness) -> None:  # type: ignore[no-untyped-def]
+async def test_logs_carry_event_id_and_mask_secrets(
+    make_harness: Callable[..., Awaitable[Harness]],
+) -> None:
     h: Harness = await make_harness(SECRETS)
     stream = io.StringIO()
     logs.setup("INFO", logs.secrets_of(h.bot.config), stream=stream)

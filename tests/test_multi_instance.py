@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -170,11 +171,11 @@ class Cluster:
         return codes
 
 
-async def until(what: str, check: object, deadline_s: float = 60) -> float:
+async def until(what: str, check: Callable[[], Awaitable[bool]], deadline_s: float = 60) -> float:
     """Poll ``check`` (an async callable) until true; returns the seconds it took."""
     start = time.monotonic()
     while time.monotonic() - start < deadline_s:
-        if await check():  # type: ignore[operator]
+        if await check():
             return time.monotonic() - start
         await asyncio.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from pytest_aiohttp import AiohttpClient
 from sqlalchemy import select
 
 from bot.events import Scheduled
@@ -168,7 +169,9 @@ async def test_admin_tools_and_boards(make_harness: MakeHarness) -> None:
     assert "1. amy  1人" in board
 
 
-async def test_cooldown_private_import_and_api(make_harness: MakeHarness, aiohttp_client) -> None:  # type: ignore[no-untyped-def]
+async def test_cooldown_private_import_and_api(
+    make_harness: MakeHarness, aiohttp_client: AiohttpClient
+) -> None:
     from bot.web.app import create_app
 
     h = await make_harness(

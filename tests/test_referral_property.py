@@ -29,6 +29,12 @@ OPS = st.lists(
 )
 
 
+def _day(value: float | str | None) -> float:
+    """A day number the model stored (set before it is read)."""
+    assert isinstance(value, float | int), value
+    return float(value)
+
+
 class Model:
     """The rules, written plainly: one ledger row per invitee, first come."""
 
@@ -56,7 +62,7 @@ class Model:
             row = self.rows.get(p)
             if row and row["status"] == "pending":
                 row["status"] = "left"
-            elif row and row["status"] == "valid" and self.day - float(row["qualified"]) <= 7:  # type: ignore[arg-type]
+            elif row and row["status"] == "valid" and self.day - _day(row["qualified"]) <= 7:
                 row["status"] = "deducted"
         elif op == "advance":
             self.day += int(arg)
@@ -64,9 +70,9 @@ class Model:
             for p, row in self.rows.items():
                 if (
                     row["status"] == "pending"
-                    and self.day - float(row["joined"]) >= 3
+                    and self.day - _day(row["joined"]) >= 3
                     and p in self.in_group
-                ):  # type: ignore[arg-type]
+                ):
                     row["status"], row["qualified"] = "valid", self.day
 
     def counts(self) -> dict[str, int]:

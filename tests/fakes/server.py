@@ -37,9 +37,7 @@ class FakeServer:
         self._site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await self._site.start()
         if not self.port:
-            server = self._site._server
-            assert server is not None
-            self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            self.port = int(self._runner.addresses[0][1])
 
     async def refuse(self) -> None:
         """Stop listening: connections are refused until ``accept``."""

@@ -7,7 +7,7 @@ other public modules are ``bot.web_public`` (routes and dashboard pages) and ``b
 """
 
 from bot import templates
-from bot.commands import Role
+from bot.commands import CommandOptions, Role
 from bot.config import Config, GroupConfig, Section
 from bot.dispatch.batch import Batch
 from bot.dispatch.context import Context
@@ -40,6 +40,7 @@ __all__ = [
     "Batch",
     "Bot",
     "BotEnteredChat",
+    "CommandOptions",
     "Config",
     "ConfigLoader",
     "Context",

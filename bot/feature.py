@@ -39,7 +39,7 @@ class Job:
     """
 
     id: str
-    run: Hook
+    run: Callable[[Bot], Awaitable[object]]  # (what it returns is not used)
     every_s: float
     at_start: bool = False
 

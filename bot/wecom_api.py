@@ -170,7 +170,7 @@ def client_for(bot: Any) -> WeComClient | None:
     if not (w.corp_id and w.secret) or bot.http is None:
         return None
     key = (w.api_base, w.corp_id, w.secret)
-    clients = bot.services.state.need(CLIENTS)
+    clients: dict[tuple[str, str, str], WeComClient] = bot.services.state.need(CLIENTS)
     if key not in clients:
         clients[key] = WeComClient(
             bot.http, bot.clock, w.api_base, w.corp_id, w.secret, w.sync.calls_per_second

@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import CursorResult, Result, event
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -37,14 +37,6 @@ from storage.writelock import WriteLock
 
 BUSY_TIMEOUT_MS = 5000
 ESCALATE = "groupbot_escalate"  # conn.info key: called before a batch's first write
-
-
-def rowcount(result: Result[Any]) -> int:
-    """How many rows an UPDATE or DELETE matched. (``execute`` is typed as returning a plain
-    ``Result``; for these statements it is a ``CursorResult``, which counts.)"""
-    if not isinstance(result, CursorResult):
-        raise TypeError(f"no row count on {type(result).__name__}")
-    return result.rowcount
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:

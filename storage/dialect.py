@@ -1,9 +1,10 @@
-"""The few statements that differ between SQLite and PostgreSQL."""
+"""The few statements that differ between SQLite and PostgreSQL, and reading their results."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import CursorResult, Result
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,3 +22,11 @@ def insert(session: AsyncSession, model: Any) -> Any:
 def insert_ignore(session: AsyncSession, model: Any, conflict_cols: list[str]) -> Any:
     """``INSERT … ON CONFLICT (cols) DO NOTHING`` for either database."""
     return insert(session, model).on_conflict_do_nothing(index_elements=conflict_cols)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE matched. (``execute`` is typed as returning a plain
+    ``Result``; for these statements it is a ``CursorResult``, which counts.)"""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"no row count on {type(result).__name__}")
+    return result.rowcount

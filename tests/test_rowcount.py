@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select, update
 
-from storage.db import Database, rowcount
+from storage.db import Database
+from storage.dialect import rowcount
 from storage.models import Group
 
 

@@ -27,7 +27,7 @@ from bot.adapters import aibot
 from bot.adapters.wecom import WeComKeys
 from bot.events import BotEnteredChat, Event, MessageReceived
 from bot.runtime import Bot
-from storage.db import rowcount
+from storage.dialect import rowcount
 from storage.models import InboxEvent, OutboxMessage
 
 STREAM_LIMIT = 20480

@@ -30,6 +30,7 @@ from bot import (
 )
 from handlers.checkin import logic, repo
 from handlers.checkin.config import CheckinConfig
+from storage.dialect import rowcount
 from storage.models_checkin import Checkin
 
 router = Router("checkin")
@@ -287,7 +288,7 @@ async def void(ctx: Context) -> None:
         )
         .values(void=True)
     )
-    if not res.rowcount:  # type: ignore[attr-defined]
+    if not rowcount(res):
         await ctx.reply(ctx.render(T_MAKEUP_BAD, name="", reason=f"{day} 没有可撤销的签到"))
         return
     await repo.rebuild(ctx.batch, ctx.group_id, target, ctx.local_day(cfg_of(ctx).reset_hour))

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from sqlalchemy import delete
 
-from bot import Context, Role, Router, group_only, templates
+from bot import CommandOptions, Context, Role, Router, group_only, templates
 from handlers.programme.config import ProgrammeConfig
 from handlers.programme.posting import custom_slot, find_slot, render_slot
 from schedules.model import VARIABLES, Slot, in_quiet, parse_quiet
-from storage.dialect import insert_ignore
+from storage.dialect import insert_ignore, rowcount
 from storage.models_programme import ProgrammeCustomSlot, ProgrammePause
 
 router = Router("programme-admin")
@@ -25,7 +25,7 @@ T_FAIL = templates.register("programme.edit_failed", "⚠️ {reason}", "reason"
 T_PREVIEW = templates.register(
     "programme.preview", "👀 预览「{theme}」：\n{content}", "theme", "content", *V
 )
-ADMIN = {"role": Role.ADMIN, "filters": (group_only,)}
+ADMIN: CommandOptions = {"role": Role.ADMIN, "filters": (group_only,)}
 
 
 async def _slot(ctx: Context) -> Slot | None:
@@ -48,7 +48,7 @@ def content_problem(text: str) -> None:
         ) from None
 
 
-@router.command("加节目", help="添加本群节目", usage="周三 10:00 主题 内容", **ADMIN)  # type: ignore[arg-type]
+@router.command("加节目", help="添加本群节目", usage="周三 10:00 主题 内容", **ADMIN)
 async def add(ctx: Context) -> None:
     assert ctx.command is not None and ctx.group_id is not None
     words = ctx.command.raw_args.split(maxsplit=3)
@@ -97,7 +97,7 @@ async def add(ctx: Context) -> None:
     await ctx.reply(ctx.render(T_DONE, what=what))
 
 
-@router.command("删节目", help="删除聊天里添加的节目", usage="<节目>", **ADMIN)  # type: ignore[arg-type]
+@router.command("删节目", help="删除聊天里添加的节目", usage="<节目>", **ADMIN)
 async def remove(ctx: Context) -> None:
     assert ctx.command is not None
     sid = ctx.command.words[0] if ctx.command.words else ""
@@ -106,7 +106,7 @@ async def remove(ctx: Context) -> None:
             ProgrammeCustomSlot.group_id == ctx.group_id, ProgrammeCustomSlot.slot_id == sid
         )
     )
-    if not res.rowcount:  # type: ignore[attr-defined]
+    if not rowcount(res):
         in_config = find_slot(ctx.feature(ProgrammeConfig), sid) is not None
         reason = "配置文件里的节目不能删除，可以 /暂停节目" if in_config else f"没有节目「{sid}」"
         await ctx.reply(ctx.render(T_FAIL, reason=reason))
@@ -115,7 +115,7 @@ async def remove(ctx: Context) -> None:
     await ctx.reply(ctx.render(T_DONE, what=f"已删除节目「{sid}」"))
 
 
-@router.command("暂停节目", help="暂停本群某个节目", usage="<节目>", **ADMIN)  # type: ignore[arg-type]
+@router.command("暂停节目", help="暂停本群某个节目", usage="<节目>", **ADMIN)
 async def pause(ctx: Context) -> None:
     slot = await _slot(ctx)
     if slot is None:
@@ -129,7 +129,7 @@ async def pause(ctx: Context) -> None:
     await ctx.reply(ctx.render(T_DONE, what=f"已暂停节目「{slot.id}」，/恢复节目 {slot.id} 可恢复"))
 
 
-@router.command("恢复节目", help="恢复已暂停的节目", usage="<节目>", **ADMIN)  # type: ignore[arg-type]
+@router.command("恢复节目", help="恢复已暂停的节目", usage="<节目>", **ADMIN)
 async def resume(ctx: Context) -> None:
     slot = await _slot(ctx)
     if slot is None:
@@ -144,7 +144,7 @@ async def resume(ctx: Context) -> None:
     await ctx.reply(ctx.render(T_DONE, what=f"已恢复节目「{slot.id}」"))
 
 
-@router.command("节目预览", help="预览节目内容（不发到群里）", usage="<节目>", **ADMIN)  # type: ignore[arg-type]
+@router.command("节目预览", help="预览节目内容（不发到群里）", usage="<节目>", **ADMIN)
 async def preview(ctx: Context) -> None:
     slot = await _slot(ctx)
     if slot is None:

@@ -97,7 +97,9 @@ async def _week_with_status(config: Config, group: str | None, monday: date) -> 
         return await week(config, None, group, monday)
 
 
-def register_cli(sub: argparse._SubParsersAction, load: ConfigLoader) -> None:  # type: ignore[type-arg]
+def register_cli(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], load: ConfigLoader
+) -> None:
     p = sub.add_parser("programme", help="the programme table (节目表)")
     psub = p.add_subparsers(dest="programme_command", required=True, parser_class=type(p))
     show = psub.add_parser("show", help="print a week's occurrences")

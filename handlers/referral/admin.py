@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot import Context, Role, Router, group_only, private_only, templates
+from bot import CommandOptions, Context, Role, Router, group_only, private_only, templates
 from handlers.referral import claims, ledger
 from handlers.referral.settle import announce_tiers
 from storage.models import Member
@@ -23,7 +23,7 @@ router = Router("referral-admin")
 T_OK = templates.register("referral.admin_ok", "✅ {what}", "what", "group", "bot")
 T_BAD = templates.register("referral.admin_bad", "⚠️ {what}", "what", "group", "bot")
 T_REFUSED = "core.refused"  # registered by the dispatcher
-ADMIN = {"role": Role.ADMIN, "filters": (group_only,)}
+ADMIN: CommandOptions = {"role": Role.ADMIN, "filters": (group_only,)}
 MAX_DELTA = 1000
 
 
@@ -43,7 +43,7 @@ def _first_join(member: Member) -> bool:
     return member.join_count == 1 and joined is not None and member.first_seen_at >= joined
 
 
-@router.command("归属", help="指定新成员的邀请人", usage="@新成员 @邀请人", **ADMIN)  # type: ignore[arg-type]
+@router.command("归属", help="指定新成员的邀请人", usage="@新成员 @邀请人", **ADMIN)
 async def attribute(ctx: Context) -> None:
     assert ctx.command is not None and ctx.group_id is not None
     if len(ctx.command.mentions) < 2:
@@ -63,7 +63,7 @@ async def attribute(ctx: Context) -> None:
     await _ok(ctx, f"已把 {invitee} 归属给 {inviter}（{status}）")
 
 
-@router.command("调整邀请", help="手动增减有效邀请", usage="@成员 +2 原因", **ADMIN)  # type: ignore[arg-type]
+@router.command("调整邀请", help="手动增减有效邀请", usage="@成员 +2 原因", **ADMIN)
 async def adjust(ctx: Context) -> None:
     assert ctx.command is not None and ctx.group_id is not None
     words = ctx.command.words
@@ -94,7 +94,7 @@ async def adjust(ctx: Context) -> None:
     await announce_tiers(ctx, ctx.group_id, target, before)
 
 
-@router.command("撤销调整", help="撤销最近一次邀请调整", usage="@成员", **ADMIN)  # type: ignore[arg-type]
+@router.command("撤销调整", help="撤销最近一次邀请调整", usage="@成员", **ADMIN)
 async def undo(ctx: Context) -> None:
     assert ctx.command is not None and ctx.group_id is not None
     if not ctx.command.mentions:
@@ -119,7 +119,7 @@ async def undo(ctx: Context) -> None:
     await _ok(ctx, f"已撤销 {target} 的调整 {last.delta:+d}")
 
 
-@router.command("作废邀请", help="作废一条邀请", usage="@新成员", **ADMIN)  # type: ignore[arg-type]
+@router.command("作废邀请", help="作废一条邀请", usage="@新成员", **ADMIN)
 async def void(ctx: Context) -> None:
     assert ctx.command is not None and ctx.group_id is not None
     if not ctx.command.mentions:
@@ -138,7 +138,7 @@ async def void(ctx: Context) -> None:
     await _ok(ctx, f"已作废 {inv.inviter_id} 邀请 {inv.invitee_id} 的记录（原为 {before}）")
 
 
-@router.command("邀请记录", help="查看某人的邀请明细", usage="@成员", **ADMIN)  # type: ignore[arg-type]
+@router.command("邀请记录", help="查看某人的邀请明细", usage="@成员", **ADMIN)
 async def history(ctx: Context) -> None:
     assert ctx.command is not None and ctx.group_id is not None
     target = ctx.command.mentions[0] if ctx.command.mentions else ctx.user_id

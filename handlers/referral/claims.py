@@ -22,8 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import Config, Context, Router, group_only, queue_private_text, templates
 from handlers.referral import ledger
 from handlers.referral.config import ReferralConfig
-from storage.db import rowcount
-from storage.dialect import insert_ignore
+from storage.dialect import insert_ignore, rowcount
 from storage.models import Group, Member
 from storage.models_referral import RewardClaim, RewardCode
 

@@ -76,7 +76,9 @@ def cmd_import(args: argparse.Namespace, load: ConfigLoader) -> int:
     return 0
 
 
-def register_cli(sub: argparse._SubParsersAction, load: ConfigLoader) -> None:  # type: ignore[type-arg]
+def register_cli(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], load: ConfigLoader
+) -> None:
     """Add ``groupbot rewards import``."""
     p = sub.add_parser("rewards", help="reward codes for invite tiers")
     psub = p.add_subparsers(dest="rewards_command", required=True, parser_class=type(p))

@@ -25,8 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import Context
 from handlers.referral.config import ReferralConfig
-from storage.db import rowcount
-from storage.dialect import insert_ignore
+from storage.dialect import insert_ignore, rowcount
 from storage.models import AuditEntry, Member
 from storage.models_referral import Invite, InviteAdjustment
 

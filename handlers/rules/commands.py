@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select, update
 
-from bot import Context, Role, Router, group_only, templates
+from bot import CommandOptions, Context, Role, Router, group_only, templates
 from handlers.rules.config import RulesConfig
 from handlers.rules.repo import record, warn_member, warning_count
 from storage.dialect import insert_ignore
@@ -23,7 +23,7 @@ router = Router("rules-commands")
 T_RULES = templates.register("rules.text", "📜 {group} 群规：\n{rules}", "rules", "group", "bot")
 T_DONE = templates.register("rules.done", "✅ {what}", "what", "group", "bot")
 T_BAD = templates.register("rules.bad", "⚠️ {what}", "what", "group", "bot")
-ADMIN = {"role": Role.ADMIN, "filters": (group_only,)}
+ADMIN: CommandOptions = {"role": Role.ADMIN, "filters": (group_only,)}
 
 
 async def target_of(ctx: Context) -> str | None:
@@ -56,7 +56,7 @@ async def show(ctx: Context) -> None:
     await ctx.reply(ctx.render(T_RULES, rules=await ctx.setting("rules.text", cfg.text)))
 
 
-@router.command("设置规则", help="设置本群群规", usage="群规内容", **ADMIN)  # type: ignore[arg-type]
+@router.command("设置规则", help="设置本群群规", usage="群规内容", **ADMIN)
 async def set_rules(ctx: Context) -> None:
     assert ctx.command is not None
     text = ctx.command.raw_args.strip()
@@ -68,7 +68,7 @@ async def set_rules(ctx: Context) -> None:
     await done(ctx, "群规已更新，发送 /规则 查看")
 
 
-@router.command("警告", "warn", help="警告成员", usage="@成员 原因", **ADMIN)  # type: ignore[arg-type]
+@router.command("警告", "warn", help="警告成员", usage="@成员 原因", **ADMIN)
 async def warn_cmd(ctx: Context) -> None:
     assert ctx.command is not None
     target = await target_of(ctx)
@@ -98,7 +98,7 @@ async def revoke_warning(ctx: Context, w: Warning_) -> None:
     )
 
 
-@router.command("撤销警告", help="撤销成员最近一次警告", usage="@成员", **ADMIN)  # type: ignore[arg-type]
+@router.command("撤销警告", help="撤销成员最近一次警告", usage="@成员", **ADMIN)
 async def revoke(ctx: Context) -> None:
     assert ctx.command is not None and ctx.group_id is not None
     target = await target_of(ctx)
@@ -126,7 +126,7 @@ async def revoke(ctx: Context) -> None:
     await done(ctx, f"已撤销 {name} 的一次警告（{last.reason}），现有 {left} 次")
 
 
-@router.command("撤销", "undo", help="按记录号撤销处理", usage="记录号", **ADMIN)  # type: ignore[arg-type]
+@router.command("撤销", "undo", help="按记录号撤销处理", usage="记录号", **ADMIN)
 async def undo(ctx: Context) -> None:
     """Undo one moderation-log row by its number (shown in reports and /警告记录)."""
     assert ctx.command is not None and ctx.group_id is not None
@@ -169,7 +169,7 @@ async def undo(ctx: Context) -> None:
     await done(ctx, what)
 
 
-@router.command("警告记录", help="查看成员的警告和处理记录", usage="@成员", **ADMIN)  # type: ignore[arg-type]
+@router.command("警告记录", help="查看成员的警告和处理记录", usage="@成员", **ADMIN)
 async def history(ctx: Context) -> None:
     assert ctx.command is not None and ctx.group_id is not None
     target = await target_of(ctx) or ctx.user_id
@@ -218,7 +218,7 @@ async def set_allowed(ctx: Context, target: str, allowed: bool) -> None:
         )
 
 
-@router.command("白名单", help="群规白名单（不受群规检查）", usage="添加|移除|列表 @成员", **ADMIN)  # type: ignore[arg-type]
+@router.command("白名单", help="群规白名单（不受群规检查）", usage="添加|移除|列表 @成员", **ADMIN)
 async def allowlist(ctx: Context) -> None:
     assert ctx.command is not None and ctx.group_id is not None
     op = ctx.command.words[0] if ctx.command.words else "列表"

@@ -142,7 +142,9 @@ def _known(config: Config, gid: str) -> bool:
     return asyncio.run(seen())
 
 
-def register_cli(sub: argparse._SubParsersAction, load: ConfigLoader) -> None:  # type: ignore[type-arg]
+def register_cli(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], load: ConfigLoader
+) -> None:
     """Add ``groupbot report``."""
     p = sub.add_parser("report", help="operator reports: inactive, VIPs, capacity, dead letters")
     p.add_argument("-c", "--config", required=True, help="TOML config file")

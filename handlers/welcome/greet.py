@@ -103,7 +103,8 @@ async def next_group(ctx: Context, group_id: str) -> str:
         if other.id == g.id or not set(other.tags) & set(g.tags):
             continue
         if await members_in(ctx, other.id) < ctx.config.feature(WelcomeConfig, other.id).capacity:
-            return other.name or other.id
+            name: str = other.name or other.id
+            return name
     return ""
 
 

@@ -3,7 +3,9 @@
     python bench/bench_programme.py [--groups 10000] [--pace-groups 200]
 
 Part 1: time from the tick to every occurrence claimed in the ledger and queued in the outbox
-(one robot key per group), then a second tick (must add nothing). Part 2: delivery at pace —
+(one robot key per group): the tick stores one event per occurrence, the dispatcher runs the
+programme's handler for each — the one path every post takes. Then a second tick (must add
+nothing). Part 2: delivery at pace —
 the outbox delivers the queued posts to a local fake WeCom webhook; with one key per group each
 robot allows 20 calls a minute, so the figure is the delivery rate the worker sustains.
 """
@@ -27,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config import Config, parse_config
 from bot.runtime import Bot
-from schedules.engine import tick
+from handlers.programme.ticks import tick
 from tests.fakes.clock import FakeClock
 from tests.fakes.wecom_api import FakeWeCom
 
@@ -84,6 +86,8 @@ async def run(groups: int, pace_groups: int) -> dict[str, float]:
             clock.set(WED_10 + timedelta(seconds=1))
             t0 = time.perf_counter()
             claimed = await tick(bot)
+            while await bot.dispatcher.run_once():
+                pass
             enqueue_s = time.perf_counter() - t0
             t1 = time.perf_counter()
             again = await tick(bot)

@@ -22,9 +22,10 @@ class ProgrammeOccurrence(Base):
     slot_id: Mapped[str] = mapped_column(String(64))
     group_id: Mapped[str] = mapped_column(String(128))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
-    status: Mapped[str] = mapped_column(String(16))  # sent | skipped
+    status: Mapped[str] = mapped_column(String(16))  # sent | skipped | failed
     theme: Mapped[str] = mapped_column(String(256), default="")
     late: Mapped[bool] = mapped_column(default=False)
+    reason: Mapped[str] = mapped_column(String(256), default="")  # why it failed
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (

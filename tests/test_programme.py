@@ -14,8 +14,8 @@ from sqlalchemy import select
 from bot.config import ConfigError, parse_config
 from bot.runtime import Bot
 from handlers import FEATURES
+from handlers.programme.ticks import catch_up, tick
 from schedules.due import GroupView, occurrences
-from schedules.engine import catch_up, tick
 from schedules.model import Campaign, Slot
 from storage.models_programme import ProgrammeOccurrence
 from tests.fakes.clock import FakeClock

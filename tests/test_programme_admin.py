@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.runtime import Bot
-from schedules.engine import tick
+from handlers.programme.ticks import tick
 from tests.fakes.clock import FakeClock
 from tests.harness import Harness, make_config
 from tests.test_programme import SLOTS, WED_10

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.web.app import create_app
 from handlers.app import main
-from schedules.engine import tick
+from handlers.programme.ticks import tick
 from tests.fakes.clock import FakeClock
 from tests.harness import Harness
 from tests.test_programme import SLOTS, WED_10

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from schedules.engine import tick
+from handlers.programme.ticks import tick
 from schedules.lottery import draw, seed_for
 from storage.models_programme import LotteryDraw
 from tests.fakes.clock import FakeClock

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.events import MemberJoined, MemberLeft, MessageReceived, Scheduled
 from bot.web.app import create_app
-from schedules.engine import tick
+from handlers.programme.ticks import tick
 from tests.fakes.clock import FakeClock
 from tests.harness import Harness
 

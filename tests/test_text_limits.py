@@ -14,7 +14,7 @@ from bot import templates
 from bot.outbox import merge, queue
 from bot.outbox.queue import MAX_PARTS, limit, split
 from bot.runtime import Bot
-from schedules.engine import tick
+from handlers.programme.ticks import tick
 from storage.models import OutboxMessage
 from tests.fakes.clock import FakeClock
 from tests.harness import make_config
@@ -127,6 +127,8 @@ async def test_fanout_markdown_is_cut_at_4096_bytes(tmp_path: Path) -> None:
     await bot.db.create_all()
     await bot.start()
     await tick(bot)
+    while await bot.dispatcher.run_once():  # handled and queued, not delivered
+        pass
     async with bot.db.read() as s:
         rows = (await s.scalars(select(OutboxMessage).where(OutboxMessage.group_id == "w1"))).all()
     await bot.stop()

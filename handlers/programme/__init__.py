@@ -8,7 +8,7 @@ from handlers.programme import admin, commands, posting
 from handlers.programme.api import register_cli, setup_web
 from handlers.programme.config import ProgrammeConfig, quiet_hours_check
 from handlers.programme.page import programme_page
-from schedules.engine import on_startup
+from handlers.programme.ticks import on_startup
 
 router = posting.router
 for part in (commands, admin):

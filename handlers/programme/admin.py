@@ -13,7 +13,8 @@ from sqlalchemy import delete
 
 from bot import CommandOptions, Context, Role, Router, group_only, templates
 from handlers.programme.config import ProgrammeConfig
-from handlers.programme.posting import custom_slot, find_slot, render_slot
+from handlers.programme.posting import render_slot
+from handlers.programme.slots import find_slot, slot_of
 from schedules.model import VARIABLES, Slot, in_quiet, parse_quiet
 from storage.dialect import insert_ignore, rowcount
 from storage.models_programme import ProgrammeCustomSlot, ProgrammePause
@@ -32,8 +33,7 @@ async def _slot(ctx: Context) -> Slot | None:
     assert ctx.command is not None
     if not ctx.command.words:
         return None
-    sid = ctx.command.words[0]
-    return find_slot(ctx.feature(ProgrammeConfig), sid) or await custom_slot(ctx, sid)
+    return await slot_of(ctx, ctx.command.words[0])
 
 
 def content_problem(text: str) -> None:

@@ -13,8 +13,8 @@ from aiohttp import web
 
 from bot import Config, ConfigLoader, database
 from bot.web_public import BOT, bad_request, not_found
+from handlers.programme.slots import due, load_overrides
 from handlers.programme.table import format_rows, monday_of, week, with_status
-from schedules.engine import due, load_overrides
 
 MAX_RANGE = timedelta(days=62)
 

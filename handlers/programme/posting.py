@@ -1,61 +1,65 @@
-"""Posting a programme occurrence, exactly once, and telling admins about skipped ones.
+"""Posting a programme occurrence — the one path every post takes, exactly once.
 
 Rules:
+- Every due occurrence arrives as a ``Scheduled`` event (``programme.post`` or
+  ``programme.skip``); this handler is the only code that claims the ledger row and queues
+  the post.
 - The ledger row (slot, group, time) is claimed first; only the claimant posts, and the post's
-  outbox key is the occurrence id, so nothing can post an occurrence twice.
-- Content is a template that may pull live numbers: ``{checkins_today}``, ``{top_checkin}``,
-  ``{top_points}``, ``{top_invites}``, ``{date}``, ``{weekday}``, ``{theme}``, ``{group}``;
-  a lottery slot adds ``{winners}``, ``{seed}`` (first 16 hex digits) and ``{candidates}``.
-  A ``pool`` rotates by occurrence: the Nth post of a slot in a group uses item N mod len.
+  outbox key is the occurrence key ``prog:{slot}:{group}:{time}``, so nothing can post an
+  occurrence twice.
+- Content is a template of named fields: ``{date}``, ``{weekday}``, ``{theme}``, ``{group}``
+  and the live numbers ``{checkins_today}``, ``{top_checkin}``, ``{top_points}``,
+  ``{top_invites}`` (read only when named); a lottery slot adds ``{winners}``, ``{seed}``
+  (first 16 hex digits) and ``{candidates}``. A ``pool`` rotates by occurrence: the Nth post
+  of a slot in a group uses item N mod len.
+- Content that cannot be rendered (a slot saved before the content rules) fails alone: the
+  occurrence is recorded ``failed`` with the reason and admins are told; every other
+  occurrence posts as usual.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 
 from bot import Context, Router, Scheduled, templates
-from handlers.programme.config import ProgrammeConfig
+from handlers.programme.slots import slot_of
 from schedules.model import Slot
 from storage.dialect import insert_ignore
 from storage.models_programme import ProgrammeOccurrence
 
+log = logging.getLogger("groupbot.programme")
 router = Router("programme-posting")
 CN_WEEKDAY = "一二三四五六日"
+V = ("theme", "slot", "time", "group", "bot")
 T_SKIPPED = templates.register(
-    "programme.skipped",
-    "⚠️ 节目「{theme}」（{slot}，{time}）错过了发送时间，已跳过未发。",
-    "theme",
-    "slot",
-    "time",
-    "group",
-    "bot",
+    "programme.skipped", "⚠️ 节目「{theme}」（{slot}，{time}）错过了发送时间，已跳过未发。", *V
+)
+T_FAILED = templates.register(
+    "programme.failed",
+    "⚠️ 节目「{theme}」（{slot}，{time}）的内容无法使用，未发送：{reason}。请 /删节目 后重新添加。",
+    "reason",
+    *V,
 )
 
 
-def find_slot(cfg: ProgrammeConfig, slot_id: str) -> Slot | None:
-    for s in cfg.slots:
-        if s.id == slot_id:
-            return s
-    for c in cfg.campaigns:
-        for s in c.slots:
-            if s.id == slot_id:
-                return s
-    return None
+def occurrence_key(slot_id: str, group_id: str, at: datetime) -> str:
+    """The occurrence's id: its inbox event, outbox post and lottery draw all carry it."""
+    return f"prog:{slot_id}:{group_id}:{at.isoformat()}"
 
 
-async def custom_slot(ctx: Context, slot_id: str) -> Slot | None:
-    from schedules.engine import load_overrides
+async def claim(
+    ctx: Context, slot: Slot, at: datetime, status: str, late: bool, reason: str = ""
+) -> bool:
+    """Insert the ledger row; True for the one caller that inserted it.
 
-    ov = await load_overrides(ctx.session)
-    return next((s for s in ov.custom.get(ctx.group_id or "", []) if s.id == slot_id), None)
-
-
-async def claim(ctx: Context, slot: Slot, at: datetime, status: str, late: bool) -> bool:
-    table = ProgrammeOccurrence.__table__
-    stmt = insert_ignore(ctx.session, table, ["slot_id", "group_id", "at"]).returning(table.c.id)
+    In a dispatcher batch the row is written with the batch, as a plain INSERT: should the
+    occurrence be claimed already, the unique constraint fails the batch and its events run
+    again one by one, where this claim answers exactly."""
     row = dict(
         slot_id=slot.id,
         group_id=ctx.group_id,
@@ -63,50 +67,76 @@ async def claim(ctx: Context, slot: Slot, at: datetime, status: str, late: bool)
         status=status,
         theme=slot.theme,
         late=late,
+        reason=reason[:256],
         created_at=ctx.now(),
     )
+    if ctx.batch is not None and ctx.batch.deferred:
+        await ctx.batch.insert(ProgrammeOccurrence, row)
+        return True
+    table = ProgrammeOccurrence.__table__
+    stmt = insert_ignore(ctx.session, table, ["slot_id", "group_id", "at"]).returning(table.c.id)
     return (await ctx.session.execute(stmt, [row])).scalar() is not None
 
 
-async def live_values(ctx: Context, slot: Slot) -> dict[str, Any]:
+async def content_of(ctx: Context, slot: Slot) -> str:
+    """The slot's content, or the pool item whose turn is next (N posts sent: item N)."""
+    if not slot.pool:
+        return slot.content
+    n = await ctx.session.scalar(
+        select(func.count())
+        .select_from(ProgrammeOccurrence)
+        .where(
+            ProgrammeOccurrence.slot_id == slot.id,
+            ProgrammeOccurrence.group_id == ctx.group_id,
+            ProgrammeOccurrence.status == "sent",
+        )
+    )
+    return slot.pool[int(n or 0) % len(slot.pool)]
+
+
+async def values_for(ctx: Context, slot: Slot, names: set[str]) -> dict[str, Any]:
+    """The values ``names`` refer to; live numbers are read only when named."""
     from handlers.checkin import checkins_on, leaderboard
     from handlers.referral import invite_leaderboard
 
     assert ctx.group_id is not None
-    reset = ctx.feature("checkin").reset_hour
-    today = ctx.local_day(reset)
+    gid = ctx.group_id
+    local = ctx.local_now()
+    today = ctx.local_day(ctx.feature("checkin").reset_hour)
 
     def top(rows: list[tuple[str, str, int]], unit: str) -> str:
         return "\n".join(f"{i}. {n} {v}{unit}" for i, (_u, n, v) in enumerate(rows, 1)) or "暂无"
 
-    local = ctx.local_now()
-    return {
-        "checkins_today": len(await checkins_on(ctx.session, ctx.group_id, today)),
-        "top_checkin": top(await leaderboard(ctx.session, ctx.group_id, "today", 5, today), "分"),
-        "top_points": top(await leaderboard(ctx.session, ctx.group_id, "points", 5, today), "分"),
-        "top_invites": top(await invite_leaderboard(ctx.session, ctx.group_id, 5), "人"),
+    async def board(kind: str) -> str:
+        return top(await leaderboard(ctx.session, gid, kind, 5, today), "分")
+
+    async def invites() -> str:
+        return top(await invite_leaderboard(ctx.session, gid, 5), "人")
+
+    async def checkins() -> int:
+        return len(await checkins_on(ctx.session, gid, today))
+
+    live: dict[str, Callable[[], Awaitable[Any]]] = {
+        "checkins_today": checkins,
+        "top_checkin": lambda: board("today"),
+        "top_points": lambda: board("points"),
+        "top_invites": invites,
+    }
+    out: dict[str, Any] = {
         "date": local.strftime("%m月%d日"),
         "weekday": "周" + CN_WEEKDAY[local.weekday()],
         "theme": slot.theme,
-        "group": ctx.group.name if ctx.group else ctx.group_id,
+        "group": ctx.group.name if ctx.group and ctx.group.name else gid,
     }
+    for name in sorted(names & live.keys()):
+        out[name] = await live[name]()
+    return out
 
 
 async def render_slot(ctx: Context, slot: Slot, extra: dict[str, Any] | None = None) -> str:
-    text = slot.content
-    if slot.pool:
-        n = await ctx.session.scalar(
-            select(func.count())
-            .select_from(ProgrammeOccurrence)
-            .where(
-                ProgrammeOccurrence.slot_id == slot.id,
-                ProgrammeOccurrence.group_id == ctx.group_id,
-                ProgrammeOccurrence.status == "sent",
-            )
-        )
-        text = slot.pool[max(0, int(n or 1) - 1) % len(slot.pool)]
-    templates.parse(text)  # an unsafe text fails here, before any live number is read
-    values = {**await live_values(ctx, slot), **(extra or {})}
+    """The slot's text as it would be posted now (TemplateError if it cannot be)."""
+    text = await content_of(ctx, slot)
+    values = {**await values_for(ctx, slot, templates.fields(text)), **(extra or {})}
     return templates.fill(text, values)
 
 
@@ -116,26 +146,30 @@ async def on_scheduled(ctx: Context) -> None:
     assert isinstance(ev, Scheduled)
     if ev.job not in ("programme.post", "programme.skip") or ctx.group_id is None:
         return
-    cfg: ProgrammeConfig = ctx.feature("programme")
-    slot = find_slot(cfg, str(ev.data.get("slot"))) or await custom_slot(
-        ctx, str(ev.data.get("slot"))
-    )
+    slot = await slot_of(ctx, str(ev.data.get("slot")))
     if slot is None:
-        return  # the slot was removed from config since
+        return  # the slot was removed since
     at = datetime.fromisoformat(str(ev.data["at"]))
+    local = at.astimezone(ctx.tz).strftime("%m-%d %H:%M")
+    said = {"theme": slot.theme or slot.id, "slot": slot.id, "time": local}
     if ev.job == "programme.skip":
         if await claim(ctx, slot, at, "skipped", False):
-            local = at.astimezone(ctx.tz).strftime("%m-%d %H:%M")
-            await ctx.notify_admins(
-                ctx.render(T_SKIPPED, theme=slot.theme, slot=slot.id, time=local)
-            )
+            await ctx.notify_admins(ctx.render(T_SKIPPED, **said))
+        return
+    text = await content_of(ctx, slot)
+    try:
+        names = templates.fields(text)
+    except templates.TemplateError as exc:
+        if await claim(ctx, slot, at, "failed", False, str(exc)):
+            log.warning("programme %s in %s at %s not posted: %s", slot.id, ctx.group_id, at, exc)
+            await ctx.notify_admins(ctx.render(T_FAILED, reason=str(exc), **said))
         return
     if not await claim(ctx, slot, at, "sent", bool(ev.data.get("late"))):
         return
-    key = f"prog:{slot.id}:{ctx.group_id}:{at.isoformat()}"
+    key = occurrence_key(slot.id, ctx.group_id, at)
     extra = await run_lottery(ctx, slot, key) if slot.action == "lottery" else {}
-    text = await render_slot(ctx, slot, extra)
-    await ctx.send(ctx.group_id, text, markdown=slot.markdown, idem_key=key)
+    values = {**await values_for(ctx, slot, names), **extra}
+    await ctx.send(ctx.group_id, templates.fill(text, values), markdown=slot.markdown, idem_key=key)
 
 
 async def run_lottery(ctx: Context, slot: Slot, occurrence: str) -> dict[str, Any]:

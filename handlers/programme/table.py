@@ -1,6 +1,7 @@
 """The week's programme with each occurrence's status, for chat, CLI and API alike.
 
-Status: ``sent`` (claimed and queued), ``failed`` (its message was dead-lettered),
+Status: ``sent`` (claimed and queued), ``failed`` (its content could not be rendered, or its
+message was dead-lettered),
 ``skipped`` (missed: recorded as skipped, or long past without ever being posted — e.g. before
 the bot first ran), ``pending`` (not yet due, or due this very moment).
 """
@@ -13,8 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import Config
+from handlers.programme.posting import occurrence_key
+from handlers.programme.slots import due, load_overrides
 from schedules.due import Occurrence
-from schedules.engine import due, load_overrides
 from storage.models import OutboxMessage
 from storage.models_programme import ProgrammeOccurrence
 
@@ -65,7 +67,7 @@ async def with_status(
     out = []
     for o in occs:
         st = ledger.get((o.slot.id, o.group_id, o.at)) or _unclaimed(o, now)
-        if st == "sent" and f"prog:{o.slot.id}:{o.group_id}:{o.at.isoformat()}" in dead_keys:
+        if st == "sent" and occurrence_key(o.slot.id, o.group_id, o.at) in dead_keys:
             st = "failed"
         out.append((o, st))
     return out

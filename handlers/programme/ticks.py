@@ -1,0 +1,134 @@
+"""Turning the programme into events: the tick, the catch-up after a start, the job.
+
+Rules:
+- Every tick covers the span since the previous one (``schedules.window``) and submits one
+  ``Scheduled`` event per due occurrence, keyed by the occurrence; the inbox's unique key and
+  the ledger's unique constraint make overlapping spans, restarts and several instances
+  harmless.
+- Within the group's grace period an occurrence is posted (late if need be); older ones are
+  recorded as skipped and reported to admins. This holds for the start-up catch-up (looking
+  back up to a day) and, the same way, for a running process whose clock jumped forward.
+- Nothing before the programme's first start counts as missed.
+- One APScheduler job (``programme-tick``, in memory) drives the ticks: per-group timezones,
+  holidays, campaigns and quiet hours are all answered by the same pure function, so there is
+  no job per slot to keep in step with edits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from bot import Scheduled, StateKey
+from handlers.programme.config import ProgrammeConfig
+from handlers.programme.posting import occurrence_key
+from handlers.programme.slots import due, load_overrides
+from schedules.due import Occurrence
+from schedules.window import Ticker, Verdict, verdict
+from storage.models_programme import ProgrammeOccurrence
+
+if TYPE_CHECKING:
+    from bot import Bot
+
+TICK_S = 30
+WINDOW = timedelta(seconds=150)  # several ticks wide: a late tick still finds its occurrences
+LOOKBACK = timedelta(days=1)
+# when this process last looked for due occurrences: in-process state, nothing to persist
+# (a restart catches up from the ledger and the first start)
+TICKER: StateKey[Ticker] = StateKey("programme.ticker", lambda: Ticker(WINDOW, LOOKBACK))
+
+
+def ticker(bot: Bot) -> Ticker:
+    return bot.services.state.need(TICKER)
+
+
+def _event(occ: Occurrence, now: datetime, v: Verdict) -> Scheduled:
+    key = occurrence_key(occ.slot.id, occ.group_id, occ.at)
+    skip = v is Verdict.MISSED
+    return Scheduled(
+        dedup_key=("progskip" + key[4:]) if skip else key,
+        platform="internal",
+        group_id=occ.group_id,
+        occurred_at=now,
+        job="programme.skip" if skip else "programme.post",
+        data={
+            "slot": occ.slot.id,
+            "at": occ.at.isoformat(),
+            "late": v is Verdict.LATE,
+            "campaign": occ.campaign,
+        },
+    )
+
+
+async def _submit(bot: Bot, start: datetime, end: datetime, now: datetime) -> tuple[int, int]:
+    """Submit every occurrence in ``[start, end)`` not yet in the ledger; returns (new posts,
+    new skips). Those already there would be refused by their keys anyway: leaving them out
+    spares the inbox the overlapping part of every window."""
+    ledger = ProgrammeOccurrence
+    async with bot.db.read() as s:
+        ov = await load_overrides(s)
+        cols = (ledger.slot_id, ledger.group_id, ledger.at)
+        span = (ledger.at >= start, ledger.at < end)
+        claimed = {tuple(r) for r in (await s.execute(select(*cols).where(*span))).all()}
+    events = []
+    for occ in due(bot.config, start, end, overrides=ov):
+        if (occ.slot.id, occ.group_id, occ.at) in claimed:
+            continue
+        grace = timedelta(minutes=bot.config.feature(ProgrammeConfig, occ.group_id).grace_minutes)
+        events.append(_event(occ, now, verdict(occ.at, now, grace, WINDOW)))
+    # submitted together, the inbox stores them in a few group commits
+    stored = await asyncio.gather(*(bot.inbox.submit(e) for e in events))
+    posted = sum(
+        1 for e, st in zip(events, stored, strict=True) if st.new and e.job.endswith("post")
+    )
+    return posted, sum(1 for st in stored if st.new) - posted
+
+
+async def tick(bot: Bot, now: datetime | None = None) -> int:
+    """Submit what fell due since the last tick; returns how many new events that made."""
+    now = now or bot.clock.now()
+    start, end = ticker(bot).span(now)
+    return sum(await _submit(bot, start, end, now))
+
+
+async def catch_up(bot: Bot, now: datetime | None = None) -> tuple[int, int]:
+    """After a start: post what was missed within the grace period, skip older ones."""
+    now = now or bot.clock.now()
+    since = await first_start(bot, now)
+    result = await _submit(bot, max(now - LOOKBACK, since), now, now)
+    ticker(bot).caught_up(now)
+    return result
+
+
+async def first_start(bot: Bot, now: datetime) -> datetime:
+    """When the programme first ran on this database (recorded the first time)."""
+    from storage.dialect import insert_ignore
+    from storage.models import GroupSetting
+
+    async with bot.db.transaction() as s:
+        table = GroupSetting.__table__
+        row = dict(
+            group_id="*",
+            key="programme.first_start",
+            value=now.isoformat(),
+            updated_by="",
+            updated_at=now,
+        )
+        await s.execute(insert_ignore(s, table, ["group_id", "key"]), [row])
+        stored = await s.get(GroupSetting, ("*", "programme.first_start"))
+    return datetime.fromisoformat(str(stored.value)) if stored else now
+
+
+async def on_startup(bot: Bot) -> None:
+    """Catch up, then tick every ``TICK_S`` seconds (a deterministic, in-memory job)."""
+    await catch_up(bot)
+
+    async def job() -> None:
+        await tick(bot)
+
+    bot.scheduler.add_job(
+        job, "interval", seconds=TICK_S, id="programme-tick", replace_existing=True
+    )

@@ -1,0 +1,148 @@
+"""One bad slot fails alone, and a clock that jumps forward loses no occurrence silently."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+from aiohttp.test_utils import TestClient
+from sqlalchemy import select
+
+from bot.events import Scheduled
+from bot.web.app import create_app
+from handlers.programme.ticks import tick
+from storage.models_programme import ProgrammeCustomSlot, ProgrammeOccurrence
+from tests.fakes.clock import FakeClock
+from tests.harness import Harness
+from tests.test_programme import SLOTS, WED_10
+
+AUTH = {"Authorization": "Bearer test-api-token"}
+
+
+async def ledger(h: Harness) -> dict[tuple[str, str], tuple[str, str]]:
+    async with h.bot.db.read() as s:
+        rows = (await s.scalars(select(ProgrammeOccurrence))).all()
+    return {(r.slot_id, r.group_id): (r.status, r.reason) for r in rows}
+
+
+async def test_chat_refuses_content_that_cannot_render(
+    make_harness: Callable[..., Awaitable[Harness]],
+) -> None:
+    h = await make_harness(SLOTS)
+    said = await h.say("gadmin", "/加节目 daily 12:00 x {theme!z}")
+    assert "节目内容只能用 {名字} 这样的占位符" in said[0] and "conversions" in said[0]
+    async with h.bot.db.read() as s:
+        assert (await s.scalars(select(ProgrammeCustomSlot))).all() == []
+
+
+async def test_a_bad_slot_from_before_fails_alone_and_admins_are_told(
+    make_harness: Callable[..., Awaitable[Harness]],
+    aiohttp_client: Callable[..., Awaitable[TestClient]],
+) -> None:
+    h = await make_harness(SLOTS, clock=FakeClock(WED_10 - timedelta(minutes=1)))
+    async with h.bot.db.transaction() as s:  # saved by a version that did not check content
+        s.add(
+            ProgrammeCustomSlot(
+                group_id="g1",
+                slot_id="bad",
+                days="daily",
+                time="10:00",
+                theme="坏节目",
+                content="{theme!z}",
+                created_by="gadmin",
+                created_at=WED_10 - timedelta(days=3),
+            )
+        )
+    h.new_lines()
+    h.clock.advance(timedelta(seconds=65))
+    for _ in range(2):
+        await tick(h.bot)
+        await h.bot.drain()
+    said = h.new_lines()
+    # the configured slot due in the same window reached both groups
+    assert sorted(x.split("]")[0] for x in said if "今天是周三会员福利日" in x) == ["[g1", "[g2"]
+    got = await ledger(h)
+    assert got[("benefit", "g1")] == ("sent", "") and got[("benefit", "g2")] == ("sent", "")
+    status, reason = got[("bad", "g1")]
+    assert status == "failed" and "{theme!z}" in reason
+    notices = [x for x in said if "坏节目" in x]
+    assert notices and all("私聊" in x and "无法使用" in x for x in notices)
+    assert len(notices) == 2  # gadmin and root, once: the second tick changed nothing
+    client = await aiohttp_client(create_app(h.bot, manage=False))
+    start = datetime(2026, 11, 18, 0, 0, tzinfo=UTC).isoformat()
+    end = (WED_10 + timedelta(minutes=1)).isoformat()
+    r = await client.get(
+        "/api/groups/g1/programme", params={"from": start, "to": end}, headers=AUTH
+    )
+    statuses = {
+        o["slot"]: o["status"] for o in (await r.json())["occurrences"] if "T10:00" in o["at"]
+    }
+    assert statuses["bad"] == "failed" and statuses["benefit"] == "sent"
+
+
+async def test_forward_jump_while_running_skips_and_tells_admins(
+    make_harness: Callable[..., Awaitable[Harness]],
+) -> None:
+    h = await make_harness(SLOTS, clock=FakeClock(WED_10 - timedelta(minutes=1)))
+    await tick(h.bot)  # 09:59
+    await h.bot.drain()
+    h.new_lines()
+    h.clock.set(WED_10 + timedelta(hours=3))  # the wall clock jumps to 13:00 (grace 30 min)
+    await tick(h.bot)
+    await h.bot.drain()
+    said = h.new_lines()
+    assert not [x for x in said if "今天是周三" in x]
+    assert [x for x in said if "错过了发送时间" in x and "会员福利日" in x]
+    got = await ledger(h)
+    assert got[("benefit", "g1")][0] == "skipped" and got[("benefit", "g2")][0] == "skipped"
+
+
+async def test_jump_within_grace_before_the_first_tick_still_posts(
+    make_harness: Callable[..., Awaitable[Harness]],
+) -> None:
+    h = await make_harness(SLOTS, clock=FakeClock(WED_10 - timedelta(minutes=10)))  # 09:50
+    await h.bot.drain()
+    h.new_lines()
+    h.clock.set(WED_10 + timedelta(minutes=20))  # 10:20, before the first tick ran
+    await tick(h.bot)
+    await h.bot.drain()
+    posts = [x for x in h.new_lines() if "今天是周三会员福利日" in x]
+    assert sorted(x.split("]")[0] for x in posts) == ["[g1", "[g2"]
+    async with h.bot.db.read() as s:
+        rows = (await s.scalars(select(ProgrammeOccurrence))).all()
+    assert {(r.slot_id, r.status, r.late) for r in rows} >= {("benefit", "sent", True)}
+
+
+async def test_an_occurrence_claimed_already_is_not_posted_again_in_a_batch(
+    make_harness: Callable[..., Awaitable[Harness]],
+) -> None:
+    """A post event whose occurrence is in the ledger already (say a skip recorded first) and
+    a fresh one share a dispatcher batch: the claim conflicts, the batch is run again one
+    event at a time, and only the fresh occurrence posts."""
+    h = await make_harness(SLOTS, clock=FakeClock(WED_10 + timedelta(seconds=5)))
+    await tick(h.bot)
+    await h.bot.drain()
+    h.new_lines()
+    now = h.clock.now()
+
+    def post(slot: str, group: str, at: datetime, key: str) -> Scheduled:
+        data = {"slot": slot, "at": at.isoformat(), "late": True, "campaign": ""}
+        return Scheduled(
+            dedup_key=key,
+            platform="internal",
+            group_id=group,
+            occurred_at=now,
+            job="programme.post",
+            data=data,
+        )
+
+    morning = datetime(2026, 11, 18, 0, 30, tzinfo=UTC)  # 08:30, not posted yet
+    await h.bot.inbox.submit(post("benefit", "g1", WED_10, "again:benefit"))
+    await h.bot.inbox.submit(post("morning", "g1", morning, "fresh:morning"))
+    await h.bot.drain()
+    said = h.new_lines()
+    assert [x for x in said if "早安" in x] == ["[g1] 🤖 早安 A"]
+    assert not [x for x in said if "会员福利日" in x]
+    assert h.bot.dispatcher.failed == 0
+    got = await ledger(h)
+    assert got[("benefit", "g1")] == ("sent", "") and got[("morning", "g1")] == ("sent", "")

@@ -21,7 +21,7 @@ from bot.config import parse_config
 from bot.runtime import Bot
 from handlers import FEATURES
 from handlers.app import main
-from schedules.engine import tick
+from handlers.programme.ticks import tick
 from storage.db import Database
 from storage.migrate import alembic_config, current, schema_diff
 from tests.fakes.clock import FakeClock

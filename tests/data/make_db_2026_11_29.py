@@ -21,7 +21,7 @@ from pathlib import Path
 from bot.config import parse_config
 from bot.runtime import Bot
 from handlers import FEATURES
-from schedules.engine import tick
+from handlers.programme.ticks import tick
 from tests.fakes.clock import DEFAULT_START, FakeClock
 from tests.harness import BASE, Harness, merge
 

@@ -4,7 +4,8 @@ was on 2026-11-29 (migration head 0009), with rows in the main tables.
 The file is the point, not this script: it stands for a database operators already run, and
 tests/test_upgrade_existing.py upgrades a copy with today's migrations. Never regenerate it
 with later code (the rows would then be written by the new schema); to pin a later schema, make
-a new file with a new date beside it.
+a new file with a new date beside it. The script ran with the code of commit 722f021; later
+code need not run it as it stands (it is kept as the record of what the file holds).
 
     python -m tests.data.make_db_2026_11_29 /tmp/db-2026-11-29.sqlite
     gzip -9 -n -c /tmp/db-2026-11-29.sqlite > tests/data/db-2026-11-29.sqlite.gz

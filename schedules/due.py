@@ -16,11 +16,6 @@ class Occurrence:
     at: datetime  # UTC
     campaign: str = ""
 
-    @property
-    def key(self) -> str:
-        """The occurrence id: unique per slot, group and time (the ledger's key)."""
-        return f"{self.slot.id}:{self.group_id}:{self.at.strftime('%Y%m%dT%H%M%SZ')}"
-
 
 @dataclass(frozen=True, slots=True)
 class GroupView:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -14,6 +15,7 @@ from bot.config import ConfigError, parse_config
 from bot.outbox.queue import MAX_PARTS
 from bot.web.app import create_app
 from handlers import FEATURES
+from handlers.app import main
 from storage.models_programme import ProgrammeCustomSlot
 from tests.fakes.onebot_bridge import FakeOneBot
 from tests.harness import Harness
@@ -123,3 +125,18 @@ def test_check_config_names_the_key_path_of_unsafe_templates() -> None:
     assert "programme.slots[1].pool: Value error, pool[1]: {weekday!r}: conversions" in problems
     assert "templates.core.unknown_command: {command:>99999}: format specs" in problems
     assert "groups[0].templates.core.unknown_command: {command[0]}: only plain names" in problems
+
+
+def test_check_config_cli_refuses_a_format_spec_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(
+        '[[programme.slots]]\nid = "a"\ntime = "10:00"\ncontent = "{theme:x>25000000}"\n'
+        '[[groups]]\nid = "g"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(SystemExit) as exc:
+        main(["check-config", "-c", str(cfg)])
+    assert exc.value.code == 2
+    assert "programme.slots[0].content:" in capsys.readouterr().err

@@ -129,6 +129,9 @@ class OneBotConfig(Section):
     api_url: str = ""
     access_token: str = ""
     self_id: str = ""
+    # true: accept unsigned pushes although OneBot groups are configured (anyone who reaches
+    # POST /onebot can then speak as any member, owner included) — only behind a trusted proxy
+    allow_unsigned: bool = False
 
 
 class GroupConfig(BaseModel):
@@ -313,10 +316,22 @@ def parse_config(
         raise ConfigError(problems)
     assert core is not None
     cfg = Config(core, views, features)
-    problems = [p for f in cfg.features for check in f.checks for p in check(cfg)]
+    problems = _onebot_signed(cfg)
+    problems += [p for f in cfg.features for check in f.checks for p in check(cfg)]
     if problems:
         raise ConfigError(problems)
     return cfg
+
+
+def _onebot_signed(cfg: Config) -> list[str]:
+    """OneBot groups need signed pushes: without a secret anyone could post events as owner."""
+    ob = cfg.onebot
+    if ob.secret or ob.allow_unsigned or not any(g.platform == "onebot" for g in cfg.groups):
+        return []
+    return [
+        "onebot.secret: required when OneBot groups are configured (unsigned events would be "
+        "accepted from anyone); set it in the bridge too, or set onebot.allow_unsigned = true"
+    ]
 
 
 def _check_raw(data: dict[str, Any]) -> list[str]:

@@ -169,6 +169,13 @@ async def onebot_post(request: web.Request) -> web.StreamResponse:
 
 
 def setup(app: web.Application) -> None:
+    ob = app[BOT].config.onebot
+    if ob.allow_unsigned and not ob.secret:
+        log.warning(
+            "!!! [onebot] allow_unsigned = true and no secret: POST /onebot accepts unsigned "
+            "events from anyone who can reach it — any member, owner included, can be forged. "
+            "Set [onebot] secret (and the same secret in the bridge) !!!"
+        )
     app[NONCES] = NonceGuard()
     app.router.add_get("/wecom/callback", wecom_get)
     app.router.add_post("/wecom/callback", wecom_post)

@@ -65,7 +65,7 @@ async def env(
             h = await make_harness(
                 {
                     "wecom": {"api_base": wecom.url},
-                    "onebot": {"api_url": bridge.url, "access_token": "bt"},
+                    "onebot": {"secret": "faults", "api_url": bridge.url, "access_token": "bt"},
                     "groups": [
                         {"id": "wg1", "platform": "wecom", "name": "企微一", "webhook_key": "k1"},
                         {"id": "wg2", "platform": "wecom", "name": "企微二", "webhook_key": "k2"},

@@ -14,6 +14,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import TypedDict
 
+from bot.adapters.base import clean_text
 from bot.clock import SystemClock
 from bot.config import Config
 from bot.events import Event, MemberJoined, MemberLeft, MessageReceived
@@ -82,8 +83,9 @@ class ChatSession:
         await self.bot.drain()
 
     async def handle(self, line: str) -> bool:
-        """Process one line; False when the session should end."""
-        line = line.strip()
+        """Process one line; False when the session should end. A lone surrogate (bytes the
+        terminal could not decode) becomes U+FFFD, as on every platform's adapter."""
+        line = clean_text(line).strip()
         if not line:
             return True
         if not line.startswith(":"):

@@ -16,7 +16,7 @@ from typing import Any
 
 from wechatpy.crypto import PrpCrypto
 
-from bot.adapters.base import AdapterError, Request, check_json_depth, kept, obj
+from bot.adapters.base import AdapterError, Request, check_json_depth, clean_tree, kept, obj
 from bot.adapters.wecom import MAX_BODY, WeComKeys, check_request, decrypt, signature
 from bot.events import BotEnteredChat, Event, Image, MessageReceived, UnknownEvent, utc
 
@@ -31,7 +31,8 @@ def _load(data: str | bytes, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise AdapterError(400, f"{what} is not a JSON object")
     check_json_depth(value)
-    return value
+    cleaned: dict[str, Any] = clean_tree(value)  # lone surrogates → U+FFFD
+    return cleaned
 
 
 def strip_at(text: str) -> tuple[str, bool]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +14,9 @@ from xml.parsers import expat
 MAX_DEPTH = 16
 # An event we do not understand is kept for the record only: this much of it, no more
 UNKNOWN_KEEP_BYTES = 16 * 1024
+# a UTF-16 surrogate on its own: JSON's "\ud800" escape and a terminal's undecodable bytes
+# produce one; it cannot be encoded as UTF-8, so the database, the log and the platforms refuse it
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class AdapterError(Exception):
@@ -95,3 +99,21 @@ def kept(raw: dict[str, Any]) -> dict[str, Any]:
     if size > UNKNOWN_KEEP_BYTES:
         raise AdapterError(413, f"unknown event larger than {UNKNOWN_KEEP_BYTES} bytes")
     return raw
+
+
+def clean_text(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD (valid pairs were already joined
+    by the decoders), so a member's text always encodes as UTF-8."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
+def clean_tree(value: Any) -> Any:
+    """``clean_text`` applied to every string (keys too) of decoded JSON or XML; callers bound
+    the nesting first (``check_json_depth``/``check_xml_depth``)."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(str(k)): clean_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean_tree(v) for v in value]
+    return value

@@ -17,7 +17,7 @@ import json
 import re
 from typing import Any
 
-from bot.adapters.base import AdapterError, Request, check_json_depth, kept, obj
+from bot.adapters.base import AdapterError, Request, check_json_depth, clean_tree, kept, obj
 from bot.events import Event, Image, MemberJoined, MemberLeft, MessageReceived, UnknownEvent, utc
 
 MAX_BODY = 64 * 1024
@@ -173,6 +173,7 @@ def parse(secret: str, req: Request, now: float) -> Event | None:
     if not isinstance(body, dict):
         raise AdapterError(400, "body must be a JSON object")
     check_json_depth(body)
+    body = clean_tree(body)  # lone surrogates ("\ud800") would fail every later encode
     post_type = body.get("post_type")
     if post_type == "meta_event":
         return None

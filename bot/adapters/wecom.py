@@ -27,7 +27,14 @@ from wechatpy.crypto import PrpCrypto
 from wechatpy.exceptions import InvalidAppIdException
 from wechatpy.utils import WeChatSigner
 
-from bot.adapters.base import AdapterError, Request, check_xml_depth, kept, reject_entities
+from bot.adapters.base import (
+    AdapterError,
+    Request,
+    check_xml_depth,
+    clean_tree,
+    kept,
+    reject_entities,
+)
 from bot.events import Event, GroupChanged, MessageReceived, UnknownEvent, utc
 
 MAX_BODY = 64 * 1024
@@ -103,7 +110,8 @@ def parse_xml(data: bytes | str) -> dict[str, Any]:
     xml = doc.get("xml") if isinstance(doc, dict) else None
     if not isinstance(xml, dict):
         raise AdapterError(400, "not a WeCom XML document")
-    return xml
+    cleaned: dict[str, Any] = clean_tree(xml)  # as for JSON (none expected in XML)
+    return cleaned
 
 
 def _items(value: Any) -> tuple[str, ...]:

@@ -7,7 +7,7 @@ other public modules are ``bot.web_public`` (routes and dashboard pages) and ``b
 """
 
 from bot import templates
-from bot.commands import CommandOptions, Role
+from bot.commands import CommandOptions, Role, number
 from bot.config import Config, GroupConfig, Section
 from bot.dispatch.batch import Batch
 from bot.dispatch.context import Context
@@ -65,6 +65,7 @@ __all__ = [
     "group_only",
     "members_in_group",
     "not_command",
+    "number",
     "private_only",
     "queue_group_text",
     "queue_private_text",

@@ -6,6 +6,9 @@ Rules:
 - Chinese and English aliases name the same command (``/帮助`` = ``/help``).
 - ``@someone`` tokens in the arguments are mentions; platform mention segments come first.
 - Each command declares who may run it: member, admin, owner or global admin.
+- A numeric argument is read with ``number``: digits (ASCII or full-width) with an optional
+  sign, at most ``MAX_DIGITS`` of them, within the command's range — anything else is None and
+  the command answers with its usage. A number never reaches the database unbounded.
 """
 
 from __future__ import annotations
@@ -21,6 +24,11 @@ if TYPE_CHECKING:
 
 PREFIXES = ("/", "／")
 _AT = re.compile(r"@(\S+)")
+# every number a command takes fits a 32-bit column on every database
+MAX_NUMBER = 1_000_000_000
+MAX_DIGITS = 10
+_NUMBER = re.compile(rf"[+-]?[0-9]{{1,{MAX_DIGITS}}}")
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９＋－", "0123456789+-")
 
 
 class Role(IntEnum):
@@ -91,6 +99,16 @@ class Registry:
     def resolve(self, word: str) -> CommandSpec | None:
         name = self._index.get(word.casefold())
         return self.specs[name] if name else None
+
+
+def number(word: str, lo: int = -MAX_NUMBER, hi: int = MAX_NUMBER) -> int | None:
+    """``word`` as an integer in ``[lo, hi]``, or None (not a plain number, too long, out of
+    range) — the caller then answers with its usage instead of failing the event."""
+    w = word.strip().lstrip("#＃").translate(_FULL_WIDTH)
+    if not _NUMBER.fullmatch(w):
+        return None
+    n = int(w)
+    return n if lo <= n <= hi else None
 
 
 def strip_mention(text: str, bot_names: tuple[str, ...] = ()) -> str:

@@ -26,6 +26,7 @@ from bot import (
     Services,
     group_only,
     not_command,
+    number,
     templates,
 )
 from handlers.checkin import logic, repo
@@ -252,8 +253,8 @@ async def makeup(ctx: Context) -> None:
 async def grant_cards(ctx: Context) -> None:
     assert ctx.command is not None and ctx.group_id is not None
     words = ctx.command.words
-    n = int(words[-1]) if words and words[-1].isdigit() else 1
-    if not ctx.command.mentions or not 1 <= n <= 100:
+    n = number(words[-1], 1, 100) if words else 1
+    if not ctx.command.mentions or n is None:
         await ctx.reply(ctx.render(T_USAGE, name="", usage="/补签卡 @成员 张数(1-100)"))
         return
     target = ctx.command.mentions[0]

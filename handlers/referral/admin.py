@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot import CommandOptions, Context, Role, Router, group_only, private_only, templates
+from bot import CommandOptions, Context, Role, Router, group_only, number, private_only, templates
 from handlers.referral import claims, ledger
 from handlers.referral.settle import announce_tiers
 from storage.models import Member
@@ -67,11 +67,8 @@ async def attribute(ctx: Context) -> None:
 async def adjust(ctx: Context) -> None:
     assert ctx.command is not None and ctx.group_id is not None
     words = ctx.command.words
-    try:
-        delta = int(words[0])
-    except (IndexError, ValueError):
-        delta = 0
-    if not ctx.command.mentions or not delta or abs(delta) > MAX_DELTA:
+    delta = number(words[0], -MAX_DELTA, MAX_DELTA) if words else None
+    if not ctx.command.mentions or not delta:
         await _bad(ctx, "用法：/调整邀请 @成员 +2 原因")
         return
     target = ctx.command.mentions[0]
@@ -189,13 +186,14 @@ async def import_codes(ctx: Context) -> None:
         await ctx.reply(ctx.render(T_REFUSED, command="/奖品", role=Role.ADMIN.label))
         return
     words = ctx.command.words
-    if len(words) < 3 or words[0] != "导入" or not words[1].isdigit():
-        await _bad(ctx, "用法（私聊）：/奖品 导入 档位 码1 码2 …")
+    tier = number(words[1], 1) if len(words) >= 3 else None
+    if len(words) < 3 or words[0] != "导入" or tier is None:
+        await _bad(ctx, "用法（私聊）：/奖品 导入 档位 码1 码2 …（档位为正整数）")
         return
-    rows = [(int(words[1]), c) for c in words[2:]]
+    rows = [(tier, c) for c in words[2:]]
     added = await claims.add_codes(ctx.session, ctx.now(), rows)
     done, handovers = await claims.fulfil_pending(ctx.session, ctx.config, ctx.now())
-    await ctx.audit("referral.codes_import", "", tier=int(words[1]), added=added, fulfilled=done)
+    await ctx.audit("referral.codes_import", "", tier=tier, added=added, fulfilled=done)
     await _ok(ctx, f"已导入 {added} 个兑换码，补发 {done} 个待领奖励")
     for h in handovers:
         await ctx.reply(claims.handover_text(ctx.config, h))

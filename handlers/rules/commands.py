@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select, update
 
-from bot import CommandOptions, Context, Role, Router, group_only, templates
+from bot import CommandOptions, Context, Role, Router, group_only, number, templates
 from handlers.rules.config import RulesConfig
 from handlers.rules.repo import record, warn_member, warning_count
 from storage.dialect import insert_ignore
@@ -132,10 +132,14 @@ async def undo(ctx: Context) -> None:
     assert ctx.command is not None and ctx.group_id is not None
     words = ctx.command.words
     raw = words[0].lstrip("#＃") if words else ""
-    row = await ctx.session.get(ModerationLog, int(raw)) if raw.isdigit() else None
+    n = number(raw, 1)
+    row = await ctx.session.get(ModerationLog, n) if n is not None else None
     if row is None or row.group_id != ctx.group_id:
         await bad(
-            ctx, "用法：/撤销 记录号（见管理员通知或 /警告记录）" if not raw else f"没有记录 #{raw}"
+            ctx,
+            "用法：/撤销 记录号（见管理员通知或 /警告记录）"
+            if not raw
+            else f"没有记录 #{raw[:20]}",
         )
         return
     name = await ctx.member_name(row.user_id)

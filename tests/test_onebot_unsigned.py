@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 
-from bot.cli import main
 from bot.config import ConfigError, parse_config
 from bot.web.app import create_app
+from handlers import FEATURES
+from handlers.app import main
 from tests.harness import Harness
 from tests.reliability.serve import group_message
 
@@ -53,8 +54,10 @@ def test_secret_from_the_environment_or_explicit_allow_is_accepted(
 ) -> None:
     data = {"groups": [{"id": "60001", "platform": "onebot"}]}
     with pytest.raises(ConfigError):
-        parse_config(data, environ={})
-    assert parse_config(data, environ={"GROUPBOT_ONEBOT__SECRET": "s"}).onebot.secret == "s"
+        parse_config(data, FEATURES, environ={})
+    assert (
+        parse_config(data, FEATURES, environ={"GROUPBOT_ONEBOT__SECRET": "s"}).onebot.secret == "s"
+    )
     allowed = write(tmp_path, "[onebot]\nallow_unsigned = true\n" + BRIDGE + ONEBOT_GROUP)
     assert main(["check-config", "-c", allowed]) == 0
     console_only = write(tmp_path, '[[groups]]\nid = "demo"\n')

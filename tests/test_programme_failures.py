@@ -13,7 +13,9 @@ from bot.web.app import create_app
 from handlers.programme.ticks import tick
 from storage.models_programme import ProgrammeCustomSlot, ProgrammeOccurrence
 from tests.fakes.clock import FakeClock
+from tests.fakes.onebot_bridge import FakeOneBot
 from tests.harness import Harness
+from tests.test_http_onebot import SECRET, group_message, post
 from tests.test_programme import SLOTS, WED_10
 
 AUTH = {"Authorization": "Bearer test-api-token"}
@@ -146,3 +148,50 @@ async def test_an_occurrence_claimed_already_is_not_posted_again_in_a_batch(
     assert h.bot.dispatcher.failed == 0
     got = await ledger(h)
     assert got[("benefit", "g1")] == ("sent", "") and got[("morning", "g1")] == ("sent", "")
+
+
+async def test_over_onebot_a_bad_slot_is_refused_and_an_old_one_fails_alone(
+    make_harness: Callable[..., Awaitable[Harness]],
+    aiohttp_client: Callable[..., Awaitable[TestClient]],
+) -> None:
+    async with FakeOneBot() as bridge:
+        slot = {**SLOTS["programme"]["slots"][0], "targets": ["10001"]}
+        h = await make_harness(
+            {
+                "onebot": {"secret": SECRET, "api_url": bridge.url},
+                "bot": {"admins": []},
+                "groups": [
+                    {"id": "10001", "platform": "onebot", "name": "QQ群", "admins": ["777"]}
+                ],
+                "programme": {"slots": [slot]},
+            },
+            clock=FakeClock(WED_10 - timedelta(minutes=1)),
+        )
+        client = await aiohttp_client(create_app(h.bot, manage=False))
+        body = group_message("/加节目 daily 10:00 x {theme!z}", mid=1, user=777, role="admin")
+        assert (await post(client, body)).status == 204
+        await h.bot.drain()
+        assert "节目内容只能用" in bridge.sent_texts()[0]
+        async with h.bot.db.transaction() as s:  # a row from before the content rules
+            s.add(
+                ProgrammeCustomSlot(
+                    group_id="10001",
+                    slot_id="bad",
+                    days="daily",
+                    time="10:00",
+                    theme="坏节目",
+                    content="{theme!z}",
+                    created_by="777",
+                    created_at=WED_10 - timedelta(days=3),
+                )
+            )
+        h.clock.advance(timedelta(seconds=65))
+        await tick(h.bot)
+        await h.bot.drain()
+        assert [t for t in bridge.sent_texts() if "会员福利日" in t] == [
+            "今天是周三会员福利日！已有 0 人签到"
+        ]
+        private = [p for a, p in bridge.calls if a == "send_private_msg"]
+        assert [p["user_id"] for p in private] == [777]
+        assert "坏节目" in str(private[0]["message"]) and "无法使用" in str(private[0]["message"])
+        assert (await ledger(h))[("bad", "10001")][0] == "failed"

@@ -1,4 +1,5 @@
-"""Periodic jobs that run through the inbox like any other event.
+"""Periodic jobs that run through the inbox like any other event (a feature declares them as
+``Feature.jobs``; the bot schedules them on the scheduler leader).
 
 Rule: a periodic job submits ``Scheduled(job=…)`` keyed by its time slot, so however many
 instances or timers fire within one slot, the inbox keeps one event and the handler runs once;
@@ -23,12 +24,3 @@ async def submit(bot: Bot, job: str, every_s: int) -> bool:
         dedup_key=f"{job}:{slot}", platform="internal", group_id=None, occurred_at=now, job=job
     )
     return (await bot.inbox.submit(event)).new
-
-
-def every(bot: Bot, job: str, every_s: int) -> None:
-    """Submit ``job`` every ``every_s`` seconds (an in-memory APScheduler job named ``job``)."""
-
-    async def run() -> None:
-        await submit(bot, job, every_s)
-
-    bot.scheduler.add_job(run, "interval", seconds=every_s, id=job, replace_existing=True)

@@ -37,6 +37,7 @@ from bot.outbox.senders import AibotUrlSender, ConsoleSender, OneBotSender, WeCo
 from bot.outbox.worker import OutboxWorker
 from bot.services import Services
 from storage.db import Database
+from storage.migrate import upgrade
 
 log = logging.getLogger("groupbot")
 Hook = Callable[["Bot"], Awaitable[None]]
@@ -93,8 +94,6 @@ class Bot:
 
     async def start(self) -> None:
         if self.migrate:
-            from storage.migrate import upgrade
-
             await upgrade(self.db)
         self.http = aiohttp.ClientSession()
         senders: dict[str, Any] = {

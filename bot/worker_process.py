@@ -30,6 +30,7 @@ from sqlalchemy import select
 
 from bot.config import Config
 from bot.leader import wall_now
+from bot.runtime import Bot
 from storage.db import Database
 from storage.models import Lease
 
@@ -128,8 +129,6 @@ class WorkerProcess:
 
 async def run_worker(config: Config, console: Callable[[str], None]) -> None:
     """The worker process: process and deliver until SIGTERM or until stdin closes."""
-    from bot.runtime import Bot
-
     bot = Bot(config, console_sink=console, migrate=False, keep_console=False)
     await bot.start()
     loop = asyncio.get_running_loop()

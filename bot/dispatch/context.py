@@ -22,9 +22,10 @@ from bot import templates
 from bot.commands import Command, Role
 from bot.dispatch.batch import Batch
 from bot.events import Event, MessageReceived
+from bot.inbox import inbox_row
 from bot.outbox.queue import enqueue, route
 from storage.dialect import insert, insert_ignore
-from storage.models import AuditEntry, GroupSetting, Member
+from storage.models import AuditEntry, GroupSetting, InboxEvent, Member
 
 if TYPE_CHECKING:
     from bot.config import Config, GroupConfig, S
@@ -246,9 +247,6 @@ class Context:
     async def emit(self, event: Event) -> bool:
         """Queue a follow-up event (e.g. a member join found by a WeCom sync) in this unit of
         work; its dedup key makes a re-run harmless. True when it was new."""
-        from bot.inbox import inbox_row
-        from storage.models import InboxEvent
-
         stmt = (
             insert_ignore(self.session, InboxEvent, ["dedup_key"])
             .values(inbox_row(event, self.now()))

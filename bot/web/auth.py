@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
+
+from bot.web.dashboard.login import LOGIN_PATH, login_page, without_token
+from bot.web.session import COOKIE, session_value, set_session
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -40,29 +42,7 @@ def token_middleware(token: str) -> Middleware:
     return mw
 
 
-COOKIE = "groupbot_session"
-
-
-def session_value(token: str) -> str:
-    """The dashboard cookie: derived from the token, so the token itself is never stored."""
-    return hmac.new(token.encode(), b"groupbot-dashboard-session", hashlib.sha256).hexdigest()
-
-
-def set_session(response: web.StreamResponse, request: web.Request, token: str) -> None:
-    response.set_cookie(
-        COOKIE,
-        session_value(token),
-        path="/admin",
-        httponly=True,
-        samesite="Strict",
-        secure=request.secure,
-        max_age=7 * 24 * 3600,
-    )
-
-
 async def _dashboard(request: web.Request, handler: Handler, token: str) -> web.StreamResponse:
-    from bot.web.dashboard.login import LOGIN_PATH, login_page, without_token
-
     if request.path == LOGIN_PATH and request.method == "POST":
         return await handler(request)  # signing in: the form checks the token itself
     query_token = request.query.get("token", "")

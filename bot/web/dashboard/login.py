@@ -15,6 +15,7 @@ from aiohttp import web
 
 from bot.web.dashboard.layout import esc, page
 from bot.web.ingest import BOT
+from bot.web.session import COOKIE, set_session
 
 LOGIN_PATH = "/admin/login"
 
@@ -62,8 +63,6 @@ async def login_get(request: web.Request) -> web.Response:
 
 
 async def login_post(request: web.Request) -> web.Response:
-    from bot.web.auth import set_session
-
     token = request.app[BOT].config.bot.api_token
     form = await request.post()
     header = request.headers.get("Authorization", "")
@@ -79,8 +78,6 @@ async def login_post(request: web.Request) -> web.Response:
 
 
 async def logout(request: web.Request) -> web.Response:
-    from bot.web.auth import COOKIE
-
     response = web.Response(status=303, headers={"Location": LOGIN_PATH})
     response.del_cookie(COOKIE, path="/admin")
     return response

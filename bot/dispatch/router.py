@@ -1,4 +1,4 @@
-"""Routers: each feature module exports one ``router``; ``handlers/__init__`` orders them.
+"""Routers: each feature has one ``router`` (``Feature.router``); the features list orders them.
 
 Rules:
 - Every handler whose event type and filters match runs, in router order, inside the event's

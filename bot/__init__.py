@@ -8,7 +8,7 @@ other public modules are ``bot.web_public`` (routes and dashboard pages) and ``b
 
 from bot import templates
 from bot.commands import CommandOptions, Role, number
-from bot.config import Config, GroupConfig, Section
+from bot.config import Config
 from bot.dispatch.batch import Batch
 from bot.dispatch.context import Context
 from bot.dispatch.router import STOP, Router, group_only, not_command, private_only
@@ -27,6 +27,7 @@ from bot.events import (
 from bot.feature import ConfigLoader, Feature, Job, Page
 from bot.jobs import submit
 from bot.runtime import Bot
+from bot.sections import GroupConfig, Section
 from bot.sending import database, queue_group_text, queue_private_text
 from bot.services import Services
 from bot.state import HEALTH, HEALTH_DETAILS, StateKey

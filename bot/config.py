@@ -17,11 +17,12 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, overload
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 
 from bot import templates
+from bot.sections import CoreConfig, GroupConfig, Section
 
 if TYPE_CHECKING:
     from bot.feature import Feature
@@ -36,138 +37,6 @@ class ConfigError(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
-
-
-class Section(BaseModel):
-    """Base of every config section: unknown keys are refused."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ServerConfig(Section):
-    host: str = "127.0.0.1"
-    port: int = Field(8080, ge=0, le=65535)
-    max_body_bytes: int = Field(1024 * 1024, ge=1024)
-    shutdown_timeout_s: float = Field(10.0, gt=0)
-    # false: this instance only accepts and stores events; another one processes and delivers
-    workers: bool = True
-    # true: a second process (`groupbot work`, started and watched by `serve`) processes and
-    # delivers, so accepting requests and running handlers each get a CPU core
-    split_worker: bool = False
-
-
-class StorageConfig(Section):
-    url: str = "sqlite+aiosqlite:///groupbot.db"
-    batch_size: int = Field(200, ge=1, le=5000)
-
-    @field_validator("url")
-    @classmethod
-    def _known_driver(cls, v: str) -> str:
-        if not v.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
-        return v
-
-
-def _check_tz(v: str) -> str:
-    try:
-        ZoneInfo(v)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown timezone {v!r}") from exc
-    return v
-
-
-class BotConfig(Section):
-    timezone: str = "Asia/Shanghai"
-    admins: list[str] = []
-    api_token: str = ""
-    name: str = "群助手"
-    alert_group: str = ""  # where admin alerts go when no private channel exists
-    # text messages to one group that are due together go out as one message (a burst of
-    # /签到 replies becomes a few posts instead of a flood, and spares robot rate limits)
-    merge_replies: bool = True
-
-    _tz = field_validator("timezone")(_check_tz)
-
-
-class AibotConfig(Section):
-    token: str = ""
-    encoding_aes_key: str = ""
-    # how long a callback waits for its answer to return it as the passive reply (WeCom drops
-    # the request after 5 s); a later answer goes to the message's response_url
-    passive_wait_s: float = Field(2.0, ge=0, le=4)
-
-
-class WeComSyncConfig(Section):
-    """Customer-group member sync, join codes and the welcome template (needs ``wecom.secret``)."""
-
-    enabled: bool = True
-    delay_s: float = Field(
-        2.0, ge=0, le=300
-    )  # wait after change_external_chat before groupchat/get
-    reconcile_at: str = Field("03:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # nightly, local
-    reconcile_on_start: bool = True
-    only_configured: bool = True  # sync only [[groups]] with platform "wecom"
-    calls_per_second: float = Field(5.0, gt=0, le=100)  # pacing of WeCom API calls
-    join_code_days: int = Field(90, ge=1)  # unused personal join codes are deleted after this
-    welcome_template: bool = True  # keep WeCom's 入群欢迎语 template in sync with [welcome]
-
-
-class WeComConfig(Section):
-    corp_id: str = ""
-    token: str = ""
-    encoding_aes_key: str = ""
-    secret: str = ""
-    api_base: str = "https://qyapi.weixin.qq.com"
-    timestamp_tolerance_s: int = Field(300, ge=0)
-    robot_rate_per_minute: int = Field(20, ge=1, le=1000)
-    aibot: AibotConfig = AibotConfig()
-    sync: WeComSyncConfig = WeComSyncConfig()
-
-
-class OneBotConfig(Section):
-    secret: str = ""
-    api_url: str = ""
-    access_token: str = ""
-    self_id: str = ""
-    # true: accept unsigned pushes although OneBot groups are configured (anyone who reaches
-    # POST /onebot can then speak as any member, owner included) — only behind a trusted proxy
-    allow_unsigned: bool = False
-
-
-class GroupConfig(BaseModel):
-    """One group. Feature overrides (``checkin`` …) stay raw here; see ``Config.feature``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    id: str = Field(min_length=1)
-    platform: str = "console"
-    name: str = ""
-    webhook_key: str = ""
-    tags: list[str] = []
-    admins: list[str] = []
-    timezone: str = ""
-    templates: dict[str, str] = {}
-
-    @field_validator("platform")
-    @classmethod
-    def _platform(cls, v: str) -> str:
-        if v not in ("wecom", "onebot", "console", "aibot"):
-            raise ValueError("must be one of wecom, onebot, console, aibot")
-        return v
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, v: str) -> str:
-        return _check_tz(v) if v else v
-
-
-class CoreConfig(Section):
-    server: ServerConfig = ServerConfig()
-    storage: StorageConfig = StorageConfig()
-    bot: BotConfig = BotConfig()
-    wecom: WeComConfig = WeComConfig()
-    onebot: OneBotConfig = OneBotConfig()
-    groups: list[GroupConfig] = []
-    templates: dict[str, str] = {}
 
 
 class Config:

@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from bot.config import Config, Section
+    from bot.config import Config
     from bot.dispatch.router import Router
     from bot.runtime import Bot
+    from bot.sections import Section
 
 Hook = Callable[["Bot"], Awaitable[None]]
 ConfigLoader = Callable[[str], "Config"]

@@ -28,7 +28,8 @@ from storage.dialect import insert, insert_ignore
 from storage.models import AuditEntry, GroupSetting, InboxEvent, Member
 
 if TYPE_CHECKING:
-    from bot.config import Config, GroupConfig, S
+    from bot.config import Config, S
+    from bot.sections import GroupConfig
     from bot.services import Services
 
 

@@ -7,6 +7,9 @@ Rules:
   own (nothing is written); PostgreSQL: the server is not read-only.
 - A foreign process holding the write lock longer than the bound, a read-only file or a
   read-only server makes the answer 503: acknowledgements and delivery marks would fail too.
+- Events flow when no stored event has been due for longer than ``[server] stall_after_s``
+  (checked where events are handled here or by split_worker's worker process): a stopped,
+  hung or starved handler shows as 503 although its process is alive.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import asyncio
 import sqlite3
 from typing import TYPE_CHECKING
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
+
+from storage.models import InboxEvent
 
 if TYPE_CHECKING:
     from bot.runtime import Bot
@@ -49,3 +54,29 @@ async def database_writable(bot: Bot) -> bool:
         return ro == "off"
     except Exception:
         return False
+
+
+async def oldest_due_s(bot: Bot) -> float:
+    """Seconds the oldest due, unprocessed event has been waiting (0 when none waits)."""
+    now = bot.clock.now()
+    async with bot.db.read() as s:
+        due = await s.scalar(
+            select(func.min(InboxEvent.next_attempt_at)).where(
+                InboxEvent.status == "queued", InboxEvent.next_attempt_at <= now
+            )
+        )
+    if due is None:
+        return 0.0
+    if due.tzinfo is None:  # SQLite hands back naive UTC
+        due = due.replace(tzinfo=now.tzinfo)
+    return max(0.0, (now - due).total_seconds())
+
+
+async def events_flowing(bot: Bot) -> bool:
+    """False once an event has waited past ``stall_after_s`` (see the module rules)."""
+    try:
+        waited = await oldest_due_s(bot)
+    except Exception:
+        return False
+    bound: float = bot.config.server.stall_after_s
+    return waited <= bound

@@ -27,6 +27,9 @@ class ServerConfig(Section):
     # true: a second process (`groupbot work`, started and watched by `serve`) processes and
     # delivers, so accepting requests and running handlers each get a CPU core
     split_worker: bool = False
+    # /healthz answers 503 when a stored event has waited this long past its due time: the
+    # process (or split_worker's worker process) that handles events makes no progress
+    stall_after_s: float = Field(30.0, gt=0)
 
 
 class StorageConfig(Section):

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from bot.health import database_writable
+from bot.health import database_writable, events_flowing
 from bot.runtime import Bot
 from bot.state import HEALTH, HEALTH_DETAILS, LEADER
 from bot.web import api, dashboard, ingest
@@ -15,12 +15,14 @@ from bot.web.ingest import BOT
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """200 when the database answers and takes writes and the scheduler (or the worker process
-    that runs it) runs; 503 with details otherwise."""
+    """200 when the database answers and takes writes, stored events get handled in time and
+    the scheduler (or the worker process that runs it) runs; 503 with details otherwise."""
     bot = request.app[BOT]
     checks = {"database": await bot.db.ping(), "database_writable": await database_writable(bot)}
     if not bot.ingest_only:  # (split_worker: the worker process runs the scheduler)
         checks["scheduler"] = bot.scheduler.running
+    if bot.processes_events:  # here, or by split_worker's worker process
+        checks["events_flowing"] = await events_flowing(bot)
     state = bot.services.state
     for name, check in state.need(HEALTH).items():
         checks[name] = check() if callable(check) else check

@@ -64,14 +64,17 @@ def lines(bridge: FakeOneBot) -> list[str]:
 
 
 @asynccontextmanager
-async def split_serve(tmp_path: Path) -> AsyncIterator[tuple[ServeProcess, FakeOneBot, Path]]:
-    """A running ``serve`` with split_worker, its bridge, and its database file."""
+async def split_serve(
+    tmp_path: Path, **env: str
+) -> AsyncIterator[tuple[ServeProcess, FakeOneBot, Path]]:
+    """A running ``serve`` with split_worker (more settings in ``env``), its bridge, and its
+    database file."""
     bridge = FakeOneBot()
     await bridge.start()
     port = free_port()
     cfg = write_config(tmp_path, port, config_body(bridge.url))
     proc = ServeProcess(cfg, tmp_path, port)
-    proc.start(GROUPBOT_SERVER__SPLIT_WORKER="true")
+    proc.start(GROUPBOT_SERVER__SPLIT_WORKER="true", **env)
     try:
         yield proc, bridge, tmp_path / "bot.db"
     finally:

@@ -6,6 +6,8 @@ Rules:
 - Bodies over 64 KiB → 413; not JSON, not UTF-8, nested deeper than ``base.MAX_DEPTH``, or not
   an object → 400; a content type other than JSON → 415.
 - Meta events (heartbeat, lifecycle) are not events for us: ``parse`` returns None.
+- A message from an anonymous sender (``sub_type`` anonymous) is an UnknownEvent: all of them
+  share one user id, so no member feature (check-ins, invites, warnings) may see it.
 - Dedup key: message ids plus time for messages; a hash of the canonical body for notices.
 """
 
@@ -178,6 +180,17 @@ def parse(secret: str, req: Request, now: float) -> Event | None:
     if post_type == "meta_event":
         return None
     if post_type in ("message", "message_sent"):
+        if body.get("sub_type") == "anonymous" or body.get("anonymous"):
+            # every anonymous sender shares one user id (80000000): never a member to credit,
+            # count or warn — kept for the record only
+            return UnknownEvent(
+                f"onebot:anon:{_digest(body)}",
+                "onebot",
+                str(body.get("group_id", "")) or None,
+                utc(_time(body, now)),
+                "message:anonymous",
+                kept(body),
+            )
         if body.get("message_type") not in ("group", "private"):
             return UnknownEvent(
                 f"onebot:other:{_digest(body)}",

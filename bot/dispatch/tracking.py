@@ -5,13 +5,15 @@ Rules:
   (``first_join`` is False), which features such as invite counting rely on.
 - Speaking in a group proves membership even when we missed the join.
 - The platform's role (OneBot ``sender.role``) is remembered on the member row.
+- The bot's own leave (OneBot ``kick_me``: ``user_id`` is the bot) marks the group inactive;
+  its own join marks it active again.
 - In a dispatcher batch the member rows of all its events are read with one query, and the
   group's member count, once read, is kept right by every join, leave and first message.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.commands import Role
 from bot.dispatch.batch import Batch
@@ -107,6 +109,12 @@ async def track(ctx: Context) -> None:
     else:
         row.in_group = False
         row.left_at = min(now, ev.occurred_at)
+    if not isinstance(ev, MessageReceived) and ev.self_id and ev.user_id == ev.self_id:
+        # the bot itself was removed (OneBot kick_me) or added back: the group follows
+        active = isinstance(ev, MemberJoined)
+        await ctx.session.execute(
+            update(Group).where(Group.id == ctx.group_id).values(active=active)
+        )
     if row.in_group != was_in:
         ctx.batch.memo_add(_count_key(ctx.group_id), 1 if row.in_group else -1)
     ctx.member = row

@@ -97,6 +97,12 @@ class WeComRobotSender:
         raise Permanent(reason)
 
 
+# OneBot retcodes that mirror HTTP 400/401/403/404 (the request itself is wrong): never retried
+ONEBOT_REFUSED = {1400, 1401, 1403, 1404}
+# a bridge's "failed" (account offline, send throttled, …) is tried this often before it is dead
+ONEBOT_FAILED_TRIES = 3
+
+
 class OneBotSender:
     """OneBot v11 HTTP API: ``POST {api_url}/{action}`` with a Bearer token."""
 
@@ -139,9 +145,14 @@ class OneBotSender:
         data = await _post_json(
             self.http, f"{self.api_url}/{action}", params, headers=self.headers, onebot=True
         )
-        if data.get("status") in ("ok", "async") and int(data.get("retcode", 0)) in (0, 1):
-            return
-        raise Permanent(f"retcode {data.get('retcode')}: {data.get('msg') or data.get('wording')}")
+        status = data.get("status")
+        if status in ("ok", "async"):
+            return  # carried out (or queued) by the bridge, whatever shape its retcode has
+        retcode = data.get("retcode")
+        reason = f"{status} retcode {retcode}: {data.get('msg') or data.get('wording') or ''}"
+        if retcode in ONEBOT_REFUSED or row.attempts + 1 >= ONEBOT_FAILED_TRIES:
+            raise Permanent(reason[:500])
+        raise Retry(reason[:500])  # bridges answer "failed" for passing trouble too
 
 
 class AibotUrlSender:

@@ -29,6 +29,7 @@ class FakeOneBot(FakeServer):
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self._fail: list[int] = []
         self._retcode: list[int] = []
+        self._answers: list[dict[str, Any]] = []
         self._next_id = 1000
         self.app.router.add_post("/{action}", self.handle)
 
@@ -37,6 +38,10 @@ class FakeOneBot(FakeServer):
 
     def retcode_next(self, n: int, retcode: int = 100) -> None:
         self._retcode += [retcode] * n
+
+    def answer_next(self, *answers: dict[str, Any]) -> None:
+        """The next send actions are carried out and answered with these JSON bodies."""
+        self._answers += list(answers)
 
     async def handle(self, request: web.Request) -> web.Response:
         if self.access_token:
@@ -61,6 +66,8 @@ class FakeOneBot(FakeServer):
         if action.startswith("send_"):
             self._next_id += 1
             data = {"message_id": self._next_id}
+        if self._answers:
+            return web.json_response(self._answers.pop(0))
         return web.json_response({"status": "ok", "retcode": 0, "data": data})
 
     @staticmethod

@@ -47,6 +47,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     config = load_or_exit(args.config, args.features)
     logs.setup(args.log_level, logs.secrets_of(config))
+    logs.raise_open_files_limit()
     split = config.server.split_worker and config.server.workers
     bot = Bot(
         config,
@@ -88,6 +89,7 @@ def cmd_work(args: argparse.Namespace) -> int:
 
     config = load_or_exit(args.config, args.features)
     logs.setup(args.log_level, logs.secrets_of(config))
+    logs.raise_open_files_limit()
     asyncio.run(run_worker(config, lambda line: print(line, flush=True)))
     return 0
 

@@ -45,13 +45,19 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         # an instance runs the inbox writer, a dispatcher and one delivery per target at once
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
+    inline = url.startswith("sqlite+aiosqlite:")
+    if inline:  # the aiosqlite dialect, but sqlite3 called on the loop (storage/sqlite_inline.py)
+        from storage.sqlite_inline import InlineDBAPI
+
+        kwargs.setdefault("module", InlineDBAPI(BUSY_TIMEOUT_MS))
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
-        _sqlite_setup(engine)
+        # inline connections wait for locks in their own retry loop, never on the event loop
+        _sqlite_setup(engine, 0 if inline else BUSY_TIMEOUT_MS)
     return engine
 
 
-def _sqlite_setup(engine: AsyncEngine) -> None:
+def _sqlite_setup(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # take transaction control away from the driver; we emit BEGIN ourselves
@@ -59,7 +65,7 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 

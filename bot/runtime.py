@@ -199,8 +199,12 @@ class Bot:
             # let a burst accumulate: one transaction for many events beats one each
             await asyncio.sleep(DISPATCH_COALESCE_S)
             try:
+                # until a batch takes all that is due: a further look would find nothing
+                # (what is stored meanwhile sets the wake-up again)
                 while await self.dispatcher.run_once():
                     self._outbox_wake.set()
+                    if self.dispatcher.drained:
+                        break
             except Exception:
                 log.exception("dispatch loop error")
                 await asyncio.sleep(1)
@@ -210,7 +214,8 @@ class Bot:
         while not self._stopping:
             try:
                 await self.outbox.run_once()
-                wait = await self.outbox.next_due_in()
+                # nothing left queued that the run knew of: no query for the next due time
+                wait = await self.outbox.next_due_in() if self.outbox.waiting else None
             except Exception:
                 log.exception("outbox loop error")
                 wait = 1.0

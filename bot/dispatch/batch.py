@@ -28,16 +28,27 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Any
 
-from sqlalchemy import event, func
+from sqlalchemy import bindparam, event, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from bot.dispatch.rows import Rows, pk_names
 from storage.base import Base
+from storage.dialect import dialect_name
 from storage.dialect import insert as dialect_insert
 
 CHUNK = 400  # keys per bulk query (two bound parameters each, well under every limit)
 NO_FLUSH = "groupbot_batch_read"
+# Statements are built once per table shape and reused: building one (and its cache key) costs
+# more than running it, and a batch at everyday load holds a single event.
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _statement(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        stmt = _STATEMENTS[key] = build()
+    return stmt
 
 
 class Batch:
@@ -53,6 +64,7 @@ class Batch:
         self._rows = Rows()
         self._flushing = False
         self._listening = False
+        self.emitted = False  # a follow-up event was queued in the inbox (Context.emit)
         if deferred:
             event.listen(session.sync_session, "do_orm_execute", self._before_execute)
             self._listening = True
@@ -63,9 +75,10 @@ class Batch:
             return await self.session.get(model, pk)
         key = (model, pk)
         if key not in self.rows:
-            table = model.__table__
-            cond = [table.c[c] == v for c, v in zip(pk_names(model), pk, strict=True)]
-            row = (await self.read(self._rows.query(model).where(*cond))).mappings().first()
+            names = pk_names(model)
+            stmt = _statement(("get", model), lambda: self._by_pk(model, names))
+            params = {f"k_{c}": v for c, v in zip(names, pk, strict=True)}
+            row = (await self.read(stmt, params)).mappings().first()
             self.rows[key] = None if row is None else self._rows.build(model, row)
         return self.rows[key]
 
@@ -90,13 +103,16 @@ class Batch:
         if not self.deferred:
             return
         todo = list(dict.fromkeys(k for k in keys if (model, k) not in self.rows))
+        if not todo:
+            return
         cols = list(model.__mapper__.primary_key)
+        stmt = _statement(("preload", model), lambda: self._by_pks(model, cols))
         for i in range(0, len(todo), CHUNK):
             chunk = todo[i : i + CHUNK]
             # one IN list per key column (cheaper than a tuple IN); the few extra rows it may
             # bring are real rows, and kept
-            cond = [c.in_(sorted({k[n] for k in chunk})) for n, c in enumerate(cols)]
-            found = await self.read(self._rows.query(model).where(*cond))
+            params = {f"k_{c.name}": sorted({k[n] for k in chunk}) for n, c in enumerate(cols)}
+            found = await self.read(stmt, params)
             for row in found.mappings().all():
                 key = (model, tuple(row[c.name] for c in cols))
                 if key not in self.rows:
@@ -104,12 +120,20 @@ class Batch:
             for k in chunk:
                 self.rows.setdefault((model, k), None)
 
-    async def read(self, stmt: Any) -> Any:
+    async def read(self, stmt: Any, params: dict[str, Any] | None = None) -> Any:
         """Run a query that needs none of the batch's pending writes (they stay pending):
         keys already known to the batch are never fetched again, and the tables read are
         ones the batch does not write."""
         with self.session.no_autoflush:
-            return await self.session.execute(stmt, execution_options={NO_FLUSH: True})
+            return await self.session.execute(stmt, params, execution_options={NO_FLUSH: True})
+
+    def _by_pk(self, model: Any, names: list[str]) -> Any:
+        table = model.__table__
+        return self._rows.query(model).where(*[table.c[c] == bindparam(f"k_{c}") for c in names])
+
+    def _by_pks(self, model: Any, cols: list[Any]) -> Any:
+        cond = [c.in_(bindparam(f"k_{c.name}", expanding=True)) for c in cols]
+        return self._rows.query(model).where(*cond)
 
     # --- derived values ---------------------------------------------------------------------
     async def cached(self, key: Hashable, load: Callable[[], Awaitable[Any]]) -> Any:
@@ -170,11 +194,17 @@ class Batch:
 
     # --- flushing -----------------------------------------------------------------------------
     def _insert_stmt(self, shape: tuple[Any, ...]) -> Any:
+        return _statement(("insert", dialect_name(self.session), *shape), lambda: self._ins(shape))
+
+    def _ins(self, shape: tuple[Any, ...]) -> Any:
         model, conflict, _cols = shape
         stmt = dialect_insert(self.session, model.__table__)
         return stmt if conflict is None else stmt.on_conflict_do_nothing(index_elements=conflict)
 
     def _upsert_stmt(self, shape: tuple[Any, ...]) -> Any:
+        return _statement(("upsert", dialect_name(self.session), *shape), lambda: self._ups(shape))
+
+    def _ups(self, shape: tuple[Any, ...]) -> Any:
         model, key_cols, add_cols, set_cols = shape
         table = model.__table__
         stmt = dialect_insert(self.session, table)

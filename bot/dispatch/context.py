@@ -253,6 +253,7 @@ class Context:
             .values(inbox_row(event, self.now()))
             .returning(InboxEvent.id)
         )
+        self.batch.emitted = True  # the dispatcher looks again right after this batch
         return (await self.session.scalar(stmt)) is not None
 
     async def audit(self, action: str, target_id: str = "", **detail: Any) -> None:

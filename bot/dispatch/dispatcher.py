@@ -25,7 +25,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Text, select, text, type_coerce, update
+from sqlalchemy import Text, bindparam, select, text, type_coerce, update
 
 from bot import templates
 from bot.commands import parse
@@ -68,6 +68,9 @@ class Dispatcher:
         self.max_attempts = max_attempts
         self.processed = 0
         self.failed = 0
+        # set by run_once: the last batch took every event that was due when it looked, so
+        # another look finds only what was stored since (and that wakes the dispatch loop)
+        self.drained = False
 
     async def run_once(self, limit: int | None = None) -> int:
         """Process one batch of due events; returns how many were taken.
@@ -80,25 +83,11 @@ class Dispatcher:
         """
         db = self.services.db
         limit = limit or self.services.config.storage.batch_size
-        now = self.services.clock.now()
-        q = (
-            # the payload stays raw text until its event is actually run (a batch may stop early)
-            select(
-                InboxEvent.id,
-                InboxEvent.kind,
-                type_coerce(InboxEvent.payload, Text).label("payload"),
-                InboxEvent.attempts,
-                InboxEvent.group_id,
-            )
-            .where(InboxEvent.status == "queued", InboxEvent.next_attempt_at <= now)
-            .order_by(InboxEvent.id)
-            .limit(limit)
-        )
-        if db.dialect == "postgresql":
-            q = q.with_for_update(skip_locked=True)
+        q = _DUE_PG if db.dialect == "postgresql" else _DUE
+        params = {"now": self.services.clock.now(), "limit": limit}
         failed_at: int | None = None
         async with db.batch_transaction() as session:
-            rows = list((await session.execute(q)).all())
+            rows = list((await (await session.connection()).execute(q, params)).all())
             taken = len(rows)
             if db.dialect == "postgresql":
                 rows = await self._own_groups(session, rows)
@@ -127,9 +116,12 @@ class Dispatcher:
                 self.services.state.pop(KNOWN_GROUPS)  # caches may name rolled-back rows
             finally:
                 batch.close()
+        self.drained = False
         if failed_at is None:
             self.processed += len(done)
             skipped = taken - len(rows)
+            more = skipped or batch.emitted or len(done) < len(rows)
+            self.drained = taken < limit and not more
             if skipped and not done:  # all of it belongs to groups busy elsewhere: let them be
                 await asyncio.sleep(SKIPPED_PAUSE_S)
             # events left to another instance's groups count as taken: look again soon
@@ -179,15 +171,8 @@ class Dispatcher:
 
     async def _mark_done(self, session: Any, ids: list[int]) -> None:
         if ids:
-            await session.execute(
-                update(InboxEvent)
-                .where(InboxEvent.id.in_(ids))
-                .values(
-                    status="done",
-                    processed_at=self.services.clock.now(),
-                    attempts=InboxEvent.attempts + 1,
-                )
-            )
+            params = {"ids": ids, "at": self.services.clock.now()}
+            await (await session.connection()).execute(_MARK_DONE, params)
 
     async def _run(
         self,
@@ -236,6 +221,28 @@ class Dispatcher:
             await session.execute(
                 update(InboxEvent).where(InboxEvent.id == row.id).values(**values)
             )
+
+
+# built once (building a statement costs more than running it); the payload stays raw text
+# until its event is actually run (a batch may stop early)
+_DUE = (
+    select(
+        InboxEvent.id,
+        InboxEvent.kind,
+        type_coerce(InboxEvent.payload, Text).label("payload"),
+        InboxEvent.attempts,
+        InboxEvent.group_id,
+    )
+    .where(InboxEvent.status == "queued", InboxEvent.next_attempt_at <= bindparam("now"))
+    .order_by(InboxEvent.id)
+    .limit(bindparam("limit"))
+)  # (run on the session's connection: the ORM adds nothing to a plain column query)
+_DUE_PG = _DUE.with_for_update(skip_locked=True)
+_MARK_DONE = (
+    update(InboxEvent.__table__)
+    .where(InboxEvent.id.in_(bindparam("ids", expanding=True)))
+    .values(status="done", processed_at=bindparam("at"), attempts=InboxEvent.attempts + 1)
+)
 
 
 def _load(payload: str | dict[str, Any]) -> Event:

@@ -23,6 +23,8 @@ from sqlalchemy.orm import Session
 from storage.base import Base
 
 _columns: dict[type, list[str]] = {}
+# the INSERT/UPDATE per (model, columns), built once: building costs more than running one
+_writes: dict[tuple[str, type, tuple[str, ...]], Any] = {}
 
 
 def columns(model: type[Base]) -> list[str]:
@@ -115,9 +117,22 @@ class Rows:
                 seen.update(changed)
         self.dirty = {}
         for (model, _cols), rows in inserts.items():
-            session.execute(insert(model.__table__), rows)
+            session.execute(_insert(model), rows)
         for (model, cols), rows in updates.items():
-            table = model.__table__
-            where = [table.c[c] == bindparam(f"pk_{c}") for c in pk_names(model)]
-            stmt = update(table).where(*where).values({c: bindparam(c) for c in cols})
-            session.execute(stmt, rows)
+            session.execute(_update(model, cols), rows)
+
+
+def _insert(model: type[Base]) -> Any:
+    key = ("insert", model, ())
+    if key not in _writes:
+        _writes[key] = insert(model.__table__)
+    return _writes[key]
+
+
+def _update(model: type[Base], cols: tuple[str, ...]) -> Any:
+    key = ("update", model, cols)
+    if key not in _writes:
+        table = model.__table__
+        where = [table.c[c] == bindparam(f"pk_{c}") for c in pk_names(model)]
+        _writes[key] = update(table).where(*where).values({c: bindparam(c) for c in cols})
+    return _writes[key]

@@ -9,11 +9,13 @@ Rules:
   its own join marks it active again.
 - In a dispatcher batch the member rows of all its events are read with one query, and the
   group's member count, once read, is kept right by every join, leave and first message.
+  Counts are read only when an event needs one (a join, a leave, a first message) — then for
+  every group of the batch in one query.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from bot.commands import Role
 from bot.dispatch.batch import Batch
@@ -56,15 +58,20 @@ async def preload_members(batch: Batch, events: list[Event]) -> None:
         and ev.user_id
     ]
     await batch.preload(Member, keys)
-    # member counts, read before any event of the batch touches the group, then kept right
-    groups = sorted({g for g, _ in keys if _count_key(g) not in batch.memo})
-    if batch.deferred and groups:
-        q = select(Member.group_id, func.count()).where(
-            Member.group_id.in_(groups), Member.in_group.is_(True)
-        )
-        counts = dict((await batch.read(q.group_by(Member.group_id))).all())
-        for g in groups:
-            batch.memo[_count_key(g)] = int(counts.get(g, 0))
+    if batch.deferred:  # their member counts, should an event need one (load_counts)
+        pending: set[str] = batch.memo.setdefault(_PENDING_COUNTS, set())
+        pending.update(g for g, _ in keys if _count_key(g) not in batch.memo)
+
+
+async def load_counts(batch: Batch) -> None:
+    """The member counts of the batch's groups not read yet, in one query; read before any
+    event of the batch touches the group (tracking runs after), then kept right."""
+    groups = sorted(batch.memo.pop(_PENDING_COUNTS, ()))
+    if not groups:
+        return
+    counts = dict((await batch.read(_COUNTS, {"groups": groups})).all())
+    for g in groups:
+        batch.memo.setdefault(_count_key(g), int(counts.get(g, 0)))
 
 
 async def track(ctx: Context) -> None:
@@ -78,6 +85,8 @@ async def track(ctx: Context) -> None:
     now = ctx.now()
     row = await ctx.batch.get(Member, (ctx.group_id, ev.user_id))
     was_in = row is not None and row.in_group
+    if (row is None or not was_in or not isinstance(ev, MessageReceived)) and ctx.batch.deferred:
+        await load_counts(ctx.batch)  # membership may change: counts as they were before it
     if row is None:
         row = ctx.batch.new(
             Member,
@@ -136,6 +145,14 @@ async def resolve_role(ctx: Context) -> Role:
     if uid in ctx.config.group_admins(ctx.group_id):
         rank = max(rank, Role.ADMIN)
     return rank
+
+
+_PENDING_COUNTS = ("members_in_group", "pending")
+_COUNTS = (
+    select(Member.group_id, func.count())
+    .where(Member.group_id.in_(bindparam("groups", expanding=True)), Member.in_group.is_(True))
+    .group_by(Member.group_id)
+)
 
 
 def _count_key(group_id: str) -> tuple[str, str]:

@@ -27,7 +27,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from bot.clock import Clock
 from bot.outbox import claim, merge
@@ -38,6 +38,27 @@ from storage.models import OutboxMessage
 
 log = logging.getLogger("groupbot.outbox")
 MARK_RETRY_S = 1.0
+
+
+# built once: building a statement costs more than running it, and they run on every wake-up
+_DUE = (
+    select(OutboxMessage)
+    .where(OutboxMessage.status == "queued", OutboxMessage.next_attempt_at <= bindparam("now"))
+    .order_by(OutboxMessage.id)
+    .limit(bindparam("limit"))
+)
+_WAITING = (
+    select(OutboxMessage.target, func.min(OutboxMessage.id))
+    .where(OutboxMessage.status == "queued", OutboxMessage.next_attempt_at > bindparam("now"))
+    .group_by(OutboxMessage.target)
+)
+# only the first queued row of each target can become due (order per target)
+_HEADS = (
+    select(func.min(OutboxMessage.id))
+    .where(OutboxMessage.status == "queued")
+    .group_by(OutboxMessage.target)
+)
+_NEXT_DUE = select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.id.in_(_HEADS))
 
 
 class Sender(Protocol):
@@ -68,6 +89,9 @@ class OutboxWorker:
         self._unwritten: dict[tuple[int, ...], dict[str, Any]] = {}
         self.sent = 0
         self.dead = 0
+        # False when the last run left nothing queued that it knew of: no row waiting for a
+        # later time, none held back, none left for a next batch (see ``waiting``)
+        self._waiting = True
 
     async def seed_limits(self) -> None:
         """Carry the last minute of robot calls over a restart."""
@@ -87,21 +111,19 @@ class OutboxWorker:
             self.limiter.seed(key, times)
 
     async def due(self) -> list[OutboxMessage]:
-        now = self.clock.now()
+        params = {"now": self.clock.now(), "limit": self.batch}
         async with self.db.read() as s:
-            q = (
-                select(OutboxMessage)
-                .where(OutboxMessage.status == "queued", OutboxMessage.next_attempt_at <= now)
-                .order_by(OutboxMessage.id)
-                .limit(self.batch)
-            )
-            rows = list((await s.scalars(q)).all())
+            rows = list((await s.scalars(_DUE, params)).all())
             # a row waiting for its retry holds back the later rows of its target (in order)
-            waiting = select(OutboxMessage.target, func.min(OutboxMessage.id)).where(
-                OutboxMessage.status == "queued", OutboxMessage.next_attempt_at > now
-            )
-            first = dict((await s.execute(waiting.group_by(OutboxMessage.target))).all())
+            first = dict((await s.execute(_WAITING, params)).all())
+        self._waiting = bool(first) or len(rows) >= self.batch
         return [r for r in rows if r.id < first.get(r.target, r.id + 1)]
+
+    @property
+    def waiting(self) -> bool:
+        """Whether the loop must ask ``next_due_in``: False when the last run left nothing
+        queued that it knew of and every outcome is written (a new row comes with a wake-up)."""
+        return self._waiting or bool(self._unwritten)
 
     @property
     def unwritten(self) -> int:
@@ -125,12 +147,15 @@ class OutboxWorker:
         if not await self.flush_marks():
             return 0  # the database takes no writes: send nothing it could not record
         if self.db.dialect == "postgresql":
+            self._waiting = True  # (other instances queue and claim rows too)
             return await self._run_claimed()
         rows = await self.due()
         by_target: dict[str, list[OutboxMessage]] = {}
         for r in rows:
             if r.target not in self._busy:
                 by_target.setdefault(r.target, []).append(r)
+            else:
+                self._waiting = True
         if not by_target:
             return 0
         counts = await asyncio.gather(*(self._target(t, rs) for t, rs in by_target.items()))
@@ -153,15 +178,7 @@ class OutboxWorker:
         if self._unwritten:
             return MARK_RETRY_S
         async with self.db.read() as s:
-            # only the first queued row of each target can become due (order per target)
-            heads = (
-                select(func.min(OutboxMessage.id))
-                .where(OutboxMessage.status == "queued")
-                .group_by(OutboxMessage.target)
-            )
-            at = await s.scalar(
-                select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.id.in_(heads))
-            )
+            at = await s.scalar(_NEXT_DUE)
         return None if at is None else max(0.0, (at - self.clock.now()).total_seconds())
 
     async def _target(
@@ -177,6 +194,7 @@ class OutboxWorker:
                 ok = await self._deliver(run)
                 done += len(run)
                 if not ok or self._unwritten:
+                    self._waiting = True  # it is due again later (or its outcome is unwritten)
                     break  # keep order: later rows for this target wait for this one
             if lease_until is not None:
                 await claim.release(self.db, rows[done:], self.clock.now())

@@ -42,6 +42,9 @@ from storage.migrate import upgrade
 log = logging.getLogger("groupbot")
 Hook = Callable[["Bot"], Awaitable[None]]
 DISPATCH_COALESCE_S = 0.005
+# the loops look anyway this often when nothing woke them (events and messages stored by
+# other processes, retries coming due); everything stored here wakes them at once
+IDLE_POLL_S = 1.0
 
 
 class Bot:
@@ -194,7 +197,7 @@ class Bot:
     async def _dispatch_loop(self) -> None:
         while not self._stopping:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._dispatch_wake.wait(), timeout=1.0)
+                await asyncio.wait_for(self._dispatch_wake.wait(), timeout=IDLE_POLL_S)
             self._dispatch_wake.clear()
             # let a burst accumulate: one transaction for many events beats one each
             await asyncio.sleep(DISPATCH_COALESCE_S)
@@ -219,7 +222,7 @@ class Bot:
             except Exception:
                 log.exception("outbox loop error")
                 wait = 1.0
-            timeout = 1.0 if wait is None else min(1.0, max(wait, 0.01))
+            timeout = IDLE_POLL_S if wait is None else min(IDLE_POLL_S, max(wait, 0.01))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._outbox_wake.wait(), timeout=timeout)
             self._outbox_wake.clear()

@@ -12,6 +12,10 @@ phase only, not for all its handlers. Rows the batch read may have been changed 
 another writer (a WeCom sync, the API) — the batch's inserts then fail on their unique
 constraint and the events are retried one by one; its updates set only the columns it changed.
 
+The engine calls ``sqlite3`` on the event loop (storage/sqlite_inline.py), not through
+aiosqlite's thread: a statement costs no thread hand-offs, and a lock held by another process
+is waited for with asyncio sleeps, never by blocking the loop.
+
 PostgreSQL (asyncpg): the driver's own ``BEGIN`` (READ COMMITTED) and no in-process write queue
 — concurrent writers, and other instances, are kept apart by row locks and unique constraints.
 """

@@ -1,11 +1,11 @@
 """The small hot writes of SQLite, done by one thread of their own.
 
 Acknowledgements wait for their events' commit, and every writer waits while another holds the
-database's write lock. Written through the event loop, a commit takes several hand-offs between
-the loop and the driver's thread; on a busy loop (a burst of webhooks, a batch being handled)
-each hand-off waits its turn, and the lock is held far longer than the writing takes. Here one
-thread takes the lock, writes and commits in one go — for the inbox's inserts and the outbox's
-"sent" marks — with values encoded as SQLAlchemy encodes them (each column's bind processor).
+database's write lock. Written by the event loop, a commit waits for the loop's turn; on a busy
+loop (a burst of webhooks, a batch being handled) acknowledgements would wait for handlers.
+Here one thread takes the lock, writes and commits in one go — for the inbox's inserts and the
+outbox's "sent" marks — with values encoded as SQLAlchemy encodes them (each column's bind
+processor).
 
 Rules:
 - Inbox: one transaction per batch; the keys already stored are read, the rest inserted

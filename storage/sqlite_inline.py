@@ -136,7 +136,9 @@ class InlineConnection(AsyncAdapt_aiosqlite_connection):
     _connection: Any
 
     def __init__(self, dbapi: Any, connection: sqlite3.Connection, timeout_ms: int) -> None:
-        super().__init__(dbapi, connection)
+        # (a plain sqlite3 connection where the base class expects an awaitable one: every
+        # method that would await it is overridden below)
+        super().__init__(dbapi, connection)  # type: ignore[arg-type]
         self.timeout_ms = timeout_ms
 
     @property
@@ -176,7 +178,7 @@ class InlineDBAPI(AsyncAdapt_aiosqlite_dbapi):
         super().__init__(aiosqlite, sqlite3)
         self.timeout_ms = timeout_ms
 
-    def connect(self, *arg: Any, **kw: Any) -> InlineConnection:  # type: ignore[override]
+    def connect(self, *arg: Any, **kw: Any) -> InlineConnection:
         kw.pop("async_creator_fn", None)
         kw["check_same_thread"] = False  # (pooled: closed from whatever thread disposes)
         con = sqlite3.connect(*arg, **kw)

@@ -19,6 +19,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 
 from bot.config import parse_config
+from handlers import FEATURES
 from storage.db import Database
 from storage.models import InboxEvent
 from storage.sqlite_inline import InlineDBAPI
@@ -27,7 +28,7 @@ WAIT_S = 15.0  # a bound on a wait, not a timing claim
 
 
 async def _db(tmp_path: Path, timeout_ms: int | None = None) -> Database:
-    parse_config({}, environ={})  # registers the feature tables
+    parse_config({}, FEATURES, environ={})  # registers the feature tables
     url = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
     db = Database(url) if timeout_ms is None else Database(url, module=InlineDBAPI(timeout_ms))
     await db.create_all()

@@ -45,7 +45,7 @@ async def store(url: str, n: int, groups: int) -> None:
     """N check-in messages in the inbox, committed together."""
     from bot.clock import SystemClock
     from bot.events import MessageReceived
-    from bot.inbox import Inbox
+    from bot.inbox import Inbox, inbox_row
     from storage.db import Database
 
     now = datetime.now(UTC)
@@ -64,7 +64,8 @@ async def store(url: str, n: int, groups: int) -> None:
     ]
     db = Database(url)
     try:
-        await Inbox(db, SystemClock())._write(events)  # one transaction, like a group commit
+        rows = [inbox_row(e, now) for e in events]
+        await Inbox(db, SystemClock())._write(rows)  # one transaction, like a group commit
     finally:
         await db.dispose()
 

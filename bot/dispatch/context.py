@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -88,11 +88,8 @@ class Context:
         local = (at or self.now()).astimezone(self.tz)
         return (local - timedelta(hours=reset_hour)).date()
 
-    @overload  # this group's view of a feature's section: ``ctx.feature(CheckinConfig)``
-    def feature(self, section: type[S]) -> S: ...
-    @overload
-    def feature(self, section: str) -> Any: ...
-    def feature(self, section: type[S] | str) -> Any:
+    def feature(self, section: type[S]) -> S:
+        """This group's view of a feature's section: ``ctx.feature(CheckinConfig)``."""
         return self.config.feature(section, self.group_id)
 
     def render(self, key: str, **values: Any) -> str:

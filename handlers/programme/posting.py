@@ -27,10 +27,13 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot import Context, Router, Scheduled, templates
+from handlers.checkin import CheckinConfig, checkins_on, leaderboard
 from handlers.programme.slots import slot_of
+from handlers.referral import invite_leaderboard
+from schedules.lottery import draw, seed_for
 from schedules.model import Slot
 from storage.dialect import insert_ignore
-from storage.models_programme import ProgrammeOccurrence
+from storage.models_programme import LotteryDraw, ProgrammeOccurrence
 
 log = logging.getLogger("groupbot.programme")
 router = Router("programme-posting")
@@ -96,13 +99,10 @@ async def content_of(ctx: Context, slot: Slot) -> str:
 
 async def values_for(ctx: Context, slot: Slot, names: set[str]) -> dict[str, Any]:
     """The values ``names`` refer to; live numbers are read only when named."""
-    from handlers.checkin import checkins_on, leaderboard
-    from handlers.referral import invite_leaderboard
-
     assert ctx.group_id is not None
     gid = ctx.group_id
     local = ctx.local_now()
-    today = ctx.local_day(ctx.feature("checkin").reset_hour)
+    today = ctx.local_day(ctx.feature(CheckinConfig).reset_hour)
 
     def top(rows: list[tuple[str, str, int]], unit: str) -> str:
         return "\n".join(f"{i}. {n} {v}{unit}" for i, (_u, n, v) in enumerate(rows, 1)) or "暂无"
@@ -174,12 +174,8 @@ async def on_scheduled(ctx: Context) -> None:
 
 async def run_lottery(ctx: Context, slot: Slot, occurrence: str) -> dict[str, Any]:
     """Draw among today's check-ins, store the draw (once per occurrence), name the winners."""
-    from handlers.checkin import checkins_on
-    from schedules.lottery import draw, seed_for
-    from storage.models_programme import LotteryDraw
-
     assert ctx.group_id is not None
-    today = ctx.local_day(ctx.feature("checkin").reset_hour)
+    today = ctx.local_day(ctx.feature(CheckinConfig).reset_hour)
     candidates = sorted(set(await checkins_on(ctx.session, ctx.group_id, today)))
     seed = seed_for(occurrence, candidates)
     winners = draw(seed, candidates, slot.winners)

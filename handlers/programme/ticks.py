@@ -28,6 +28,8 @@ from handlers.programme.posting import occurrence_key
 from handlers.programme.slots import due, load_overrides
 from schedules.due import Occurrence
 from schedules.window import Ticker, Verdict, verdict
+from storage.dialect import insert_ignore
+from storage.models import GroupSetting
 from storage.models_programme import ProgrammeOccurrence
 
 if TYPE_CHECKING:
@@ -105,9 +107,6 @@ async def catch_up(bot: Bot, now: datetime | None = None) -> tuple[int, int]:
 
 async def first_start(bot: Bot, now: datetime) -> datetime:
     """When the programme first ran on this database (recorded the first time)."""
-    from storage.dialect import insert_ignore
-    from storage.models import GroupSetting
-
     async with bot.db.transaction() as s:
         table = GroupSetting.__table__
         row = dict(

@@ -118,7 +118,7 @@ async def run(
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     prof = ["-m", "cProfile", "-o", profile] if profile else []
-    cmd = ["-m", "bot.cli", "serve", "-c", str(config(tmp, port)), "--log-level", "ERROR"]
+    cmd = ["-m", "handlers.app", "serve", "-c", str(config(tmp, port)), "--log-level", "ERROR"]
     proc = subprocess.Popen(
         [sys.executable, *prof, *cmd],
         cwd=ROOT,

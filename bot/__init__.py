@@ -12,7 +12,7 @@ from bot.config import Config
 from bot.dispatch.batch import Batch
 from bot.dispatch.context import Context
 from bot.dispatch.router import STOP, Router, group_only, not_command, private_only
-from bot.dispatch.tracking import ensure_group, members_in_group
+from bot.dispatch.tracking import ensure_group, members_in_group, role_of
 from bot.events import (
     BotEnteredChat,
     Event,
@@ -70,6 +70,7 @@ __all__ = [
     "private_only",
     "queue_group_text",
     "queue_private_text",
+    "role_of",
     "submit",
     "templates",
     "utc",

@@ -158,6 +158,8 @@ async def run_chat(config: Config, group: str | None = None, user: str = "alice"
     await bot.start()
     session = ChatSession(bot, clock, gid, user)
     print(f"groupbot chat — 群 {gid}，你是 {user}。输入 :help 查看用法，:quit 退出。")
+    if config.group_mode(gid) != "manage":
+        print(f"（群 {gid} 不在 [[groups]] 里，[bot] unknown_groups 不是 manage：机器人不会回应）")
     loop = asyncio.get_running_loop()
     try:
         while True:

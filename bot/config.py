@@ -88,6 +88,14 @@ class Config:
         g = self.group(gid)
         return ZoneInfo(g.timezone if g and g.timezone else self.core.bot.timezone)
 
+    def group_mode(self, gid: str | None) -> str:
+        """How the bot treats events of ``gid``: configured groups and private chats are
+        managed; a group met only on the wire follows ``[bot] unknown_groups``."""
+        if gid is None or gid in self._groups:
+            return "manage"
+        mode: str = self.bot.unknown_groups
+        return mode
+
     def group_admins(self, gid: str | None) -> set[str]:
         g = self.group(gid)
         return set(g.admins) if g else set()

@@ -6,6 +6,7 @@ Rule: unknown keys are refused (a typo must not silently disable anything).
 
 from __future__ import annotations
 
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -61,6 +62,10 @@ class BotConfig(Section):
     # text messages to one group that are due together go out as one message (a burst of
     # /签到 replies becomes a few posts instead of a flood, and spares robot rate limits)
     merge_replies: bool = True
+    # groups the bridge's account is in but that are not in [[groups]]: "ignore" stores their
+    # events and does nothing else, "observe" also tracks members and statistics (no commands,
+    # no replies, no effects), "manage" treats them as configured groups without admins
+    unknown_groups: Literal["ignore", "observe", "manage"] = "ignore"
 
     _tz = field_validator("timezone")(_check_tz)
 

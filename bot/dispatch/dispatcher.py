@@ -32,7 +32,7 @@ from bot.commands import parse
 from bot.dispatch.batch import Batch
 from bot.dispatch.context import Context
 from bot.dispatch.router import STOP
-from bot.dispatch.tracking import KNOWN_GROUPS, preload_members, resolve_role, track
+from bot.dispatch.tracking import KNOWN_GROUPS, admit, preload_members, resolve_role
 from bot.events import Event, MessageReceived, from_payload
 from bot.logs import event_id_var
 from bot.services import Services
@@ -265,7 +265,8 @@ async def run_handlers(ctx: Context) -> None:
     services = ctx.services
     if isinstance(event, MessageReceived) and ctx.is_self(event.user_id):
         return  # our own messages echoed back by a bridge
-    await track(ctx)
+    if not await admit(ctx):  # tracking; a group not in [[groups]]: stored, at most observed
+        return
     if isinstance(event, MessageReceived):
         ctx.command = parse(event.text, services.registry, event.mentions, services.bot_names)
     ctx.role = await resolve_role(ctx)

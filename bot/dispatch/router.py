@@ -48,6 +48,7 @@ class Route:
     handler: Handler
     filters: tuple[Filter, ...] = ()
     command: CommandSpec | None = None
+    observes: bool = False  # also runs in observed groups: it only records, never answers
 
 
 @dataclass
@@ -64,11 +65,14 @@ class Router:
         self.preloads.append(fn)
         return fn
 
-    def on(self, event_type: type[Event], *filters: Filter) -> Callable[[Handler], Handler]:
-        """Run for every event of this type that passes the filters."""
+    def on(
+        self, event_type: type[Event], *filters: Filter, observes: bool = False
+    ) -> Callable[[Handler], Handler]:
+        """Run for every event of this type that passes the filters. ``observes=True``: the
+        handler only records (statistics) and also runs for groups the bot merely observes."""
 
         def deco(fn: Handler) -> Handler:
-            self.routes.append(Route(event_type, fn, filters))
+            self.routes.append(Route(event_type, fn, filters, observes=observes))
             return fn
 
         return deco
@@ -92,6 +96,17 @@ class Router:
             return fn
 
         return deco
+
+
+async def observe(ctx: Context) -> None:
+    """An observed group (``[bot] unknown_groups = "observe"``): only the routes that record
+    run; no command is parsed, nothing is answered and no effect is queued."""
+    for router in ctx.services.routers:
+        for route in router.routes:
+            if not route.observes or not isinstance(ctx.event, route.event_type):
+                continue
+            if all(f(ctx) for f in route.filters):
+                await route.handler(ctx)
 
 
 def build_registry(routers: list[Router]) -> Registry:

@@ -20,6 +20,7 @@ from sqlalchemy import bindparam, func, select, update
 from bot.commands import Role
 from bot.dispatch.batch import Batch
 from bot.dispatch.context import Context
+from bot.dispatch.router import observe
 from bot.events import Event, MemberJoined, MemberLeft, MessageReceived
 from bot.state import StateKey
 from storage.dialect import insert_ignore
@@ -143,6 +144,41 @@ async def resolve_role(ctx: Context) -> Role:
     elif ctx.member is not None and ctx.member.role in _ROLE_RANK:
         rank = _ROLE_RANK[ctx.member.role]
     if uid in ctx.config.group_admins(ctx.group_id):
+        rank = max(rank, Role.ADMIN)
+    return rank
+
+
+async def admit(ctx: Context) -> bool:
+    """Track the event; False when the features must not see it. Events of a group not in
+    ``[[groups]]`` follow ``[bot] unknown_groups``: ``ignore`` leaves them stored in the inbox
+    and nothing more, ``observe`` tracks members and runs the recording routes only (no
+    command, reply or effect), ``manage`` serves them like a configured group."""
+    mode = ctx.config.group_mode(ctx.group_id)
+    if mode == "ignore":
+        return False
+    await track(ctx)
+    if mode == "observe":
+        await observe(ctx)
+        return False
+    return True
+
+
+async def role_of(ctx: Context, user_id: str) -> Role:
+    """Another member's role in this group (global admin, the platform's owner/admin as last
+    seen on their messages, configured admin), so features never act on those who outrank or
+    equal the one asking."""
+    if not user_id:
+        return Role.MEMBER
+    if user_id == ctx.user_id:
+        return ctx.role
+    if user_id in ctx.config.bot.admins:
+        return Role.GLOBAL_ADMIN
+    rank = Role.MEMBER
+    if ctx.group_id is not None:
+        row = await ctx.batch.get(Member, (ctx.group_id, user_id))
+        if row is not None and row.role in _ROLE_RANK:
+            rank = _ROLE_RANK[row.role]
+    if user_id in ctx.config.group_admins(ctx.group_id):
         rank = max(rank, Role.ADMIN)
     return rank
 

@@ -4,8 +4,9 @@
 Rules:
 - /归属 @新成员 @邀请人 attributes a newcomer who has no ledger row (or whose row was voided);
   qualification counts from when they joined, and a rejoin is still ``fake``.
-- /调整邀请 @x +2 原因 adds (or removes) valid invites; /撤销调整 @x undoes the latest one that
-  is not undone yet. A bonus that reaches a tier is announced like a qualification.
+- /调整邀请 @x +2 原因 adds (or removes) valid invites, at most ``adjust_cap`` at a time and
+  never one's own; /撤销调整 @x undoes the latest one that is not undone yet. A bonus that
+  reaches a tier is announced like a qualification.
 - /作废邀请 @新成员 voids the newcomer's invite whatever its status (it stops counting).
 """
 
@@ -15,6 +16,7 @@ from sqlalchemy import select
 
 from bot import CommandOptions, Context, Role, Router, group_only, number, private_only, templates
 from handlers.referral import claims, ledger
+from handlers.referral.config import ReferralConfig
 from handlers.referral.settle import announce_tiers
 from storage.models import Member
 from storage.models_referral import Invite, InviteAdjustment
@@ -72,6 +74,13 @@ async def adjust(ctx: Context) -> None:
         await _bad(ctx, "用法：/调整邀请 @成员 +2 原因")
         return
     target = ctx.command.mentions[0]
+    if target == ctx.user_id:
+        await _bad(ctx, "不能给自己调整邀请数，请让其他管理员处理")
+        return
+    cap = ctx.feature(ReferralConfig).adjust_cap
+    if abs(delta) > cap:
+        await _bad(ctx, f"单次调整最多 ±{cap} 个有效邀请（可在 [referral] adjust_cap 修改）")
+        return
     reason = " ".join(words[1:])
     before = (await ledger.invite_counts(ctx.session, ctx.group_id, target))["valid"]
     ctx.session.add(

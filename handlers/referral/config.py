@@ -30,6 +30,7 @@ class ReferralConfig(Section):
     staff: list[str] = []  # extra staff ids (group/bot admins and platform admins are staff)
     daily_cap: int = Field(0, ge=0)  # most invites credited per inviter per local day; 0 = no cap
     cooldown_minutes: float = Field(0, ge=0)  # an invite this soon after the last one: not credited
+    adjust_cap: int = Field(20, ge=1, le=1000)  # most invites one /调整邀请 may add or remove
     tiers: list[Tier] = []
 
     @model_validator(mode="after")

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select, update
 
 from bot import CommandOptions, Context, Role, Router, group_only, number, templates
 from handlers.rules.config import RulesConfig
-from handlers.rules.repo import record, warn_member, warning_count
+from handlers.rules.repo import protected, record, warn_member, warning_count
 from storage.dialect import insert_ignore
 from storage.models import Member
 from storage.models_moderation import AllowListEntry, ModerationLog, Warning_
@@ -77,6 +77,9 @@ async def warn_cmd(ctx: Context) -> None:
         return
     if ctx.is_self(target):
         await bad(ctx, "不能警告机器人自己")
+        return
+    if await protected(ctx, ctx.feature(RulesConfig), target):
+        await bad(ctx, "抱歉，不能警告群主、管理员或工作人员，也不能警告与您同级或更高级别的成员。")
         return
     reason = " ".join(ctx.command.words) or "管理员警告"
     name = await ctx.member_name(target)

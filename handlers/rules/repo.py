@@ -7,6 +7,8 @@ Rules:
 - Warnings count while in force (not expired, not revoked); reaching ``warn_limit`` removes the
   member when ``limit_action = "kick"``. Warnings outlive a removal: someone who comes back
   with warnings still in force is removed at their next offence, until those expire.
+- Staff are never removed: the group owner, admins (platform or configured), global admins and
+  ``exempt`` ids, whatever warnings they carry (see ``protected``).
 - Deleting and removing need a platform that can (OneBot, console). On WeCom robot groups the
   bot warns and reports only; the log says ``delete_unsupported``/``kick_unsupported`` and the
   group and the admins are told that someone has to act by hand.
@@ -22,7 +24,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import Context, templates
+from bot import Context, Role, role_of, templates
 from handlers.rules.config import Check, RulesConfig
 from storage.dialect import insert_ignore
 from storage.models import Member
@@ -133,10 +135,18 @@ async def record(
     return new_id
 
 
+async def protected(ctx: Context, cfg: RulesConfig, target: str) -> bool:
+    """Staff, or someone who outranks or equals the one acting: never warned or removed."""
+    rank = await role_of(ctx, target)
+    return rank >= Role.ADMIN or rank >= ctx.role or target in cfg.exempt
+
+
 async def kick(ctx: Context, target: str, rule: str, reason: str, actor: str = "") -> str:
     """Remove ``target`` (once per stay). Returns ``kick``, ``kick_unsupported`` or ``""``
-    when this stay already ended in a removal."""
+    when this stay already ended in a removal or the target is staff."""
     assert ctx.group_id is not None
+    if await role_of(ctx, target) >= Role.ADMIN or target in ctx.feature(RulesConfig).exempt:
+        return ""  # warnings piled up before they became staff never remove them
     if not can_enforce(ctx):
         await record(ctx, target, rule, "kick_unsupported", reason=reason, actor=actor)
         return "kick_unsupported"

@@ -92,7 +92,7 @@ def _membership_changed(ctx: Context) -> bool:
     return m.left_at is not None and (m.joined_at is None or m.left_at >= m.joined_at)
 
 
-@router.on(MessageReceived, group_only, _enabled)
+@router.on(MessageReceived, group_only, _enabled, observes=True)
 async def count_message(ctx: Context) -> None:
     """One message; the speaker is active today and engaged with any post just before."""
     msg = ctx.message
@@ -116,7 +116,7 @@ async def count_message(ctx: Context) -> None:
             await ctx.batch.insert_ignore(StatsPostEngagement, row, ["occurrence_id", "user_id"])
 
 
-@router.on(MemberJoined, group_only, _enabled)
+@router.on(MemberJoined, group_only, _enabled, observes=True)
 async def count_join(ctx: Context) -> None:
     ev = ctx.event
     assert isinstance(ev, MemberJoined)
@@ -124,7 +124,7 @@ async def count_join(ctx: Context) -> None:
         await bump(ctx, stats_day(ctx), await members_in_group(ctx), joins=1)
 
 
-@router.on(MemberLeft, group_only, _enabled)
+@router.on(MemberLeft, group_only, _enabled, observes=True)
 async def count_leave(ctx: Context) -> None:
     ev = ctx.event
     assert isinstance(ev, MemberLeft)

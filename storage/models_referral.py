@@ -81,16 +81,18 @@ class RewardClaim(Base):
 
 
 class RewardCode(Base):
-    """A code in the pool for a tier; taken by exactly one claim."""
+    """A code in a pool for a tier; taken by exactly one claim of a group drawing from that
+    pool (``""`` is the shared pool, see handlers/referral/pools.py)."""
 
     __tablename__ = "reward_codes"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    pool: Mapped[str] = mapped_column(String(128), default="")
     tier: Mapped[int] = mapped_column()
     code: Mapped[str] = mapped_column(String(256), unique=True)
     claim_id: Mapped[int | None] = mapped_column(BigId, nullable=True, unique=True)
     added_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
-    __table_args__ = (Index("ix_reward_codes_free", "tier", "claim_id"),)
+    __table_args__ = (Index("ix_reward_codes_free", "pool", "tier", "claim_id"),)
 
 
 class ReferralCode(Base):

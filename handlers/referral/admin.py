@@ -7,6 +7,7 @@ Rules:
 - /调整邀请 @x +2 原因 adds (or removes) valid invites, at most ``adjust_cap`` at a time and
   never one's own; /撤销调整 @x undoes the latest one that is not undone yet. A bonus that
   reaches a tier is announced like a qualification.
+- /奖品 导入 (private chat) fills only a pool whose groups the sender all administers.
 - /作废邀请 @新成员 voids the newcomer's invite whatever its status (it stops counting).
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot import CommandOptions, Context, Role, Router, group_only, number, private_only, templates
-from handlers.referral import claims, ledger
+from handlers.referral import claims, ledger, pools
 from handlers.referral.config import ReferralConfig
 from handlers.referral.settle import announce_tiers
 from storage.models import Member
@@ -175,34 +176,52 @@ async def history(ctx: Context) -> None:
     await ctx.reply(head + "\n" + ("\n".join(lines) or "（无）"))
 
 
-def _is_any_admin(ctx: Context) -> bool:
-    """An admin of the bot or of any configured group (private chats know no group role)."""
-    if ctx.role >= Role.ADMIN:
-        return True
-    return any(ctx.user_id in g.admins for g in ctx.config.groups)
+def _import_pool(ctx: Context, words: tuple[str, ...] | list[str]) -> tuple[str | None, str]:
+    """The pool a chat import goes to, or (None, why not). A pool is filled only by someone
+    who administers every configured group drawing from it (global admins administer all),
+    so one group's admin never fulfils another group's claims."""
+    mine = pools.administered(ctx.config, ctx.user_id)
+    named = [w.removeprefix("群=") for w in words if w.startswith("群=")]
+    if named and named[0] not in mine:
+        return None, f"你不是群 {named[0]} 的管理员，不能为它导入兑换码"
+    by_pool = pools.pools_for(ctx.config, named[:1] or mine)
+    if len(by_pool) > 1:
+        return None, "你管理的群使用不同的奖池，请加上 群=群ID 指定：" + "、".join(mine)
+    pool, _ = next(iter(by_pool.items()))
+    every = pools.pools_for(ctx.config, [g.id for g in ctx.config.groups]).get(pool, [])
+    others = [g for g in every if g not in mine]
+    if others:
+        return None, (
+            f"这个奖池也供其他群使用（{'、'.join(others)}），只能由全局管理员导入；"
+            '可请运营为本群设置单独奖池（[referral] pool_by = "group"）'
+        )
+    return pool, ""
 
 
 @router.command(
     "奖品",
-    help="私聊导入兑换码：/奖品 导入 档位 码1 码2 …（管理员）",
+    help="私聊导入兑换码：/奖品 导入 档位 码1 码2 …（可加 群=群ID；管理员）",
     private_ok=True,
     filters=(private_only,),
 )
 async def import_codes(ctx: Context) -> None:
-    """Codes into the pool from an admin's private chat; waiting claims are fulfilled."""
+    """Codes into a pool from an admin's private chat; that pool's waiting claims are
+    fulfilled (see ``_import_pool`` for who may fill which pool)."""
     assert ctx.command is not None
-    if not _is_any_admin(ctx):
+    if not pools.administered(ctx.config, ctx.user_id):
         await ctx.reply(ctx.render(T_REFUSED, command="/奖品", role=Role.ADMIN.label))
         return
-    words = ctx.command.words
+    words = [w for w in ctx.command.words if not w.startswith("群=")]
     tier = number(words[1], 1) if len(words) >= 3 else None
     if len(words) < 3 or words[0] != "导入" or tier is None:
-        await _bad(ctx, "用法（私聊）：/奖品 导入 档位 码1 码2 …（档位为正整数）")
+        await _bad(ctx, "用法（私聊）：/奖品 导入 档位 码1 码2 …（档位为正整数，可加 群=群ID）")
+        return
+    pool, why = _import_pool(ctx, ctx.command.words)
+    if pool is None:
+        await _bad(ctx, why)
         return
     rows = [(tier, c) for c in words[2:]]
-    added = await claims.add_codes(ctx.session, ctx.now(), rows)
-    done, handovers = await claims.fulfil_pending(ctx.session, ctx.config, ctx.now())
-    await ctx.audit("referral.codes_import", "", tier=tier, added=added, fulfilled=done)
+    added = await claims.add_codes(ctx.session, ctx.now(), rows, pool)
+    done, _ = await claims.fulfil_pending(ctx.session, ctx.config, ctx.now(), pool)
+    await ctx.audit("referral.codes_import", "", tier=tier, added=added, fulfilled=done, pool=pool)
     await _ok(ctx, f"已导入 {added} 个兑换码，补发 {done} 个待领奖励")
-    for h in handovers:
-        await ctx.reply(claims.handover_text(ctx.config, h))

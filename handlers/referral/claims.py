@@ -3,12 +3,12 @@
 Rules:
 - ``/领奖`` claims every reached, unclaimed tier once: a unique (group, member, tier) row, so
   double taps, redeliveries and parallel instances cannot claim twice.
-- Each claim takes one free code of its tier (a conditional update plus a unique ``claim_id``:
-  a code goes to one claim only).
+- Each claim takes one free code of its tier from its group's pool (handlers/referral/pools.py;
+  a conditional update plus a unique ``claim_id``: a code goes to one claim only).
 - Codes go out privately where the platform allows it (OneBot, console); never into the group.
   Elsewhere (WeCom groups) the admins are asked to hand the code over privately.
 - With the pool empty the claim stays pending and admins are told; importing codes fulfils
-  waiting claims at once, oldest first, and tells each member privately.
+  the waiting claims of that pool at once, oldest first, and tells each member privately.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import Config, Context, Router, group_only, queue_private_text, templates
 from handlers.referral import ledger
 from handlers.referral.config import ReferralConfig
+from handlers.referral.pools import pool_of
 from storage.dialect import insert_ignore, rowcount
 from storage.models import Group, Member
 from storage.models_referral import RewardClaim, RewardCode
@@ -69,12 +70,12 @@ class Handover:
     code: str
 
 
-async def take_code(session: AsyncSession, claim_id: int, tier: int) -> str | None:
-    """Give one free code of ``tier`` to the claim (None when the pool is empty)."""
+async def take_code(session: AsyncSession, claim_id: int, tier: int, pool: str) -> str | None:
+    """Give one free code of ``tier`` in ``pool`` to the claim (None when there is none)."""
     for _ in range(5):  # another instance may take the same free code first
         code = await session.scalar(
             select(RewardCode.code)
-            .where(RewardCode.tier == tier, RewardCode.claim_id.is_(None))
+            .where(RewardCode.pool == pool, RewardCode.tier == tier, RewardCode.claim_id.is_(None))
             .order_by(RewardCode.id)
             .limit(1)
         )
@@ -156,12 +157,13 @@ async def claim(ctx: Context) -> None:
     name = await ctx.member_name(ctx.user_id)
     valid = (await ledger.invite_counts(ctx.session, ctx.group_id, ctx.user_id))["valid"]
     new = pending = handed = 0
+    pool = pool_of(ctx.config, ctx.group_id)
     for tier in (t for t in cfg.tiers if t.invites <= valid):
         c = await _new_claim(ctx, tier.invites, tier.reward)
         if c is None:
             continue  # claimed before: never twice
         new += 1
-        code = await take_code(ctx.session, c.id, tier.invites)
+        code = await take_code(ctx.session, c.id, tier.invites, pool)
         if code is None:
             pending += 1
             await ctx.notify_admins(ctx.render(T_EMPTY_POOL, name=name, reward=tier.reward))
@@ -179,26 +181,31 @@ async def claim(ctx: Context) -> None:
     await ctx.reply(ctx.render(T_CLAIMED, name=name, n=new, how=how, pending=extra))
 
 
-async def add_codes(session: AsyncSession, now: datetime, rows: list[tuple[int, str]]) -> int:
-    """Put codes in the pool (codes already known are ignored); returns how many were new."""
+async def add_codes(
+    session: AsyncSession, now: datetime, rows: list[tuple[int, str]], pool: str
+) -> int:
+    """Put codes in ``pool`` (codes already known are ignored); returns how many were new."""
     if not rows:
         return 0
     table = RewardCode.__table__
     stmt = insert_ignore(session, table, ["code"]).returning(table.c.id)
-    values = [dict(tier=t, code=c, claim_id=None, added_at=now) for t, c in rows]
+    values = [dict(pool=pool, tier=t, code=c, claim_id=None, added_at=now) for t, c in rows]
     return len((await session.execute(stmt, values)).all())
 
 
 async def fulfil_pending(
-    session: AsyncSession, config: Config, now: datetime
+    session: AsyncSession, config: Config, now: datetime, pool: str
 ) -> tuple[int, list[Handover]]:
-    """Give waiting claims their codes, oldest first; (how many, codes to hand over)."""
+    """Give the waiting claims of ``pool`` their codes, oldest first; (how many, codes to
+    hand over). Claims of groups drawing from other pools are left waiting."""
     done, handovers = 0, []
     waiting = await session.scalars(
         select(RewardClaim).where(RewardClaim.status == "pending").order_by(RewardClaim.id)
     )
     for c in waiting.all():
-        code = await take_code(session, c.id, c.tier)
+        if pool_of(config, c.group_id) != pool:
+            continue
+        code = await take_code(session, c.id, c.tier, pool)
         if code is None:
             continue
         done += 1

@@ -1,10 +1,11 @@
-"""``groupbot rewards import -c CONFIG FILE.csv``: load reward codes into the pool.
+"""``groupbot rewards import -c CONFIG FILE.csv [--group ID]``: load reward codes into the
+shared pool, or into the pool the named group draws from (handlers/referral/pools.py).
 
 Rules: rows are ``tier,code`` (tier = the tier's invite count; an optional header row and blank
 lines are skipped); a bad row rejects the whole file (exit 2, the line named) and nothing is
 stored. Codes already in the pool are ignored, so importing a file twice is harmless. Waiting
-claims are fulfilled in the same transaction and their members told privately; codes for
-platforms without private messages are printed for the operator to hand over.
+claims of that pool are fulfilled in the same transaction and their members told privately;
+codes for platforms without private messages are printed for the operator to hand over.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from bot import ConfigLoader, database
 from handlers.referral.claims import add_codes, fulfil_pending, handover_text
+from handlers.referral.pools import pool_of
 from storage.models import AuditEntry
 
 MAX_CODE_LEN = 256
@@ -49,20 +51,27 @@ def cmd_import(args: argparse.Namespace, load: ConfigLoader) -> int:
     except (OSError, ValueError) as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    # the shared pool, or the pool the named group draws from (see handlers/referral/pools.py)
+    pool = pool_of(config, args.group) if args.group else ""
 
     async def run() -> tuple[int, int, list[str]]:
         async with database(config) as db:
             now = datetime.now(UTC)
             async with db.transaction() as s:
-                added = await add_codes(s, now, rows)
-                done, handovers = await fulfil_pending(s, config, now)
+                added = await add_codes(s, now, rows, pool)
+                done, handovers = await fulfil_pending(s, config, now, pool)
                 s.add(
                     AuditEntry(
                         group_id=None,
                         actor_id="cli",
                         action="referral.codes_import",
                         target_id="",
-                        detail={"file": str(args.file), "added": added, "fulfilled": done},
+                        detail={
+                            "file": str(args.file),
+                            "pool": pool,
+                            "added": added,
+                            "fulfilled": done,
+                        },
                         created_at=now,
                     )
                 )
@@ -85,4 +94,5 @@ def register_cli(
     imp = psub.add_parser("import", help="load codes from a CSV file (tier,code)")
     imp.add_argument("-c", "--config", required=True)
     imp.add_argument("file")
+    imp.add_argument("--group", default="", help="fill the pool this group draws from")
     imp.set_defaults(func=partial(cmd_import, load=load))

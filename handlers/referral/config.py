@@ -6,6 +6,8 @@ be fractional (``qualify_days = 0.5`` is twelve hours).
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot import Section
@@ -30,6 +32,11 @@ class ReferralConfig(Section):
     staff: list[str] = []  # extra staff ids (group/bot admins and platform admins are staff)
     daily_cap: int = Field(0, ge=0)  # most invites credited per inviter per local day; 0 = no cap
     cooldown_minutes: float = Field(0, ge=0)  # an invite this soon after the last one: not credited
+    # the reward-code pool this group's /领奖 draws from: "config" = the pool named by ``pool``
+    # ("" is the shared pool, so configured groups keep one pool unless told otherwise),
+    # "group" = a pool of its own, "tag" = one pool per first tag of the group
+    pool_by: Literal["config", "group", "tag"] = "config"
+    pool: str = Field("", max_length=64)
     adjust_cap: int = Field(20, ge=1, le=1000)  # most invites one /调整邀请 may add or remove
     tiers: list[Tier] = []
 

@@ -2,8 +2,9 @@
 
 Rules:
 - ``/签到`` (``/打卡``, ``/checkin``) once per member per group per local day; a second try
-  that day says so and changes nothing. Content or an image is kept as proof; a group may
-  require it.
+  that day (or a day before the last check-in: a clock stepped back) says so and changes
+  nothing, so last_day and the streak never go backwards. Content or an image is kept as
+  proof; a group may require it.
 - ``/补签 YYYY-MM-DD`` spends one make-up card to fill a missed day within the look-back
   window; it earns base points only and the streak is rebuilt.
 - Admins grant cards (``/补签卡 @x N``) and void a day (``/撤销签到 @x 日期``, audited).
@@ -101,7 +102,8 @@ async def do_checkin(ctx: Context, content: str) -> None:
         return
     day = ctx.local_day(cfg.reset_hour)
     st = await repo.stats_for(ctx.batch, ctx.group_id, ctx.user_id)
-    if await repo.has_row(ctx.batch, ctx.group_id, ctx.user_id, day):
+    later = st.last_day is not None and day < st.last_day  # the clock stepped back: done
+    if later or await repo.has_row(ctx.batch, ctx.group_id, ctx.user_id, day):
         await ctx.reply(ctx.render(T_AGAIN, name=name, streak=st.streak))
         return
     streak = logic.next_streak(st.last_day, st.streak, day)

@@ -26,6 +26,7 @@ from bot.events import (
 )
 from bot.feature import ConfigLoader, Feature, Job, Page
 from bot.jobs import submit
+from bot.names import NAME_CHECKS, NameCheck, display_name
 from bot.runtime import Bot
 from bot.sections import GroupConfig, Section
 from bot.sending import database, queue_group_text, queue_private_text
@@ -37,6 +38,7 @@ __version__ = "0.1.0"
 __all__ = [
     "HEALTH",
     "HEALTH_DETAILS",
+    "NAME_CHECKS",
     "STOP",
     "Batch",
     "Bot",
@@ -54,6 +56,7 @@ __all__ = [
     "MemberJoined",
     "MemberLeft",
     "MessageReceived",
+    "NameCheck",
     "Page",
     "Role",
     "Router",
@@ -62,6 +65,7 @@ __all__ = [
     "Services",
     "StateKey",
     "database",
+    "display_name",
     "ensure_group",
     "group_only",
     "members_in_group",

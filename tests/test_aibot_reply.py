@@ -42,7 +42,8 @@ async def start(
 ) -> tuple[Harness, TestClient]:
     aibot = {"token": AIBOT.token, "encoding_aes_key": AIBOT.encoding_aes_key}
     wecom = {"api_base": api_base, "aibot": {**aibot, "passive_wait_s": wait_s}}
-    h = await make_harness({"wecom": wecom})
+    groups = [{"id": "wrGroup", "platform": "wecom"}]  # groups not in the config are ignored
+    h = await make_harness({"wecom": wecom, "groups": groups})
     h.bot.workers = True  # the callback may wait for the dispatcher, which the test runs
     return h, await aiohttp_client(create_app(h.bot, manage=False))
 

@@ -22,6 +22,7 @@ from bot.dispatch.batch import Batch
 from bot.dispatch.context import Context
 from bot.dispatch.router import observe
 from bot.events import Event, MemberJoined, MemberLeft, MessageReceived
+from bot.names import NAME_CHECKS, NameCheck, display_name
 from bot.state import StateKey
 from storage.dialect import insert_ignore
 from storage.models import Group, Member
@@ -106,7 +107,7 @@ async def track(ctx: Context) -> None:
         row.last_active_at = now
         row.messages = (row.messages or 0) + 1
         if ev.user_name:
-            row.name = ev.user_name
+            row.name = shown_name(ctx, ev.user_name, ev.user_id)
         if ev.sender_role:
             row.role = ev.sender_role if ev.sender_role in _ROLE_RANK else ""
     elif isinstance(ev, MemberJoined):
@@ -115,7 +116,7 @@ async def track(ctx: Context) -> None:
         row.left_at = None
         row.join_count = (row.join_count or 0) + 1
         if ev.user_name:
-            row.name = ev.user_name
+            row.name = shown_name(ctx, ev.user_name, ev.user_id)
     else:
         row.in_group = False
         row.left_at = min(now, ev.occurred_at)
@@ -128,6 +129,13 @@ async def track(ctx: Context) -> None:
     if row.in_group != was_in:
         ctx.batch.memo_add(_count_key(ctx.group_id), 1 if row.in_group else -1)
     ctx.member = row
+
+
+def shown_name(ctx: Context, raw: str, user_id: str) -> str:
+    """The name stored and repeated for a member: one line, capped, masked when it looks like
+    an ad (bot/names.py)."""
+    checks: list[NameCheck] = ctx.services.state.need(NAME_CHECKS)
+    return display_name(raw, user_id, checks) or user_id
 
 
 async def resolve_role(ctx: Context) -> Role:

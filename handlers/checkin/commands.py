@@ -92,7 +92,7 @@ async def do_checkin(ctx: Context, content: str) -> None:
     cfg = cfg_of(ctx)
     msg = ctx.message
     assert msg is not None and ctx.group_id is not None
-    name = msg.user_name or ctx.user_id
+    name = (ctx.member.name if ctx.member else "") or ctx.user_id  # shown names: bot/names.py
     if not cfg.enabled:
         await ctx.reply(ctx.render(T_OFF, name=name))
         return

@@ -6,17 +6,25 @@ Other features use ``RulesConfig`` (the ``[rules]`` section, e.g. its ``text``) 
 
 from __future__ import annotations
 
-from bot import Feature, Page, templates
+from bot import NAME_CHECKS, Bot, Feature, Page, templates
 from handlers.rules.config import RulesConfig
 from handlers.rules.guard import router
+from handlers.rules.logic import looks_like_ad
 from handlers.rules.page import moderation_page
 from handlers.rules.repo import warning_count
+
+
+async def _check_names(bot: Bot) -> None:
+    """Names that look like ads are masked wherever the bot repeats them (bot/names.py)."""
+    bot.services.state.need(NAME_CHECKS).append(looks_like_ad)
+
 
 FEATURE = Feature(
     name="rules",
     router=router,
     config=RulesConfig,
     templates=templates.owned_by(__name__),
+    startup=_check_names,
     pages=(Page("/admin/moderation", moderation_page, nav="管理日志", tab="管理日志"),),
 )
 

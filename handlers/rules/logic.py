@@ -50,6 +50,11 @@ def find_ads(text: str, attachments: tuple[str, ...] = ()) -> list[AdHit]:
     return hits
 
 
+def looks_like_ad(name: str) -> bool:
+    """A member name the bot must not repeat: the same detection as for messages."""
+    return bool(find_ads(name))
+
+
 @dataclass(frozen=True, slots=True)
 class FloodHit:
     kind: str  # "rate" | "repeat"

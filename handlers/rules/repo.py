@@ -235,7 +235,7 @@ async def enforce(
     msg = ctx.message
     assert msg is not None
     target = ctx.user_id
-    name = msg.user_name or await ctx.member_name(target)
+    name = (ctx.member.name if ctx.member else "") or await ctx.member_name(target)
     common = {"name": name, "user": target, "reason": reason, "excerpt": excerpt}
     if check.shadow:
         would = await plan(ctx, cfg, check, target)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
-from bot import Event, MemberJoined, MemberLeft, utc
+from bot import NAME_CHECKS, Event, MemberJoined, MemberLeft, NameCheck, display_name, utc
 from bot.wecom_api import WeComClient, WeComError
 from handlers.wecom_sync.events import leave_key
 from storage.dialect import insert_ignore
@@ -135,7 +135,7 @@ async def sync_group(
     for ev in events:
         await bot.inbox.submit(ev)
     async with bot.db.transaction() as s:
-        await _record(s, gid, chat, silent, now)
+        await _record(s, gid, chat, silent, now, bot.services.state.need(NAME_CHECKS))
         await s.execute(
             update(WeComSyncRequest)
             .where(WeComSyncRequest.id.in_([r.id for r in reqs]))
@@ -147,7 +147,12 @@ async def sync_group(
 
 
 async def _record(
-    s: Any, gid: str, chat: dict[str, Any], silent: list[dict[str, Any]], now: datetime
+    s: Any,
+    gid: str,
+    chat: dict[str, Any],
+    silent: list[dict[str, Any]],
+    now: datetime,
+    checks: list[NameCheck],
 ) -> None:
     """The group row and its member version, and a first sync's members (no events)."""
     await s.execute(
@@ -169,7 +174,7 @@ async def _record(
             insert_ignore(s, Member, ["group_id", "user_id"]).values(
                 group_id=gid,
                 user_id=ev.user_id,
-                name=ev.user_name,
+                name=display_name(ev.user_name, ev.user_id, checks),  # as tracking stores it
                 in_group=True,
                 role="",
                 first_seen_at=now,

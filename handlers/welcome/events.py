@@ -52,7 +52,7 @@ async def on_join(ctx: Context) -> None:
         PendingGreeting(
             group_id=ctx.group_id,
             user_id=ev.user_id,
-            name=ev.user_name,
+            name=ctx.member.name if ctx.member else "",  # the shown name (bot/names.py)
             inviter_id=ev.inviter_id,
             platform=ctx.group.platform if ctx.group else ev.platform,
             joined_at=ctx.now(),

@@ -145,9 +145,15 @@ class ChatSession:
         elif cmd == "group" and words:
             self.group = words[0]
             print(f"(切换到群 {self.group})")
+            _warn_unmanaged(self.bot.config, self.group)
         else:
             print("(? 输入 :help 查看用法)")
         return True
+
+
+def _warn_unmanaged(config: Config, gid: str) -> None:
+    if config.group_mode(gid) != "manage":
+        print(f"（群 {gid} 不在 [[groups]] 里，[bot] unknown_groups 不是 manage：机器人不会回应）")
 
 
 async def run_chat(config: Config, group: str | None = None, user: str = "alice") -> int:
@@ -158,8 +164,7 @@ async def run_chat(config: Config, group: str | None = None, user: str = "alice"
     await bot.start()
     session = ChatSession(bot, clock, gid, user)
     print(f"groupbot chat — 群 {gid}，你是 {user}。输入 :help 查看用法，:quit 退出。")
-    if config.group_mode(gid) != "manage":
-        print(f"（群 {gid} 不在 [[groups]] 里，[bot] unknown_groups 不是 manage：机器人不会回应）")
+    _warn_unmanaged(config, gid)
     loop = asyncio.get_running_loop()
     try:
         while True:

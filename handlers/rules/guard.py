@@ -8,6 +8,9 @@ Rules:
   command or other feature sees it).
 - Banned words are matched on normalised text (full-width, case, spacing and punctuation do
   not hide a word; ``*`` spans a few characters) by a linear-time matcher.
+- A flood is punished once per flood window; later messages of the same window are only
+  deleted (when the ladder deletes). Commands never count as flooding (see
+  ``handlers.rules.throttle``).
 - Flood is the one piece of in-memory state: recent message times per member live in the
   process (``FloodTracker``); a restart forgets them, which only delays a flood verdict. The
   verdict for each stored event is remembered, so a re-run of the same event (batch rollback)
@@ -34,7 +37,8 @@ from handlers.rules import commands
 from handlers.rules.config import RulesConfig
 from handlers.rules.logic import FloodHit, FloodTracker, find_ads
 from handlers.rules.matcher import BannedWords
-from handlers.rules.repo import enforce
+from handlers.rules.repo import delete_quietly, enforce
+from handlers.rules.throttle import command_throttle
 from storage.models_moderation import AllowListEntry
 
 router = Router("rules")
@@ -120,15 +124,21 @@ async def check_message(ctx: Context) -> object:
             reason = f"疑似广告（{what.get(hits[0].kind, hits[0].kind)}：{hits[0].excerpt}）"
             await enforce(ctx, cfg, "ads", cfg.ads, reason, msg.text[:80] or f"[{hits[0].kind}]")
             return STOP
-    if cfg.flood.enabled:
-        # a repeated command (a retried /签到) is not spam; its rate still counts
-        text = "" if ctx.command is not None and ctx.command.known else msg.text
-        hit = flood_for(ctx, cfg).record(ctx, text)
-        if hit:
-            reason = "刷屏" if hit.kind == "rate" else "重复发送相同内容"
-            await enforce(ctx, cfg, "flood", cfg.flood, reason, msg.text[:80])
-            return STOP
-    return None
+    if not cfg.flood.enabled:
+        return None
+    if ctx.command is not None and ctx.command.known:
+        # a bot command is never a flood; the bot only stops answering its repeats
+        said = f"{ctx.command.name} {ctx.command.raw_args}".strip()
+        return STOP if command_throttle(ctx, cfg).over(ctx, said) else None
+    hit = flood_for(ctx, cfg).record(ctx, msg.text)
+    if hit is None:
+        return None
+    if hit.first:
+        reason = "刷屏" if hit.kind == "rate" else "重复发送相同内容"
+        await enforce(ctx, cfg, "flood", cfg.flood, reason, msg.text[:80])
+    elif "delete" in cfg.flood.actions and not cfg.flood.shadow:
+        await delete_quietly(ctx, "flood", "刷屏（同一轮）", msg.text[:80])
+    return STOP
 
 
 # the chat commands (/规则, /警告 …) come after the check, so a rule-breaking command stops

@@ -5,16 +5,19 @@ Rules:
   split by spaces or dashes), WeChat-id solicitations (加V/加微/vx/wx: …) and link, card or
   mini-program messages. Prices ("99.9元"), dates and version numbers are not ads.
 - Flood: more than ``messages`` messages in ``seconds``, or the same text ``repeats`` times in
-  ``seconds``. Kept in memory per process (bounded); a restart forgets recent history, which
-  only delays a flood verdict. Members quiet for longer than ``seconds`` are forgotten (their
-  history can no longer count), so memory follows the members active right now.
+  ``seconds``. A flood is punished once per window: hits within ``seconds`` of the last
+  reported hit of the same member come back with ``first = False`` (the message is still
+  stopped, but nobody is warned or told again). Kept in memory per process (bounded); a
+  restart forgets recent history, which only delays a flood verdict. Members quiet for longer
+  than ``seconds`` are forgotten (their history can no longer count), so memory follows the
+  members active right now.
 """
 
 from __future__ import annotations
 
 import re
 from collections import OrderedDict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from handlers.rules.matcher import normalise
 
@@ -59,6 +62,15 @@ def looks_like_ad(name: str) -> bool:
 class FloodHit:
     kind: str  # "rate" | "repeat"
     count: int
+    first: bool = True  # False: the member was already caught in this flood window
+
+
+@dataclass(slots=True)
+class _History:
+    """A member's recent messages and when their last reported flood hit was."""
+
+    q: deque[tuple[float, str]] = field(default_factory=deque)
+    hit_at: float | None = None
 
 
 class FloodTracker:
@@ -67,20 +79,31 @@ class FloodTracker:
     ) -> None:
         self.messages, self.seconds, self.repeats = messages, seconds, repeats
         self.max_users = max_users
-        self._seen: OrderedDict[tuple[str, str], deque[tuple[float, str]]] = OrderedDict()
+        self._seen: OrderedDict[tuple[str, str], _History] = OrderedDict()
 
     def record(self, group_id: str, user_id: str, text: str, at: float) -> FloodHit | None:
         key = (group_id, user_id)
-        q = self._seen.pop(key, None) or deque()
+        h = self._seen.pop(key, None)
+        if h is None:
+            h = _History()
         # least recently heard first: drop those whose last message is out of every window
         while self._seen:
-            oldest = next(iter(self._seen.values()))
+            oldest = next(iter(self._seen.values())).q
             if oldest and oldest[-1][0] > at - self.seconds:
                 break
             self._seen.popitem(last=False)
-        self._seen[key] = q
+        self._seen[key] = h
         while len(self._seen) > self.max_users:
             self._seen.popitem(last=False)
+        hit = self._verdict(h.q, text, at)
+        if hit is None:
+            return None
+        if h.hit_at is not None and at - h.hit_at < self.seconds:
+            return FloodHit(hit.kind, hit.count, first=False)
+        h.hit_at = at
+        return hit
+
+    def _verdict(self, q: deque[tuple[float, str]], text: str, at: float) -> FloodHit | None:
         while q and q[0][0] <= at - self.seconds:
             q.popleft()
         q.append((at, text))

@@ -12,6 +12,8 @@ Rules:
 - Deleting and removing need a platform that can (OneBot, console). On WeCom robot groups the
   bot warns and reports only; the log says ``delete_unsupported``/``kick_unsupported`` and the
   group and the admins are told that someone has to act by hand.
+- Nothing more happens to a member once this stay ended in a removal: their messages still in
+  flight are neither warned nor reported. Admin alerts are capped (``handlers.rules.throttle``).
 - Shadow mode: the log rows are marked ``shadow`` and the admins hear what would have happened;
   nothing is deleted, nobody is warned or removed, the group hears nothing.
 """
@@ -26,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import Context, Role, role_of, templates
 from handlers.rules.config import Check, RulesConfig
+from handlers.rules.throttle import alert_admins
 from storage.dialect import insert_ignore
 from storage.models import Member
 from storage.models_moderation import ModerationLog, Warning_
@@ -141,6 +144,29 @@ async def protected(ctx: Context, cfg: RulesConfig, target: str) -> bool:
     return rank >= Role.ADMIN or rank >= ctx.role or target in cfg.exempt
 
 
+async def removed(ctx: Context, target: str) -> bool:
+    """Whether the bot already removed ``target`` during their current stay."""
+    assert ctx.group_id is not None
+    member = await ctx.batch.get(Member, (ctx.group_id, target))
+    key = f"kick:{ctx.group_id}:{target}:{member.join_count if member is not None else 0}"
+    return (
+        await ctx.session.scalar(select(ModerationLog.id).where(ModerationLog.key == key))
+        is not None
+    )
+
+
+async def delete_quietly(ctx: Context, rule: str, reason: str, excerpt: str) -> bool:
+    """Delete the current message where the platform can; logged, nobody told."""
+    msg = ctx.message
+    assert msg is not None
+    if not (can_enforce(ctx) and msg.message_id):
+        await record(ctx, ctx.user_id, rule, "delete_unsupported", reason=reason, excerpt=excerpt)
+        return False
+    await ctx.act("delete", message_id=msg.message_id)
+    await record(ctx, ctx.user_id, rule, "delete", reason=reason, excerpt=excerpt)
+    return True
+
+
 async def kick(ctx: Context, target: str, rule: str, reason: str, actor: str = "") -> str:
     """Remove ``target`` (once per stay). Returns ``kick``, ``kick_unsupported`` or ``""``
     when this stay already ended in a removal or the target is staff."""
@@ -235,25 +261,22 @@ async def enforce(
     msg = ctx.message
     assert msg is not None
     target = ctx.user_id
+    if await removed(ctx, target):
+        return  # removed already; what they sent before it took effect changes nothing
     name = (ctx.member.name if ctx.member else "") or await ctx.member_name(target)
     common = {"name": name, "user": target, "reason": reason, "excerpt": excerpt}
     if check.shadow:
         would = await plan(ctx, cfg, check, target)
         for action in check.actions or ["report"]:
             await record(ctx, target, rule, action, reason=reason, excerpt=excerpt, shadow=True)
-        await ctx.notify_admins(ctx.render(T_SHADOW, actions="、".join(would), **common))
+        await alert_admins(ctx, cfg, ctx.render(T_SHADOW, actions="、".join(would), **common))
         return
     out = Outcome()
     for action in check.actions:
         if action == "delete":
-            if can_enforce(ctx) and msg.message_id:
-                await ctx.act("delete", message_id=msg.message_id)
-                await record(ctx, target, rule, "delete", reason=reason, excerpt=excerpt)
+            if await delete_quietly(ctx, rule, reason, excerpt):
                 out.done.append("撤回消息")
             else:
-                await record(
-                    ctx, target, rule, "delete_unsupported", reason=reason, excerpt=excerpt
-                )
                 out.done.append("撤回（本平台不支持，请管理员手动撤回）")
         elif action == "warn":
             got = await warn_member(ctx, cfg, target, name, rule, reason, excerpt)
@@ -269,6 +292,6 @@ async def enforce(
     if not check.actions:
         await record(ctx, target, rule, "report", reason=reason, excerpt=excerpt)
     undo = "".join(f"\n撤销警告：/撤销 {i}" for i in out.undo)
-    await ctx.notify_admins(
-        ctx.render(T_REPORT, actions="、".join(out.done) or "仅提醒", undo=undo, **common)
+    await alert_admins(
+        ctx, cfg, ctx.render(T_REPORT, actions="、".join(out.done) or "仅提醒", undo=undo, **common)
     )

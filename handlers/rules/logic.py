@@ -2,8 +2,10 @@
 
 Rules:
 - Ads: links (http(s)://, www., bare domains with common TLDs), Chinese mobile numbers (also
-  split by spaces or dashes), WeChat-id solicitations (加V/加微/vx/wx: …) and link, card or
-  mini-program messages. Prices ("99.9元"), dates and version numbers are not ads.
+  split by spaces, dashes or dots, or full-width), WeChat-id solicitations (加V/加微/vx/wx/
+  微信/+V: …) and link, card, contact (friend or group card) or mini-program messages; all
+  looked for in normalised text (NFKC, case folded, ``。`` read as a dot). Prices
+  ("99.9元"), dates and version numbers are not ads.
 - Flood: more than ``messages`` messages in ``seconds``, or the same text ``repeats`` times in
   ``seconds``. A flood is punished once per window: hits within ``seconds`` of the last
   reported hit of the same member come back with ``first = False`` (the message is still
@@ -16,6 +18,7 @@ Rules:
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
@@ -26,9 +29,15 @@ _URL = re.compile(
     re.IGNORECASE,
 )
 _PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
-_WECHAT = re.compile(
-    r"加(?:v|微|威|薇|vx|wx|我微信)|(?:vx|wx|微信号|薇信|v信)[a-z0-9_]{5,}|\+v[a-z0-9_]{5,}"
-)
+# between two digits: spaces, dashes, dots and the like split a number for the eye only
+_DIGIT_GAP = re.compile(r"(?<=\d)[\s\-－—–.·•_]+(?=\d)")
+_WECHAT = re.compile(r"加(?:v|微|威|薇|vx|wx|我微信)|(?:vx|wx|微信号|微信|薇信|v信)[a-z0-9_]{5,}")
+# "+V abc12345": the plus sign is dropped by the strict normalisation, so it is looked for
+# in the text without spaces
+_PLUS_V = re.compile(r"\+(?:v|vx|wx)[a-z0-9_]{5,}")
+# the ideographic full stop reads as a dot in a link ("www。evil。com"); NFKC keeps it
+_DOTS = str.maketrans({"。": ".", "｡": ".", "﹒": "."})
+AD_ATTACHMENTS = frozenset({"link", "card", "miniprogram", "contact"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,17 +47,19 @@ class AdHit:
 
 
 def find_ads(text: str, attachments: tuple[str, ...] = ()) -> list[AdHit]:
+    """Ads in a message, matched on normalised text: full-width forms, case, the ideographic
+    full stop and separators inside numbers do not hide a link, a number or an id."""
     hits: list[AdHit] = []
-    if m := _URL.search(text):
+    light = unicodedata.normalize("NFKC", text).casefold().translate(_DOTS)
+    if m := _URL.search(light):
         hits.append(AdHit("url", m.group(0)[:60]))
-    digits = re.sub(r"(?<=\d)[\s\-－—]+(?=\d)", "", text)
-    if m := _PHONE.search(digits):
+    if m := _PHONE.search(_DIGIT_GAP.sub("", light)):
         hits.append(AdHit("phone", m.group(0)))
     norm, _ = normalise(text)
-    if m := _WECHAT.search(norm):
+    if m := _WECHAT.search(norm) or _PLUS_V.search("".join(light.split())):
         hits.append(AdHit("wechat_id", m.group(0)[:40]))
-    kinds = {"link", "card", "miniprogram"}
-    if found := [a for a in attachments if a in kinds]:
+    # friend or group cards (OneBot ``contact``) invite people elsewhere like a link does
+    if found := [a for a in attachments if a in AD_ATTACHMENTS]:
         hits.append(AdHit("attachment", found[0]))
     return hits
 

@@ -59,7 +59,8 @@ class RulesConfig(Section):
     flood_messages: int = Field(8, ge=0)  # more than this many messages …
     flood_seconds: float = Field(10, gt=0)  # … in this many seconds
     flood_repeats: int = Field(3, ge=0)  # the same text this many times
-    command_answers: int = Field(2, ge=1)  # answers to one repeated command per flood_seconds
+    command_answers: int = Field(2, ge=1)  # answers to one command repeated by a member …
+    command_seconds: float = Field(3, gt=0)  # … within this many seconds
     alerts_per_minute: int = Field(5, ge=1)  # rules alerts to admins per group and minute
     warn_limit: int = Field(3, ge=1, le=100)  # this many warnings in force → limit_action
     limit_action: str = Field("kick", pattern="^(kick|none)$")

@@ -6,7 +6,8 @@ Rules:
   the next alert let through says how many were left out.
 - Bot commands never count as flooding. A member who repeats the same command (``/签到``
   tapped again and again) gets at most ``[rules] command_answers`` answers within
-  ``flood_seconds``; the repeats beyond are not answered at all.
+  ``command_seconds``; the repeats beyond are not answered at all. A 智能机器人 callback is
+  not throttled: each is one @-mention whose answer WeCom waits for.
 - Both remember their decision per stored event, so a re-run of an event (batch rollback)
   reaches the same decision instead of counting twice.
 """
@@ -83,9 +84,9 @@ THROTTLES: StateKey[dict[str, CommandThrottle]] = StateKey("rules.command_thrott
 
 def command_throttle(ctx: Context, cfg: RulesConfig) -> CommandThrottle:
     throttles = ctx.services.state.need(THROTTLES)
-    key = f"{cfg.command_answers}:{cfg.flood_seconds}"
+    key = f"{cfg.command_answers}:{cfg.command_seconds}"
     if key not in throttles:
-        throttles[key] = CommandThrottle(cfg.command_answers, cfg.flood_seconds)
+        throttles[key] = CommandThrottle(cfg.command_answers, cfg.command_seconds)
     return throttles[key]
 
 

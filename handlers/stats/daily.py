@@ -103,7 +103,7 @@ async def daily_series(
             .limit(1)
         )
     ).scalar()
-    _fill_members(out, snaps, before, await members_now(session, gid))
+    fill_members(out, snaps, before, await members_now(session, gid))
     await _fill_active(session, gid, first, last, out)
     checkins = await session.execute(
         select(Checkin.day, func.count())
@@ -118,7 +118,7 @@ async def daily_series(
     return [out[d] for d in sorted(out)]
 
 
-def _fill_members(
+def fill_members(
     out: dict[date, DayStats], snaps: dict[date, int], before: int | None, now_count: int
 ) -> None:
     days = sorted(out)

@@ -11,7 +11,8 @@ from urllib.parse import quote
 from aiohttp import web
 
 from bot.web_public import BOT, Series, bar_chart, cards, esc, line_chart, page, sparkline, table
-from handlers.stats.daily import DayStats, daily_series
+from handlers.stats.daily import DayStats
+from handlers.stats.overview_data import overview_series
 from handlers.stats.reports import known_group_ids
 
 DAYS = 30
@@ -24,10 +25,9 @@ def week_sum(series: list[DayStats], field: str, days: int = 7) -> int:
 async def overview(request: web.Request) -> web.Response:
     bot = request.app[BOT]
     now = bot.clock.now()
-    per_group: dict[str, list[DayStats]] = {}
     async with bot.db.read() as s:
-        for gid in await known_group_ids(s, bot.config):
-            per_group[gid] = await daily_series(s, bot.config, gid, DAYS, now)
+        gids = await known_group_ids(s, bot.config)
+        per_group = await overview_series(s, bot.config, gids, DAYS, now)
     dates = [d.date for d in next(iter(per_group.values()), [])]
     total = {
         f: [sum(getattr(ser[i], f) for ser in per_group.values()) for i in range(len(dates))]

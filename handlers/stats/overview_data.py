@@ -74,13 +74,13 @@ async def overview_series(
         .group_by(sd.group_id)
         .subquery()
     )
-    rows = await session.execute(
+    snapshots = await session.execute(
         select(sd.group_id, sd.day, sd.members).join(
             latest, and_(sd.group_id == latest.c.group_id, sd.day == latest.c.day)
         )
     )
-    for gid, day, members in rows.all():
-        if gid in out:
+    for gid, day, members in snapshots.all():
+        if gid in out and members is not None:
             snapshot_before(gid, day, members)
     counts = dict(
         (
@@ -102,18 +102,18 @@ async def overview_series(
         ck.day >= lo, ck.day <= hi, ~ck.void, ~ck.makeup
     )
     both = union(spoke, checked).subquery()
-    rows = await session.execute(
+    active = await session.execute(
         select(both.c.group_id, both.c.day, func.count()).group_by(both.c.group_id, both.c.day)
     )
-    for gid, day, n in rows.all():
+    for gid, day, n in active.all():
         if gid in out and (d := out[gid].get(_day(day))) is not None:
             d.active_members = int(n)
-    rows = await session.execute(
+    checkins = await session.execute(
         select(ck.group_id, ck.day, func.count())
         .where(ck.day >= lo, ck.day <= hi, ~ck.void)
         .group_by(ck.group_id, ck.day)
     )
-    for gid, day, n in rows.all():
+    for gid, day, n in checkins.all():
         if gid in out and (d := out[gid].get(_day(day))) is not None:
             d.checkins = int(n)
     return {gid: [series[d] for d in sorted(series)] for gid, series in out.items()}

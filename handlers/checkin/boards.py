@@ -1,7 +1,10 @@
 """``/签到榜`` and ``/签到设置``: read-only views of the committed state.
 
 Rule: boards rank members by today's order, live streak, total days, points or this month's
-days (seasons reset monthly; all-time totals stay); staff are left off when configured.
+days (seasons reset monthly; all-time totals stay); staff are left off when configured, and a
+staff member asking for a board is told so (else an empty board after their own check-in
+reads as a lost check-in). ``/签到榜`` alone is today's board; an unknown board name gets
+the list of boards.
 """
 
 from __future__ import annotations
@@ -16,9 +19,15 @@ T_BOARD = templates.register("checkin.board", "🏆 {title}\n{lines}", *V, "titl
 T_EMPTY = templates.register(
     "checkin.board_empty", "🏆 {title}\n还没有人上榜，快来 /签到 吧！", *V, "title"
 )
+T_STAFF_OFF = templates.register(
+    "checkin.board_staff_off", "（管理员和工作人员不上榜，你的签到照常记录）", *V
+)
 T_SETTINGS = templates.register("checkin.settings", "签到规则：\n{rules}", *V, "rules")
+T_UNKNOWN_BOARD = templates.register(
+    "checkin.board_unknown", "没有「{board}」这个榜单，可以看：{boards}", *V, "board", "boards"
+)
+# without a word: today's board
 BOARDS = {
-    "": ("today", "今日签到榜", "第{v}分"),
     "今日": ("today", "今日签到榜", "{v}分"),
     "连续": ("streak", "连续签到榜", "{v}天"),
     "总榜": ("total", "累计签到榜", "{v}天"),
@@ -32,17 +41,26 @@ BOARDS = {
 )
 async def board(ctx: Context) -> None:
     assert ctx.command is not None and ctx.group_id is not None
-    key = ctx.command.words[0] if ctx.command.words else ""
-    kind, title, unit = BOARDS.get(key, BOARDS[""])
+    key = ctx.command.words[0] if ctx.command.words else "今日"
+    if key not in BOARDS:
+        names = "、".join(f"/签到榜 {b}" for b in BOARDS)
+        await ctx.reply(ctx.render(T_UNKNOWN_BOARD, board=key[:24], boards=names))
+        return
+    kind, title, unit = BOARDS[key]
     cfg = cfg_of(ctx)
     exclude = repo.staff_of(cfg, ctx.config.group_admins(ctx.group_id), ctx.config.bot.admins)
     today = ctx.local_day(cfg.reset_hour)
     rows = await repo.leaderboard(ctx.session, ctx.group_id, kind, 10, today, exclude)
     if not rows:
-        await ctx.reply(ctx.render(T_EMPTY, title=title))
-        return
-    lines = "\n".join(f"{i}. {name}  {unit.format(v=v)}" for i, (_u, name, v) in enumerate(rows, 1))
-    await ctx.reply(ctx.render(T_BOARD, title=title, lines=lines))
+        text = ctx.render(T_EMPTY, title=title)
+    else:
+        lines = "\n".join(
+            f"{i}. {name}  {unit.format(v=v)}" for i, (_u, name, v) in enumerate(rows, 1)
+        )
+        text = ctx.render(T_BOARD, title=title, lines=lines)
+    if ctx.user_id in exclude:  # a staff member who just checked in would look for themselves
+        text += "\n" + ctx.render(T_STAFF_OFF)
+    await ctx.reply(text)
 
 
 @router.command("签到设置", help="查看本群签到规则", role=Role.ADMIN, filters=(group_only,))

@@ -1,0 +1,36 @@
+"""Edges members and admins hit in the first week: board labels, unknown board names, …"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from tests.harness import Harness
+
+MakeHarness = Callable[..., Awaitable[Harness]]
+PLAIN = {"checkin": {"streak_bonus": {}, "base_points": 10}, "rules": {"flood": {"enabled": False}}}
+
+
+async def test_the_board_without_a_word_is_todays_with_points(make_harness: MakeHarness) -> None:
+    h = await make_harness(PLAIN)
+    await h.say("bob", "/签到")
+    board = (await h.say("bob", "/签到榜"))[0]
+    assert "今日签到榜" in board and "1. bob  10分" in board and "第" not in board
+
+
+async def test_an_unknown_board_says_which_boards_exist(make_harness: MakeHarness) -> None:
+    h = await make_harness(PLAIN)
+    await h.say("bob", "/签到")
+    said = (await h.say("bob", "/签到榜 周榜"))[0]
+    assert "没有「周榜」这个榜单" in said and "/签到榜 连续" in said and "bob" not in said
+
+
+async def test_staff_asking_for_the_board_learn_why_they_are_not_on_it(
+    make_harness: MakeHarness,
+) -> None:
+    """``groupbot chat`` with config.example.toml: alice is the demo group's admin and
+    ``exclude_staff = true``, so her own check-in never shows on the board."""
+    h = await make_harness({**PLAIN, "checkin": {**PLAIN["checkin"], "exclude_staff": True}})
+    await h.say("gadmin", "/签到")
+    said = (await h.say("gadmin", "/签到榜"))[0]
+    assert "还没有人上榜" in said and "管理员和工作人员不上榜" in said
+    assert "不上榜" not in (await h.say("bob", "/签到榜"))[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from bot.events import Scheduled
 from tests.harness import Harness
 
 MakeHarness = Callable[..., Awaitable[Harness]]
@@ -34,3 +35,24 @@ async def test_staff_asking_for_the_board_learn_why_they_are_not_on_it(
     said = (await h.say("gadmin", "/签到榜"))[0]
     assert "还没有人上榜" in said and "管理员和工作人员不上榜" in said
     assert "不上榜" not in (await h.say("bob", "/签到榜"))[0]
+
+
+async def test_a_claim_from_an_empty_pool_never_says_the_code_was_sent(
+    make_harness: MakeHarness,
+) -> None:
+    h = await make_harness(
+        {"referral": {"qualify_days": 3, "tiers": [{"invites": 1, "reward": "券"}]}}
+    )
+    await h.join("nina", inviter="amy")
+    await h.advance(days=3, seconds=1)
+    await h.feed(
+        Scheduled(
+            dedup_key="settle-1",
+            platform="internal",
+            group_id=None,
+            occurred_at=h.clock.now(),
+            job="referral.settle",
+        )
+    )
+    said = [line for line in await h.say("amy", "/领奖") if line.startswith("[g1]")]
+    assert len(said) == 1 and "正在补货" in said[0] and "已私信发送" not in said[0], said

@@ -41,6 +41,9 @@ T_HOW_ADMIN = templates.register("referral.how_admin", "管理员会私下把兑
 T_PENDING = templates.register(
     "referral.claim_pending", "，其中 {n} 个奖品正在补货，到货后通知你", *V, "n"
 )
+T_WAITING = templates.register(
+    "referral.claim_waiting", "⏳ {name} 的 {n} 个奖励已登记，奖品正在补货，到货后通知你", *V, "n"
+)
 T_NOTHING = templates.register(
     "referral.nothing", "{name} 暂时没有可领取的奖励，发送 /邀请 查看进度", *V
 )
@@ -175,6 +178,9 @@ async def claim(ctx: Context) -> None:
         await ctx.audit("referral.claim", ctx.user_id, tier=tier.invites, fulfilled=bool(code))
     if not new:
         await ctx.reply(ctx.render(T_NOTHING, name=name))
+        return
+    if pending == new:  # nothing was sent: never say a code is on its way
+        await ctx.reply(ctx.render(T_WAITING, name=name, n=new))
         return
     how = ctx.render(T_HOW_ADMIN if handed else T_HOW_PRIVATE, name=name)
     extra = ctx.render(T_PENDING, name=name, n=pending) if pending else ""

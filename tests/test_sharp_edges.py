@@ -56,3 +56,11 @@ async def test_a_claim_from_an_empty_pool_never_says_the_code_was_sent(
     )
     said = [line for line in await h.say("amy", "/领奖") if line.startswith("[g1]")]
     assert len(said) == 1 and "正在补货" in said[0] and "已私信发送" not in said[0], said
+
+
+async def test_help_in_a_group_leaves_out_what_does_not_work_there(
+    make_harness: MakeHarness,
+) -> None:
+    listed = (await make_harness(PLAIN)).say
+    said = (await listed("bob", "/帮助"))[0]
+    assert "/签到" in said and "/奖品" not in said and "/警告" not in said

@@ -56,6 +56,8 @@ CN_DAYS = {
     "每天": "daily",
     "工作日": "weekdays",
     "周末": "weekends",
+    **{f"星期{c}": d for c, d in zip("一二三四五六日", DAY_NAMES, strict=True)},
+    "星期天": "sun",
 }
 
 

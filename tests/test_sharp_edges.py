@@ -64,3 +64,19 @@ async def test_help_in_a_group_leaves_out_what_does_not_work_there(
     listed = (await make_harness(PLAIN)).say
     said = (await listed("bob", "/帮助"))[0]
     assert "/签到" in said and "/奖品" not in said and "/警告" not in said
+
+
+async def test_adding_a_programme_slot_speaks_chinese_and_knows_xingqi(
+    make_harness: MakeHarness,
+) -> None:
+    h = await make_harness(PLAIN)
+    said = (await h.say("gadmin", "/加节目 星期三 10:00 早安 大家早上好"))[0]
+    assert "已添加节目「早安」：星期三 10:00" in said
+    said = (await h.say("gadmin", "/加节目 礼拜八 10:00 晚安 晚安"))[0]
+    assert "节目格式不对" in said and "星期一" in said
+    said = (await h.say("gadmin", "/加节目 周三 25:99 晚安 晚安"))[0]
+    assert "HH:MM" in said
+    for line in (said, (await h.say("gadmin", "/加节目 周三 10:00 a!b 晚安"))[0]):
+        assert "Value error" not in line and "String should" not in line, line
+        said = line.split("🤖", 1)[1].replace("HH:MM", "")
+        assert not any(c.isascii() and c.isalpha() for c in said), line

@@ -9,6 +9,7 @@ restarts and every instance sees them at its next tick.
 
 from __future__ import annotations
 
+from pydantic import ValidationError
 from sqlalchemy import delete
 
 from bot import CommandOptions, Context, Role, Router, group_only, templates
@@ -48,6 +49,22 @@ def content_problem(text: str) -> None:
         ) from None
 
 
+SLOT_PROBLEMS = {
+    "days": "日子只能写 周一…周日、星期一…星期日、每天、工作日、周末（多个用逗号分开）",
+    "time": "时间要写成 HH:MM，例如 10:00",
+    "id": "主题最多 64 个字，只能用中文、字母、数字、_ 和 -",
+    "theme": "主题格式不对",
+    "content": "内容格式不对",
+}
+
+
+def slot_problem(exc: ValidationError) -> str:
+    """The first problem of a slot typed in chat, in Chinese (pydantic's text is English)."""
+    loc = exc.errors()[0]["loc"]
+    field = str(loc[0]) if loc else ""
+    return "节目格式不对：" + SLOT_PROBLEMS.get(field, "请检查日子、时间和主题")
+
+
 @router.command("加节目", help="添加本群节目", usage="周三 10:00 主题 内容", **ADMIN)
 async def add(ctx: Context) -> None:
     assert ctx.command is not None and ctx.group_id is not None
@@ -65,10 +82,11 @@ async def add(ctx: Context) -> None:
             content=words[3],
             targets=[ctx.group_id],
         )
+    except ValidationError as exc:
+        await ctx.reply(ctx.render(T_FAIL, reason=slot_problem(exc)))
+        return
     except ValueError as exc:
-        msg = exc.errors()[0]["msg"] if hasattr(exc, "errors") else str(exc)
-        reason = msg if msg.startswith(("用法", "节目内容")) else f"节目格式不对：{msg}"
-        await ctx.reply(ctx.render(T_FAIL, reason=reason))
+        await ctx.reply(ctx.render(T_FAIL, reason=str(exc)))
         return
     if in_quiet(slot.at, parse_quiet(cfg.quiet_hours)):
         reason = f"{slot.time} 在本群免打扰时段 {cfg.quiet_hours} 内"

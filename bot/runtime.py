@@ -205,7 +205,8 @@ class Bot:
                 # until a batch takes all that is due: a further look would find nothing
                 # (what is stored meanwhile sets the wake-up again)
                 while await self.dispatcher.run_once():
-                    self._outbox_wake.set()
+                    if self.dispatcher.queued_outbox:  # (a batch that queued nothing: no look)
+                        self._outbox_wake.set()
                     if self.dispatcher.drained:
                         break
             except Exception:

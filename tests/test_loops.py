@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from bot import runtime
 from bot.dispatch.context import Context
@@ -105,3 +106,24 @@ async def test_a_message_to_retry_is_sent_when_due_with_nothing_else_queued(bot:
     await bot.inbox.submit(message("r1", "ping"))
     await until(lambda: said(bot, "pong"))
     assert len(tries) == 2
+
+
+async def test_a_batch_that_queued_nothing_does_not_wake_delivery(bot: Bot) -> None:
+    looks: list[str] = []
+
+    def seen(_conn: Any, _cur: Any, statement: str, *_: Any) -> None:
+        if "FROM outbox" in statement:
+            looks.append(statement)
+
+    engine = bot.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        await bot.inbox.submit(message("c1", "just chatting"))
+        await until(lambda: bot.dispatcher.processed >= 1)
+        await asyncio.sleep(0.3)  # room for a wake-up that should not come
+        assert looks == []
+        await bot.inbox.submit(message("c2", "pong please"))  # answered: delivery looks
+        await until(lambda: said(bot, "pong"))
+        assert looks
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)

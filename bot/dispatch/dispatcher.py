@@ -35,6 +35,7 @@ from bot.dispatch.router import STOP
 from bot.dispatch.tracking import KNOWN_GROUPS, admit, preload_members, resolve_role
 from bot.events import Event, MessageReceived, from_payload
 from bot.logs import event_id_var
+from bot.outbox.queue import QUEUED
 from bot.services import Services
 from storage.models import InboxEvent
 
@@ -71,6 +72,8 @@ class Dispatcher:
         # set by run_once: the last batch took every event that was due when it looked, so
         # another look finds only what was stored since (and that wakes the dispatch loop)
         self.drained = False
+        # set by run_once: the batch queued outbox rows (the delivery loop has work)
+        self.queued_outbox = False
 
     async def run_once(self, limit: int | None = None) -> int:
         """Process one batch of due events; returns how many were taken.
@@ -86,6 +89,7 @@ class Dispatcher:
         q = _DUE_PG if db.dialect == "postgresql" else _DUE
         params = {"now": self.services.clock.now(), "limit": limit}
         failed_at: int | None = None
+        self.queued_outbox = False
         async with db.batch_transaction() as session:
             rows = list((await (await session.connection()).execute(q, params)).all())
             taken = len(rows)
@@ -113,6 +117,7 @@ class Dispatcher:
                 await batch.flush()
                 await self._mark_done(session, done)
                 failed_at = None
+                self.queued_outbox = bool(session.info.pop(QUEUED, False))
             except Exception:
                 await session.rollback()
                 self.services.state.pop(KNOWN_GROUPS)  # caches may name rolled-back rows
@@ -134,6 +139,7 @@ class Dispatcher:
                 retry = await self._relock(session, retry)
             for row in retry:
                 await self._one(session, row)
+            self.queued_outbox = True  # (cheaper to look than to know which event stuck)
         return len(retry)
 
     async def _preload(self, batch: Batch, events: list[Event]) -> None:

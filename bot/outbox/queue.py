@@ -114,6 +114,10 @@ def route(config: Config, group_id: str | None, platform: str) -> tuple[str, str
     return "console", f"console:{group_id}"
 
 
+# session.info key: this unit of work queued outbox rows
+QUEUED = "groupbot_outbox_queued"
+
+
 async def enqueue(
     session: AsyncSession,
     *,
@@ -130,7 +134,10 @@ async def enqueue(
 ) -> list[int]:
     """Insert one or more outbox rows (text is split to fit); returns the new rows' ids.
     ``not_before`` holds the rows back (an aibot answer waiting to be the passive reply).
-    In a dispatcher batch the rows are written with the batch (no ids are returned)."""
+    In a dispatcher batch the rows are written with the batch (no ids are returned). The
+    session is marked (``QUEUED``): the dispatcher wakes the delivery loop only after a batch
+    that queued something."""
+    session.info[QUEUED] = True
     rows: list[dict[str, Any]] = []
     text = payload.get("text")
     parts: list[str | None] = [None]  # one row with the payload as it is

@@ -122,3 +122,40 @@ async def test_a_constraint_hit_reruns_the_batch_one_by_one(
         )
     assert n == 1
     assert sorted(u for _, u in await checkins(h)) == ["alice", "bob"]
+
+
+async def test_the_batch_reads_and_writes_its_rows_without_the_orm_layer(
+    make_harness: MakeHarness,
+) -> None:
+    """By-key reads, member counts and the batch's writes are Core statements run on the
+    session's connection; each one through ``session.execute`` costs about double."""
+    from bot.dispatch.batch import Batch
+    from bot.dispatch.tracking import load_counts
+    from storage.models import Member
+    from storage.models_stats import StatsDaily
+
+    h = await make_harness(PLAIN)
+    db = h.bot.db
+    now = h.clock.now()
+    orm: list[Any] = []
+    sql: list[str] = []
+    async with db.batch_transaction() as session:
+        event.listen(session.sync_session, "do_orm_execute", orm.append)
+        event.listen(db.engine.sync_engine, "before_cursor_execute", lambda *a: sql.append(a[2]))
+        batch = Batch(session)
+        try:
+            await batch.preload(Member, [("g1", "u1"), ("g1", "u2")])
+            assert await batch.get(Member, ("g1", "u1")) is None
+            batch.new(
+                Member, group_id="g1", user_id="u1", name="u1", in_group=True, first_seen_at=now
+            )
+            batch.memo[("members_in_group", "pending")] = {"g1"}
+            await load_counts(batch)
+            await batch.upsert_add(
+                StatsDaily, {"group_id": "g1", "day": now.date()}, {"messages": 1}
+            )
+            await batch.flush()
+        finally:
+            batch.close()
+    assert orm == []
+    assert [s.split()[0].upper() for s in sql] == ["SELECT", "SELECT", "INSERT", "INSERT"], sql

@@ -44,6 +44,11 @@ NO_FLUSH = "groupbot_batch_read"
 _STATEMENTS: dict[tuple[Any, ...], Any] = {}
 
 
+def _orm(stmt: Any) -> bool:
+    """Whether a statement names mapped classes (its rows may be entities, the session's)."""
+    return getattr(stmt, "_propagate_attrs", {}).get("compile_state_plugin") == "orm"
+
+
 def _statement(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
     stmt = _STATEMENTS.get(key)
     if stmt is None:
@@ -124,6 +129,8 @@ class Batch:
         """Run a query that needs none of the batch's pending writes (they stay pending):
         keys already known to the batch are never fetched again, and the tables read are
         ones the batch does not write."""
+        if not _orm(stmt):  # plain columns: the session's connection, without the ORM layer
+            return await (await self.session.connection()).execute(stmt, params)
         with self.session.no_autoflush:
             return await self.session.execute(stmt, params, execution_options={NO_FLUSH: True})
 
@@ -222,14 +229,17 @@ class Batch:
             return
         self._flushing = True
         try:
-            self._rows.write(session)
+            # Core statements on the session's connection (its transaction): the ORM layer of
+            # session.execute costs about as much again as the statement
+            conn = session.connection()
+            self._rows.write(conn)
             inserts, self._inserts = self._inserts, {}
             upserts, self._upserts = self._upserts, {}
             for shape, rows in inserts.items():
-                session.execute(self._insert_stmt(shape), rows)
+                conn.execute(self._insert_stmt(shape), rows)
             for shape, keyed in upserts.items():
                 params = [{**k, **a, **s} for k, a, s in keyed.values()]
-                session.execute(self._upsert_stmt(shape), params)
+                conn.execute(self._upsert_stmt(shape), params)
         finally:
             self._flushing = False
 

@@ -17,8 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from storage.base import Base
 
@@ -95,7 +94,7 @@ class Rows:
     def pending(self) -> bool:
         return bool(self.new or self.dirty)
 
-    def write(self, session: Session) -> None:
+    def write(self, conn: Connection) -> None:
         """INSERT the new rows and UPDATE the changed columns of the read ones."""
         inserts: dict[tuple[type[Base], tuple[str, ...]], list[dict[str, Any]]] = {}
         for key, obj in self.new.items():
@@ -117,9 +116,9 @@ class Rows:
                 seen.update(changed)
         self.dirty = {}
         for (model, _cols), rows in inserts.items():
-            session.execute(_insert(model), rows)
+            conn.execute(_insert(model), rows)
         for (model, cols), rows in updates.items():
-            session.execute(_update(model, cols), rows)
+            conn.execute(_update(model, cols), rows)
 
 
 def _insert(model: type[Base]) -> Any:

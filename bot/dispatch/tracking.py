@@ -192,10 +192,11 @@ async def role_of(ctx: Context, user_id: str) -> Role:
 
 
 _PENDING_COUNTS = ("members_in_group", "pending")
+_M = Member.__table__.c  # (table columns: a Core query, run without the ORM layer)
 _COUNTS = (
-    select(Member.group_id, func.count())
-    .where(Member.group_id.in_(bindparam("groups", expanding=True)), Member.in_group.is_(True))
-    .group_by(Member.group_id)
+    select(_M.group_id, func.count())
+    .where(_M.group_id.in_(bindparam("groups", expanding=True)), _M.in_group.is_(True))
+    .group_by(_M.group_id)
 )
 
 

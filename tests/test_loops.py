@@ -115,11 +115,14 @@ async def test_a_batch_that_queued_nothing_does_not_wake_delivery(bot: Bot) -> N
         if "FROM outbox" in statement:
             looks.append(statement)
 
+    await bot.inbox.submit(message("c0", "hello"))  # (and the loops' first looks are over)
+    await until(lambda: bot.dispatcher.processed >= 1)
+    await asyncio.sleep(0.3)
     engine = bot.db.engine.sync_engine
     event.listen(engine, "before_cursor_execute", seen)
     try:
         await bot.inbox.submit(message("c1", "just chatting"))
-        await until(lambda: bot.dispatcher.processed >= 1)
+        await until(lambda: bot.dispatcher.processed >= 2)
         await asyncio.sleep(0.3)  # room for a wake-up that should not come
         assert looks == []
         await bot.inbox.submit(message("c2", "pong please"))  # answered: delivery looks

@@ -80,3 +80,13 @@ async def test_adding_a_programme_slot_speaks_chinese_and_knows_xingqi(
         assert "Value error" not in line and "String should" not in line, line
         said = line.split("🤖", 1)[1].replace("HH:MM", "")
         assert not any(c.isascii() and c.isalpha() for c in said), line
+
+
+async def test_no_makeup_for_a_day_before_the_member_joined(make_harness: MakeHarness) -> None:
+    h = await make_harness(PLAIN)
+    await h.join("newbie")  # Wednesday 2026-11-18
+    assert "现有 2 张" in (await h.say("gadmin", "/补签卡 @newbie 2"))[0]
+    await h.advance(days=1)
+    said = (await h.say("newbie", "/补签 2026-11-17"))[0]
+    assert "补签失败" in said and "还没有入群" in said, said
+    assert "已补签 2026-11-18" in (await h.say("newbie", "/补签 2026-11-18"))[0]

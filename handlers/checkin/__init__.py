@@ -1,7 +1,8 @@
 """Daily check-ins (签到/打卡): once per local day, streaks, points, make-up cards, boards.
 
 Other features use ``CheckinConfig``, ``has_checked_in``, ``checkins_on``, ``leaderboard``,
-``member_checkins``/``my_checkins`` (a member's totals) and ``checkin_board``.
+``member_checkins``/``my_checkins`` (a member's totals), ``checkin_board`` and
+``board_staff`` (who is left off rankings).
 """
 
 from __future__ import annotations
@@ -10,7 +11,13 @@ from bot import Feature, templates
 from handlers.checkin import boards, commands
 from handlers.checkin.config import CheckinConfig
 from handlers.checkin.repo import checkins_on, has_checked_in, leaderboard
-from handlers.checkin.views import MemberCheckins, checkin_board, member_checkins, my_checkins
+from handlers.checkin.views import (
+    MemberCheckins,
+    board_staff,
+    checkin_board,
+    member_checkins,
+    my_checkins,
+)
 
 router = commands.router
 router.routes += boards.router.routes
@@ -27,6 +34,7 @@ __all__ = [
     "FEATURE",
     "CheckinConfig",
     "MemberCheckins",
+    "board_staff",
     "checkin_board",
     "checkins_on",
     "has_checked_in",

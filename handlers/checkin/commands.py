@@ -12,7 +12,7 @@ Rules:
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import update
 
@@ -32,6 +32,7 @@ from bot import (
 )
 from handlers.checkin import logic, repo
 from handlers.checkin.config import CheckinConfig
+from handlers.checkin.views import makeup_problem
 from storage.dialect import rowcount
 from storage.models_checkin import Checkin
 
@@ -207,14 +208,8 @@ async def makeup(ctx: Context) -> None:
     words = ctx.command.words
     day = parse_day(words[0]) if words else None
     today = ctx.local_day(cfg.reset_hour)
-    reason = ""
-    if day is None:
-        reason = "请写明日期，例如 /补签 " + (today - timedelta(days=1)).isoformat()
-    elif not today - timedelta(days=cfg.makeup_days) <= day < today:
-        reason = f"只能补最近 {cfg.makeup_days} 天内（不含今天）的签到"
     st = await repo.stats_for(ctx.batch, ctx.group_id, ctx.user_id)
-    if not reason and st.cards <= 0:
-        reason = "没有补签卡了"
+    reason = makeup_problem(ctx, cfg, day, today, st.cards)
     if not reason and day is not None:
         if await repo.has_row(ctx.batch, ctx.group_id, ctx.user_id, day):
             reason = "那天已经签到过了"

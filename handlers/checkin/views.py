@@ -7,7 +7,7 @@ Rules: days follow the group's ``reset_hour`` and timezone; boards leave staff o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -67,11 +67,37 @@ async def my_checkins(ctx: Context, user_id: str) -> MemberCheckins:
     return _summary(st, days, today(ctx.config, ctx.group_id, ctx.now()))
 
 
+def makeup_problem(
+    ctx: Context, cfg: CheckinConfig, day: date | None, today: date, cards: int
+) -> str:
+    """Why ``/补签 day`` cannot be, or "": a day is named, lies in the look-back, a card is
+    left, and the member was already here (the day they joined or were first seen, whichever
+    is earlier)."""
+    if day is None:
+        return "请写明日期，例如 /补签 " + (today - timedelta(days=1)).isoformat()
+    if not today - timedelta(days=cfg.makeup_days) <= day < today:
+        return f"只能补最近 {cfg.makeup_days} 天内（不含今天）的签到"
+    if cards <= 0:
+        return "没有补签卡了"
+    member = ctx.member
+    if member is not None:
+        since = min(t for t in (member.joined_at, member.first_seen_at) if t is not None)
+        if day < ctx.local_day(cfg.reset_hour, at=since):
+            return "那天你还没有入群，不能补签"
+    return ""
+
+
+def board_staff(config: Config, group_id: str) -> set[str]:
+    """Who is left off rankings in this group (empty unless ``exclude_staff``): configured
+    staff, the group's configured admins and the global admins."""
+    cfg = config.feature(CheckinConfig, group_id)
+    return repo.staff_of(cfg, config.group_admins(group_id), config.bot.admins)
+
+
 async def checkin_board(
     session: AsyncSession, config: Config, group_id: str, board: str, limit: int, now: datetime
 ) -> list[tuple[str, str, int]]:
     """(user_id, name, value) rows of ``today|streak|total|points|month``, staff left off."""
-    cfg = config.feature(CheckinConfig, group_id)
-    exclude = repo.staff_of(cfg, config.group_admins(group_id), config.bot.admins)
+    exclude = board_staff(config, group_id)
     day = today(config, group_id, now)
     return await repo.leaderboard(session, group_id, board, limit, day, exclude)

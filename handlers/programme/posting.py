@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot import Context, Router, Scheduled, templates
-from handlers.checkin import CheckinConfig, checkins_on, leaderboard
+from handlers.checkin import CheckinConfig, checkin_board, checkins_on
 from handlers.programme.slots import slot_of
 from handlers.referral import invite_leaderboard
 from schedules.lottery import draw, seed_for
@@ -108,7 +108,8 @@ async def values_for(ctx: Context, slot: Slot, names: set[str]) -> dict[str, Any
         return "\n".join(f"{i}. {n} {v}{unit}" for i, (_u, n, v) in enumerate(rows, 1)) or "暂无"
 
     async def board(kind: str) -> str:
-        return top(await leaderboard(ctx.session, gid, kind, 5, today), "分")
+        # the same board as /签到榜: staff left off when ``exclude_staff``
+        return top(await checkin_board(ctx.session, ctx.config, gid, kind, 5, ctx.now()), "分")
 
     async def invites() -> str:
         return top(await invite_leaderboard(ctx.session, gid, 5), "人")

@@ -17,6 +17,7 @@ from functools import partial
 from typing import Any
 
 from bot import Config, ConfigLoader, database
+from handlers.checkin import board_staff
 from handlers.stats import reports
 from handlers.stats.config import StatsConfig
 
@@ -86,7 +87,9 @@ async def build_report(config: Config, group: str | None, days: int | None) -> l
                 ["user", "name", "last seen", "idle days"],
                 [(r.user_id, r.name, _day(r.last_seen, config, gid), r.idle_days) for r in idle],
             )
-            vips = await reports.vip_candidates(s, gid, cfg.vip_invite_weight, cfg.report_limit)
+            vips = await reports.vip_candidates(
+                s, gid, cfg.vip_invite_weight, cfg.report_limit, board_staff(config, gid)
+            )
             out += _section(
                 f"{gid}: VIP candidates (check-in days + {cfg.vip_invite_weight} × invites)",
                 ["user", "name", "check-ins", "invites", "score"],

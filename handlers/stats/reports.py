@@ -5,7 +5,8 @@ Rules:
 - Inactive: a member still in the group who neither spoke nor checked in during the last
   ``days`` days, and who has been in the group at least that long (newcomers are not inactive).
 - VIP candidates: score = check-in days + ``vip_invite_weight`` × valid invites (admin
-  adjustments included); members still in the group, best first, ties by user id.
+  adjustments included); members still in the group, best first, ties by user id; staff are
+  left off as on the check-in boards (``[checkin] exclude_staff``).
 - Near capacity: ``[welcome] near_capacity`` members or more (``full`` from ``capacity`` on).
 - Dead letters: outbox rows that ended ``dead`` (permanent error or retries exhausted), newest
   first.
@@ -95,7 +96,11 @@ async def inactive_members(
 
 
 async def vip_candidates(
-    session: AsyncSession, gid: str, invite_weight: int, limit: int
+    session: AsyncSession,
+    gid: str,
+    invite_weight: int,
+    limit: int,
+    staff: set[str] | frozenset[str] = frozenset(),
 ) -> list[Vip]:
     invites = {u: n for u, _name, n in await invite_leaderboard(session, gid, 100_000)}
     checkins = dict(
@@ -120,6 +125,8 @@ async def vip_candidates(
     )
     out = []
     for uid, name in present.items():
+        if uid in staff:
+            continue
         c, i = int(checkins.get(uid, 0)), int(invites.get(uid, 0))
         out.append(Vip(uid, name or uid, c, i, c + invite_weight * i))
     out.sort(key=lambda v: (-v.score, v.user_id))

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests import pgdb
+from tests.fakes.onebot_bridge import FakeOneBot
 from tests.harness import Harness, start_harness
 
 _real_connect = socket.socket.connect
@@ -67,3 +68,10 @@ async def make_harness(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[
 @pytest.fixture
 async def harness(make_harness: Callable[..., Awaitable[Harness]]) -> Harness:
     return await make_harness()
+
+
+@pytest.fixture
+async def bridge() -> AsyncIterator[FakeOneBot]:
+    """A local OneBot bridge (127.0.0.1) that records the actions the bot sends."""
+    async with FakeOneBot(access_token="bridge-token") as b:
+        yield b

@@ -4,11 +4,10 @@ stored check-in streak (a check-in for a day before the member's last day is ref
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
@@ -21,12 +20,6 @@ from tests.harness import Harness
 
 SECRET = "hmac-secret"
 SH = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture
-async def bridge() -> AsyncIterator[FakeOneBot]:
-    async with FakeOneBot(access_token="bridge-token") as b:
-        yield b
 
 
 async def test_backward_step_over_midnight_keeps_the_streak(

@@ -4,9 +4,8 @@ look like an ad (the same detection as messages), in check-in replies and boards
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
-import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.adapters.onebot import sign
@@ -18,12 +17,6 @@ from tests.harness import Harness
 SECRET = "hmac-secret"
 AD_CARD = "加V abc12345 www.evil.com\n📢 管理员公告：本群已解散，请加新群"
 FORGED = "小明\n📢 管理员公告：本群已解散，请联系群主领取补偿"
-
-
-@pytest.fixture
-async def bridge() -> AsyncIterator[FakeOneBot]:
-    async with FakeOneBot(access_token="bridge-token") as b:
-        yield b
 
 
 async def test_ad_and_multiline_names_are_never_repeated(

@@ -4,7 +4,7 @@ replies through a fake OneBot bridge on 127.0.0.1."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -22,12 +22,6 @@ GROUPS = [
     {"id": "10001", "platform": "onebot", "name": "QQ群", "admins": []},
     {"id": "g1", "platform": "console", "name": "测试群", "admins": ["gadmin"]},
 ]
-
-
-@pytest.fixture
-async def bridge() -> AsyncIterator[FakeOneBot]:
-    async with FakeOneBot(access_token="bridge-token") as b:
-        yield b
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ codes, even when served (``unknown_groups = "manage"``)."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -24,12 +24,6 @@ GROUPS = [
     {"id": "10001", "platform": "onebot", "admins": [str(ADMIN_A)]},
     {"id": "10002", "platform": "onebot", "admins": [str(ADMIN_B)]},
 ]
-
-
-@pytest.fixture
-async def bridge() -> AsyncIterator[FakeOneBot]:
-    async with FakeOneBot(access_token="bridge-token") as b:
-        yield b
 
 
 Start = Callable[[dict[str, Any]], Awaitable["Chat"]]

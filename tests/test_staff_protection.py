@@ -5,7 +5,7 @@ count and anything above ``[referral] adjust_cap``."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -21,12 +21,6 @@ from tests.harness import Harness
 
 SECRET = "hmac-secret"
 OWNER, ADMIN, OTHER_ADMIN, ROOT, MEMBER = 501, 502, 503, 504, 505
-
-
-@pytest.fixture
-async def bridge() -> AsyncIterator[FakeOneBot]:
-    async with FakeOneBot(access_token="bridge-token") as b:
-        yield b
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ stored and nothing else happens; ``observe`` tracks and counts; ``manage`` acts 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -23,12 +23,6 @@ from tests.harness import Harness
 
 SECRET = "hmac-secret"
 CONFIGURED = [{"id": "g1", "platform": "console", "name": "测试群", "admins": ["gadmin"]}]
-
-
-@pytest.fixture
-async def bridge() -> AsyncIterator[FakeOneBot]:
-    async with FakeOneBot(access_token="bridge-token") as b:
-        yield b
 
 
 Start = Callable[[str | None], Awaitable[tuple[Harness, TestClient]]]

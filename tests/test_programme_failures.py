@@ -11,6 +11,7 @@ from sqlalchemy import select
 from bot.events import Scheduled
 from bot.web.app import create_app
 from handlers.programme.ticks import tick
+from storage.models import OutboxMessage
 from storage.models_programme import ProgrammeCustomSlot, ProgrammeOccurrence
 from tests.fakes.clock import FakeClock
 from tests.fakes.onebot_bridge import FakeOneBot
@@ -195,3 +196,40 @@ async def test_over_onebot_a_bad_slot_is_refused_and_an_old_one_fails_alone(
         assert [p["user_id"] for p in private] == [777]
         assert "坏节目" in str(private[0]["message"]) and "无法使用" in str(private[0]["message"])
         assert (await ledger(h))[("bad", "10001")][0] == "failed"
+
+
+async def test_onebot_alerts_skip_admin_ids_that_are_not_onebot_ids(
+    make_harness: Callable[..., Awaitable[Harness]],
+) -> None:
+    """A global admin may be a WeCom userid ("root"): OneBot alerts go to the numeric ids only,
+    and none of them is dead-lettered."""
+    async with FakeOneBot() as bridge:
+        h = await make_harness(
+            {
+                "onebot": {"secret": SECRET, "api_url": bridge.url},
+                "bot": {"admins": ["root", "888"]},
+                "groups": [{"id": "10001", "platform": "onebot", "admins": ["777"]}],
+            },
+            clock=FakeClock(WED_10 - timedelta(minutes=1)),
+        )
+        async with h.bot.db.transaction() as s:  # a row from before the content rules
+            s.add(
+                ProgrammeCustomSlot(
+                    group_id="10001",
+                    slot_id="bad",
+                    days="daily",
+                    time="10:00",
+                    theme="坏节目",
+                    content="{theme!z}",
+                    created_by="777",
+                    created_at=WED_10 - timedelta(days=3),
+                )
+            )
+        h.clock.advance(timedelta(seconds=65))
+        await tick(h.bot)
+        await h.bot.drain()
+        private = [p for a, p in bridge.calls if a == "send_private_msg"]
+        assert sorted(p["user_id"] for p in private) == [777, 888]
+        async with h.bot.db.transaction() as s:
+            states = (await s.execute(select(OutboxMessage.status))).scalars().all()
+        assert "dead" not in states and "failed" not in states, states

@@ -216,7 +216,8 @@ class Context:
 
     async def notify_admins(self, text: str, group_id: str | None = None) -> None:
         """Tell the people who run the group: the alert group if configured, else privately
-        to the group's configured admins where the platform allows, else the console log."""
+        to the group's configured admins where the platform allows (on OneBot only the numeric
+        ids: a global admin may be a WeCom userid), else the console log."""
         alert = self.config.bot.alert_group
         if alert:
             await self.send(alert, text)
@@ -225,6 +226,8 @@ class Context:
         admins = sorted(self.config.group_admins(gid) | set(self.config.bot.admins))
         g = self.config.group(gid)
         plat = g.platform if g else self.event.platform
+        if plat == "onebot":  # OneBot user ids are numbers; other admin ids are WeCom's
+            admins = [uid for uid in admins if uid.isascii() and uid.isdigit()]
         if plat in ("onebot", "console") and admins:
             for uid in admins:
                 await self.send_private(uid, text, platform=plat)

@@ -15,7 +15,7 @@ from bot.events import Scheduled
 from handlers.app import main
 from handlers.referral.ledger import invite_counts
 from storage.migrate import stamp
-from storage.models_referral import RewardClaim
+from storage.models_referral import RewardClaim, RewardCode
 from tests.harness import Harness
 
 MakeHarness = Callable[..., Awaitable[Harness]]
@@ -79,8 +79,17 @@ async def test_codes_arrive_later_and_are_sent_privately(
     csv.write_text("tier,code\n1,COUPON-001\n1,COUPON-002\n", encoding="utf-8")
     cfg = tmp_path / "c.toml"
     cfg.write_text(
-        f'[storage]\nurl = "{h.bot.config.storage.url}"\n[[groups]]\nid = "g1"\n', encoding="utf-8"
+        f'[storage]\nurl = "{h.bot.config.storage.url}"\n'
+        '[[referral.tiers]]\ninvites = 1\nreward = "满100减20券"\n'
+        '[[referral.tiers]]\ninvites = 3\nreward = "保温杯"\n[[groups]]\nid = "g1"\n',
+        encoding="utf-8",
     )
+    # a tier the config does not have rejects the whole file, and nothing is stored
+    bad = tmp_path / "bad.csv"
+    bad.write_text("tier,code\n1,COUPON-009\n5,COUPON-500\n", encoding="utf-8")
+    assert await asyncio.to_thread(main, ["rewards", "import", "-c", str(cfg), str(bad)]) == 2
+    async with h.bot.db.read() as s:
+        assert (await s.scalars(select(RewardCode))).all() == []
     assert await asyncio.to_thread(main, ["rewards", "import", "-c", str(cfg), str(csv)]) == 0
     sent = await h.advance(days=30)  # the CLI stamped its rows with the real clock
     assert sent == ["[私聊 amy] 🤖 🎁 你的奖励「满100减20券」兑换码：COUPON-001"]

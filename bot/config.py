@@ -62,6 +62,7 @@ class Config:
     bot = property(lambda self: self.core.bot)
     wecom = property(lambda self: self.core.wecom)
     onebot = property(lambda self: self.core.onebot)
+    retention = property(lambda self: self.core.retention)
     groups = property(lambda self: self.core.groups)
 
     def group(self, gid: str | None) -> GroupConfig | None:

@@ -25,6 +25,7 @@ from typing import Any
 import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot import retention
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.dispatch.dispatcher import Dispatcher
@@ -130,9 +131,8 @@ class Bot:
             return
         for hook in self.startup_hooks:
             await hook(self)
-        for f in self.features:
-            for job in f.jobs:
-                await self._add_job(job)
+        for job in (retention.JOB, *(j for f in self.features for j in f.jobs)):
+            await self._add_job(job)
         if self.workers:
             self.scheduler.start(paused=True)
             await self.leader.try_acquire()

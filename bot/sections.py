@@ -141,11 +141,21 @@ class GroupConfig(BaseModel):
         return _check_tz(v) if v else v
 
 
+class RetentionConfig(Section):
+    """How long finished rows are kept, in days; 0 keeps them forever. An inbox row is its
+    event's dedup key, so at least a day is kept (a redelivery is still answered)."""
+
+    inbox_days: int = Field(30, ge=0)  # processed (done/failed) events
+    outbox_days: int = Field(30, ge=0)  # sent or dead messages
+    audit_days: int = Field(365, ge=0)
+
+
 class CoreConfig(Section):
     server: ServerConfig = ServerConfig()
     storage: StorageConfig = StorageConfig()
     bot: BotConfig = BotConfig()
     wecom: WeComConfig = WeComConfig()
     onebot: OneBotConfig = OneBotConfig()
+    retention: RetentionConfig = RetentionConfig()
     groups: list[GroupConfig] = []
     templates: dict[str, str] = {}

@@ -20,14 +20,14 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.clock import Clock
-from bot.events import Event, to_payload
+from bot.events import Event, UnknownEvent, to_payload
 from storage.db import Database
 from storage.models import InboxEvent
 
@@ -47,7 +47,13 @@ class Unstorable(ValueError):
 
 
 def inbox_row(event: Event, now: datetime) -> dict[str, Any]:
-    """The inbox row for an event (also used by handlers that emit follow-up events)."""
+    """The inbox row for an event (also used by handlers that emit follow-up events).
+
+    An event no feature handles (``UnknownEvent``: unknown kinds, notices) keeps its row for
+    dedup and counting but not the platform's body: thousands of ignored notices must not
+    each keep kilobytes of member data."""
+    if isinstance(event, UnknownEvent):
+        event = replace(event, raw={})
     return dict(
         dedup_key=event.dedup_key[:200],
         platform=event.platform,

@@ -4,6 +4,7 @@ or unfinished rows and the dedup keys a redelivery still needs stay; ``groupbot 
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -11,11 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient
 from sqlalchemy import func, insert, select
 
+from bot.adapters.onebot import sign
 from bot.events import MessageReceived
 from bot.retention import JOB, prune
 from bot.sections import RetentionConfig
+from bot.web.app import create_app
 from handlers.app import main
 from storage.migrate import stamp
 from storage.models import AuditEntry, InboxEvent, OutboxMessage
@@ -200,3 +204,37 @@ def test_bad_retention_is_refused_with_key_path(
     cfg.write_text("[retention]\ninbox_days = -1\n", encoding="utf-8")
     assert _run(["check-config", "-c", str(cfg)]) == 2
     assert "retention.inbox_days" in capsys.readouterr().err
+
+
+async def test_ignored_notice_keeps_no_payload(
+    make_harness: MakeHarness, aiohttp_client: Callable[..., Awaitable[TestClient]]
+) -> None:
+    """A signed OneBot notice no feature handles: stored once (a redelivery is a duplicate),
+    counted by kind, but without the platform's body."""
+    h = await make_harness(
+        {
+            "onebot": {"secret": "s3", "api_url": "http://127.0.0.1:9"},
+            "groups": [{"id": "10001", "platform": "onebot", "name": "QQ群"}],
+        }
+    )
+    client = await aiohttp_client(create_app(h.bot, manage=False))
+    notice = {
+        "time": 1763431200,
+        "self_id": 999,
+        "post_type": "notice",
+        "notice_type": "group_card",
+        "group_id": 10001,
+        "user_id": 555,
+        "card_new": "x" * 3000,
+    }
+    raw = json.dumps(notice).encode()
+    headers = {"Content-Type": "application/json", "X-Signature": sign("s3", raw)}
+    for _ in range(2):  # the bridge redelivers
+        assert (await client.post("/onebot", data=raw, headers=headers)).status == 204
+    await h.bot.drain()
+    async with h.bot.db.read() as s:
+        rows = (await s.execute(select(InboxEvent).where(InboxEvent.kind == "unknown"))).all()
+    assert len(rows) == 1
+    row = rows[0][0]
+    assert row.status == "done" and row.payload["raw"] == {}
+    assert "x" * 100 not in json.dumps(row.payload)

@@ -46,6 +46,13 @@ class Unstorable(ValueError):
     """An event whose row cannot be encoded: no retry will ever store it."""
 
 
+def bodiless(event: Event) -> Event:
+    """``event`` with only where and when it happened: what the inbox keeps of an event from
+    a group the bot ignores (``[bot] unknown_groups = "ignore"``) — its key answers a
+    redelivery and its row counts, but no member's words or data are kept."""
+    return type(event)(event.dedup_key, event.platform, event.group_id, event.occurred_at)
+
+
 def inbox_row(event: Event, now: datetime) -> dict[str, Any]:
     """The inbox row for an event (also used by handlers that emit follow-up events).
 

@@ -238,3 +238,36 @@ async def test_ignored_notice_keeps_no_payload(
     row = rows[0][0]
     assert row.status == "done" and row.payload["raw"] == {}
     assert "x" * 100 not in json.dumps(row.payload)
+
+
+async def test_ignored_group_keeps_no_payload(
+    make_harness: MakeHarness, aiohttp_client: Callable[..., Awaitable[TestClient]]
+) -> None:
+    """A message from a group not in [[groups]] (``unknown_groups = "ignore"``): its key is
+    kept (a redelivery is a duplicate) but not the member's words."""
+    h = await make_harness({"onebot": {"secret": "s3", "api_url": "http://127.0.0.1:9"}})
+    client = await aiohttp_client(create_app(h.bot, manage=False))
+    message = {
+        "time": 1763431200,
+        "self_id": 999,
+        "post_type": "message",
+        "message_type": "group",
+        "sub_type": "normal",
+        "message_id": 7,
+        "group_id": 20002,
+        "user_id": 555,
+        "message": [{"type": "text", "data": {"text": "我的手机号 13800000000"}}],
+        "sender": {"user_id": 555, "nickname": "阿明", "role": "member"},
+    }
+    raw = json.dumps(message, ensure_ascii=False).encode()
+    headers = {"Content-Type": "application/json", "X-Signature": sign("s3", raw)}
+    for _ in range(2):
+        assert (await client.post("/onebot", data=raw, headers=headers)).status == 204
+    await h.bot.drain()
+    async with h.bot.db.read() as s:
+        rows = (await s.execute(select(InboxEvent).where(InboxEvent.group_id == "20002"))).all()
+    assert len(rows) == 1
+    row = rows[0][0]
+    assert row.status == "done" and row.kind == "message"
+    assert "13800000000" not in json.dumps(row.payload, ensure_ascii=False)
+    assert row.payload["text"] == "" and row.payload["user_id"] == ""

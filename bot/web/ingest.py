@@ -22,7 +22,7 @@ from aiohttp import web
 from bot.adapters import aibot, onebot, wecom
 from bot.adapters.base import AdapterError, Request
 from bot.events import Event
-from bot.inbox import Stored, Unstorable
+from bot.inbox import Stored, Unstorable, bodiless
 from bot.runtime import Bot
 from bot.web.aibot_reply import passive_reply
 
@@ -74,6 +74,8 @@ def _consume(task: asyncio.Task[Stored]) -> None:
 async def store(bot: Bot, event: Event) -> None:
     """Commit ``event`` to the inbox, or raise 503 (failure, or no commit within the bound);
     an event that can never be stored is refused with 400 so the platform stops sending it."""
+    if bot.config.group_mode(event.group_id) == "ignore":
+        event = bodiless(event)  # nothing will read it: keep the key, not the content
     task = asyncio.ensure_future(bot.inbox.submit(event))
     task.add_done_callback(_consume)
     try:

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from bot.adapters import wecom_sign
 from bot.adapters.onebot import sign
 from bot.adapters.wecom import MAX_BODY, WeComKeys
-from bot.events import UnknownEvent
+from bot.events import Scheduled, UnknownEvent
 from bot.web.app import create_app
 from storage.models import InboxEvent
 from tests.harness import Harness
@@ -121,7 +121,8 @@ async def test_inbox_row_that_cannot_be_encoded_fails_only_its_own_submit(
     nested: list[object] = []
     for _ in range(5000):
         nested = [nested]
-    bad = UnknownEvent("t:bad", "onebot", None, at, name="x", raw={"v": nested})
+    # (an UnknownEvent keeps no body any more: a job's data carries the unencodable value)
+    bad = Scheduled("t:bad", "onebot", None, at, job="x", data={"v": nested})
     good = [UnknownEvent(f"t:ok:{i}", "onebot", None, at, name="x") for i in range(50)]
     results = await asyncio.gather(
         h.bot.inbox.submit(bad), *(h.bot.inbox.submit(e) for e in good), return_exceptions=True

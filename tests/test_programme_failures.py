@@ -28,6 +28,23 @@ async def ledger(h: Harness) -> dict[tuple[str, str], tuple[str, str]]:
     return {(r.slot_id, r.group_id): (r.status, r.reason) for r in rows}
 
 
+async def add_bad_slot(h: Harness, group_id: str, by: str) -> None:
+    """A slot whose content cannot render, saved by a version that did not check content."""
+    async with h.bot.db.transaction() as s:
+        s.add(
+            ProgrammeCustomSlot(
+                group_id=group_id,
+                slot_id="bad",
+                days="daily",
+                time="10:00",
+                theme="坏节目",
+                content="{theme!z}",
+                created_by=by,
+                created_at=WED_10 - timedelta(days=3),
+            )
+        )
+
+
 async def test_chat_refuses_content_that_cannot_render(
     make_harness: Callable[..., Awaitable[Harness]],
 ) -> None:
@@ -43,19 +60,7 @@ async def test_a_bad_slot_from_before_fails_alone_and_admins_are_told(
     aiohttp_client: Callable[..., Awaitable[TestClient]],
 ) -> None:
     h = await make_harness(SLOTS, clock=FakeClock(WED_10 - timedelta(minutes=1)))
-    async with h.bot.db.transaction() as s:  # saved by a version that did not check content
-        s.add(
-            ProgrammeCustomSlot(
-                group_id="g1",
-                slot_id="bad",
-                days="daily",
-                time="10:00",
-                theme="坏节目",
-                content="{theme!z}",
-                created_by="gadmin",
-                created_at=WED_10 - timedelta(days=3),
-            )
-        )
+    await add_bad_slot(h, "g1", by="gadmin")
     h.new_lines()
     h.clock.advance(timedelta(seconds=65))
     for _ in range(2):
@@ -173,19 +178,7 @@ async def test_over_onebot_a_bad_slot_is_refused_and_an_old_one_fails_alone(
         assert (await post(client, body)).status == 204
         await h.bot.drain()
         assert "节目内容只能用" in bridge.sent_texts()[0]
-        async with h.bot.db.transaction() as s:  # a row from before the content rules
-            s.add(
-                ProgrammeCustomSlot(
-                    group_id="10001",
-                    slot_id="bad",
-                    days="daily",
-                    time="10:00",
-                    theme="坏节目",
-                    content="{theme!z}",
-                    created_by="777",
-                    created_at=WED_10 - timedelta(days=3),
-                )
-            )
+        await add_bad_slot(h, "10001", by="777")
         h.clock.advance(timedelta(seconds=65))
         await tick(h.bot)
         await h.bot.drain()
@@ -212,19 +205,7 @@ async def test_onebot_alerts_skip_admin_ids_that_are_not_onebot_ids(
             },
             clock=FakeClock(WED_10 - timedelta(minutes=1)),
         )
-        async with h.bot.db.transaction() as s:  # a row from before the content rules
-            s.add(
-                ProgrammeCustomSlot(
-                    group_id="10001",
-                    slot_id="bad",
-                    days="daily",
-                    time="10:00",
-                    theme="坏节目",
-                    content="{theme!z}",
-                    created_by="777",
-                    created_at=WED_10 - timedelta(days=3),
-                )
-            )
+        await add_bad_slot(h, "10001", by="777")
         h.clock.advance(timedelta(seconds=65))
         await tick(h.bot)
         await h.bot.drain()

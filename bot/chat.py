@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import TypedDict
 
 from bot.adapters.base import clean_text
+from bot.chat_io import LineReader, Terminal, converse
 from bot.clock import SystemClock
 from bot.config import Config
 from bot.events import Event, MemberJoined, MemberLeft, MessageReceived
@@ -157,24 +158,18 @@ def _warn_unmanaged(config: Config, gid: str) -> None:
 
 
 async def run_chat(config: Config, group: str | None = None, user: str = "alice") -> int:
+    """The session: 0 after ``:quit`` or the end of input, 130 after Ctrl-C (bot/chat_io.py)."""
     console = [g.id for g in config.groups if g.platform == "console"]
     gid = group or (console[0] if console else "console-demo")
     clock = OffsetClock()
-    bot = Bot(config, clock, workers=False, console_sink=lambda line: print(line, flush=True))
+    term = Terminal(sys.stdout, interactive=sys.stdin.isatty())
+    bot = Bot(config, clock, workers=False, console_sink=term.line)
     await bot.start()
     session = ChatSession(bot, clock, gid, user)
-    print(f"groupbot chat — 群 {gid}，你是 {user}。输入 :help 查看用法，:quit 退出。")
+    print(f"groupbot chat — 群 {gid}，你是 {user}。输入 :help 查看用法，:quit 退出。", flush=True)
     _warn_unmanaged(config, gid)
-    loop = asyncio.get_running_loop()
+    reader = LineReader(asyncio.get_running_loop(), sys.stdin)
     try:
-        while True:
-            if sys.stdin.isatty():
-                print(f"{session.user}> ", end="", flush=True)
-            line = await loop.run_in_executor(None, sys.stdin.readline)
-            if not line:
-                break
-            if not await session.handle(line):
-                break
+        return await converse(reader, term, lambda: f"{session.user}> ", session.handle, bot.drain)
     finally:
         await bot.stop()
-    return 0

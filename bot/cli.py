@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.config import Config, ConfigError, load_config
 from bot.feature import Feature
+from bot.preflight import EXIT_CANNOT_START, StartupError, listen_sockets
 from bot.state import HEALTH, LEADER
 
 EXIT_BAD_CONFIG = 2
@@ -48,6 +49,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = load_or_exit(args.config, args.features)
     logs.setup(args.log_level, logs.secrets_of(config))
     logs.raise_open_files_limit()
+    # bound before the bot starts: a port in use is told before any migration or job runs
+    port_key = "--port" if args.port is not None else "[server] port"
+    port = args.port if args.port is not None else config.server.port
+    socks = listen_sockets(args.host or config.server.host, port, port_key)
     split = config.server.split_worker and config.server.workers
     bot = Bot(
         config,
@@ -72,14 +77,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
             await worker.stop()  # before the bot stops: requests are answered by now
 
         app.cleanup_ctx.append(run_worker)
-    web.run_app(
-        app,
-        host=args.host or config.server.host,
-        port=args.port if args.port is not None else config.server.port,
-        shutdown_timeout=config.server.shutdown_timeout_s,
-        print=lambda msg: print(msg, file=sys.stderr, flush=True),
-        access_log=None,
-    )
+    try:
+        web.run_app(
+            app,
+            sock=socks,
+            shutdown_timeout=config.server.shutdown_timeout_s,
+            print=lambda msg: print(msg, file=sys.stderr, flush=True),
+            access_log=None,
+        )
+    finally:
+        for sock in socks:
+            sock.close()
     return 0
 
 
@@ -215,9 +223,14 @@ def build_parser(features: Sequence[Feature], entry: str) -> argparse.ArgumentPa
 
 
 def main(argv: list[str] | None, features: Sequence[Feature], entry: str) -> int:
-    """Run one ``groupbot`` command for ``features``; returns the exit code."""
+    """Run one ``groupbot`` command for ``features``; returns the exit code. What keeps the
+    bot from starting (a port in use, an unreachable database) is one line on stderr naming
+    the config key, exit 1 (bot/preflight.py)."""
     args = build_parser(features, entry).parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except StartupError as exc:
+        print(f"groupbot: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_START
     except KeyboardInterrupt:
         return 130

@@ -36,6 +36,7 @@ from bot.leader import LeaderLease
 from bot.metrics import Metrics
 from bot.outbox.senders import AibotUrlSender, ConsoleSender, OneBotSender, WeComRobotSender
 from bot.outbox.worker import OutboxWorker
+from bot.preflight import StartupError, check_database
 from bot.services import Services
 from storage.db import Database
 from storage.migrate import upgrade
@@ -97,6 +98,11 @@ class Bot:
         self.started = False
 
     async def start(self) -> None:
+        try:  # before anything else: an unreachable database is one line naming [storage] url
+            await check_database(self.db)
+        except StartupError:
+            await self.db.dispose()
+            raise
         if self.migrate:
             await upgrade(self.db)
         self.http = aiohttp.ClientSession()

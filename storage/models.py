@@ -69,7 +69,10 @@ class InboxEvent(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
-    __table_args__ = (Index("ix_inbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_inbox_due", "status", "next_attempt_at"),
+        Index("ix_inbox_aged", "status", "received_at"),  # retention: finished rows by age
+    )
 
 
 class OutboxMessage(Base):
@@ -94,7 +97,10 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_aged", "status", "created_at"),  # retention: finished rows by age
+    )
 
 
 class GroupSetting(Base):
@@ -119,7 +125,7 @@ class AuditEntry(Base):
     target_id: Mapped[str] = mapped_column(String(128), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     event_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)  # retention
 
 
 class Lease(Base):

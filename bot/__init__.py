@@ -32,6 +32,7 @@ from bot.sections import GroupConfig, Section
 from bot.sending import database, queue_group_text, queue_private_text
 from bot.services import Services
 from bot.state import HEALTH, HEALTH_DETAILS, StateKey
+from bot.textmatch import PatternError, Patterns, normalise
 
 __version__ = "0.1.0"
 
@@ -58,6 +59,8 @@ __all__ = [
     "MessageReceived",
     "NameCheck",
     "Page",
+    "PatternError",
+    "Patterns",
     "Role",
     "Router",
     "Scheduled",
@@ -69,6 +72,7 @@ __all__ = [
     "ensure_group",
     "group_only",
     "members_in_group",
+    "normalise",
     "not_command",
     "number",
     "private_only",

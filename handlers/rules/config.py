@@ -14,8 +14,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from bot import Section
-from handlers.rules.matcher import BannedWords, PatternError
+from bot import PatternError, Patterns, Section
 
 ACTIONS = ("delete", "warn", "kick")
 AD_KINDS = ("url", "phone", "wechat_id", "attachment")
@@ -25,7 +24,7 @@ def _pattern(p: str) -> str:
     """One banned-word pattern, compiled on its own so a failure is reported at its index
     (pydantic puts the list index in the error location)."""
     try:
-        BannedWords.compile([p])
+        Patterns.compile([p])
     except PatternError as exc:
         raise ValueError(exc.reason) from exc
     return p

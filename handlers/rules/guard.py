@@ -27,6 +27,7 @@ from bot import (
     Context,
     Event,
     MessageReceived,
+    Patterns,
     Role,
     Router,
     Services,
@@ -36,7 +37,6 @@ from bot import (
 from handlers.rules import commands
 from handlers.rules.config import RulesConfig
 from handlers.rules.logic import FloodHit, FloodTracker, find_ads
-from handlers.rules.matcher import BannedWords
 from handlers.rules.repo import delete_quietly, enforce
 from handlers.rules.throttle import command_throttle
 from storage.models_moderation import AllowListEntry
@@ -45,14 +45,14 @@ router = Router("rules")
 # flood guards of this process, one per distinct flood setting
 FLOOD_GUARDS: StateKey[dict[str, FloodGuard]] = StateKey("rules.flood", dict)
 VERDICTS_KEPT = 10_000
-_words: dict[tuple[str, ...], BannedWords] = {}
+_words: dict[tuple[str, ...], Patterns] = {}
 
 
-def words_for(cfg: RulesConfig) -> BannedWords:
+def words_for(cfg: RulesConfig) -> Patterns:
     """The compiled matcher for these patterns (compiled once per distinct list)."""
     key = (str(cfg.wildcard_gap), *cfg.banned_words)
     if key not in _words:
-        _words[key] = BannedWords.compile(list(cfg.banned_words), cfg.wildcard_gap)
+        _words[key] = Patterns.compile(list(cfg.banned_words), cfg.wildcard_gap)
     return _words[key]
 
 

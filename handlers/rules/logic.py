@@ -22,7 +22,7 @@ import unicodedata
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
-from handlers.rules.matcher import normalise
+from bot import normalise
 
 _URL = re.compile(
     r"(?:https?://|www\.)\S+|\b[a-z0-9-]{2,63}\.(?:com|cn|net|org|top|xyz|vip|shop|cc|me|io|link|site)\b",

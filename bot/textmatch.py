@@ -1,4 +1,5 @@
-"""Banned words, matched on normalised text.
+"""Words and phrases found in members' text, on normalised text — shared by the features that
+look for operator-given words (banned words, auto-reply keywords).
 
 Rules:
 - Text and patterns are normalised the same way: NFKC (full-width → half-width), case folded,
@@ -45,15 +46,26 @@ def normalise(text: str) -> tuple[str, list[int]]:
     return "".join(out), idx
 
 
+def pieces(pattern: str, index: int = 0) -> list[str]:
+    """A pattern's literal parts, normalised (``PatternError`` when it cannot be used)."""
+    if len(pattern) > MAX_PATTERN:
+        raise PatternError(index, f"longer than {MAX_PATTERN} characters")
+    parts = [x for x in (normalise(x)[0] for x in pattern.split("*")) if x]
+    if not parts:
+        raise PatternError(index, "nothing left to match after normalisation")
+    return parts
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
     pattern: str
     start: int
     end: int
     excerpt: str
+    index: int = 0  # the pattern's position in the compiled list
 
 
-class BannedWords:
+class Patterns:
     """An Aho–Corasick automaton over each pattern's first literal part; the remaining parts
     of a wildcard pattern are then looked for within the bounded gap."""
 
@@ -63,16 +75,12 @@ class BannedWords:
         self.gap = gap
 
     @classmethod
-    def compile(cls, patterns: list[str], gap: int = 6) -> BannedWords:
+    def compile(cls, patterns: list[str], gap: int = 6) -> Patterns:
         automaton = ahocorasick.Automaton()
         firsts: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
         for i, p in enumerate(patterns):
-            if len(p) > MAX_PATTERN:
-                raise PatternError(i, f"longer than {MAX_PATTERN} characters")
-            pieces = [x for x in (normalise(x)[0] for x in p.split("*")) if x]
-            if not pieces:
-                raise PatternError(i, "nothing left to match after normalisation")
-            firsts.setdefault(pieces[0], []).append((i, tuple(pieces[1:])))
+            parts = pieces(p, i)
+            firsts.setdefault(parts[0], []).append((i, tuple(parts[1:])))
         for first, entries in firsts.items():
             automaton.add_word(first, (len(first), entries))
         if firsts:
@@ -88,6 +96,7 @@ class BannedWords:
         return pos
 
     def match(self, text: str) -> Match | None:
+        """The first pattern found in ``text`` (by where it ends), or None."""
         if self.automaton is None:
             return None
         norm, where = normalise(text)
@@ -98,5 +107,16 @@ class BannedWords:
                     continue
                 start, last = where[end + 1 - length], where[stop - 1] + 1
                 lo, hi = max(0, start - 10), min(len(text), last + 10)
-                return Match(self.patterns[idx], start, last, text[lo:hi])
+                return Match(self.patterns[idx], start, last, text[lo:hi], idx)
         return None
+
+    def found(self, norm: str) -> set[int]:
+        """The indices of every pattern found in ``norm`` (text already ``normalise``d)."""
+        out: set[int] = set()
+        if self.automaton is None:
+            return out
+        for end, (_length, entries) in self.automaton.iter(norm):
+            for idx, rest in entries:
+                if idx not in out and (not rest or self._rest(norm, end + 1, rest) is not None):
+                    out.add(idx)
+        return out

@@ -125,11 +125,15 @@ class Context:
         mentions: tuple[str, ...] = (),
         idem_key: str | None = None,
         platform: str | None = None,
+        quote: str = "",
     ) -> None:
-        """Post ``text`` into a group."""
+        """Post ``text`` into a group; ``quote``: the id of a message it answers (shown as a
+        quote where the platform can: OneBot)."""
         channel, target = route(self.config, group_id, platform or self.event.platform)
         payload: dict[str, Any] = {"text": text, "mentions": list(mentions)}
         payload["group_id"] = group_id
+        if quote:
+            payload["quote"] = quote
         await enqueue(
             self.session,
             now=self.now(),

@@ -7,8 +7,9 @@ and sends runs of them as one message.
 Rules:
 - Only replies merge (rows made while handling a member's event; broadcasts, programme posts
   and API messages stay separate), and only plain ``text`` rows — never markdown, private
-  messages, kicks, 智能机器人 answers or a row that mentions someone — and only with the rows
-  right after them for the same target, so the chat shows the texts in queue order.
+  messages, kicks, images, 智能机器人 answers or a row that mentions someone or quotes a
+  message — and only with the rows right after them for the same target, so the chat shows
+  the texts in queue order.
 - A merged message stays within the channel's text limit (``queue.limit``) and ``MAX_ROWS``
   rows; the texts are joined by line breaks.
 - The rows of a merged message share its fate: all sent, all retried, or all dead.
@@ -31,6 +32,7 @@ def mergeable(row: OutboxMessage) -> bool:
         and row.channel in CHANNELS
         and isinstance(payload.get("text"), str)
         and not payload.get("mentions")
+        and not payload.get("quote")
     )
 
 

@@ -16,6 +16,7 @@ import aiohttp
 from yarl import URL
 
 from bot.clock import Clock
+from bot.outbox import images
 from storage.models import OutboxMessage
 
 log = logging.getLogger("groupbot.send")
@@ -82,6 +83,11 @@ class WeComRobotSender:
             body = {"msgtype": "text", "text": {"content": p["text"]}}
             if p.get("mentions"):
                 body["text"]["mentioned_list"] = list(p["mentions"])
+        elif row.action == "image":
+            try:
+                body = await images.wecom_robot_body(str(p.get("image", "")), p.get("title", ""))
+            except ValueError as exc:
+                raise Permanent(str(exc)) from exc
         else:
             raise Permanent(f"action {row.action} is not possible through a WeCom robot")
         url = f"{self.api_base}/cgi-bin/webhook/send"
@@ -121,7 +127,12 @@ class OneBotSender:
                     {"type": "text", "data": {"text": " "}},
                 ]
             segs.append({"type": "text", "data": {"text": p["text"]}})
+            if p.get("quote"):  # the message it answers, shown as a quote
+                segs.insert(0, {"type": "reply", "data": {"id": str(p["quote"])}})
             return "send_group_msg", {"group_id": int(p["group_id"]), "message": segs}
+        if row.action == "image":
+            msg = [images.onebot_segment(str(p["image"]))]
+            return "send_group_msg", {"group_id": int(p["group_id"]), "message": msg}
         if row.action == "private_text":
             msg = [{"type": "text", "data": {"text": p["text"]}}]
             return "send_private_msg", {"user_id": int(p["user_id"]), "message": msg}

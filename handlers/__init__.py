@@ -9,7 +9,16 @@ that answer members, so that it can stop a message before any command runs.
 from __future__ import annotations
 
 from bot import Feature
-from handlers import checkin, programme, referral, rules, stats, wecom_sync, welcome
+from handlers import (
+    autoreply,
+    checkin,
+    programme,
+    referral,
+    rules,
+    stats,
+    wecom_sync,
+    welcome,
+)
 from handlers import help as help_
 
 FEATURES: list[Feature] = [
@@ -20,5 +29,6 @@ FEATURES: list[Feature] = [
     referral.FEATURE,
     checkin.FEATURE,
     programme.FEATURE,
+    autoreply.FEATURE,  # answers what no command or feature took; after moderation
     help_.FEATURE,
 ]

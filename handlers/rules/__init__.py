@@ -1,12 +1,13 @@
 """Group rules (群规) and moderation: checks on every group message (banned words, ads,
 flood), warnings that expire, the moderation log and its dashboard page.
 
-Other features use ``RulesConfig`` (the ``[rules]`` section, e.g. its ``text``) and
-``warning_count``."""
+Other features use ``RulesConfig`` (the ``[rules]`` section, e.g. its ``text``),
+``rules_text`` (a group's rules in force) and ``warning_count``."""
 
 from __future__ import annotations
 
 from bot import NAME_CHECKS, Bot, Feature, Page, templates
+from handlers.rules.commands import rules_text
 from handlers.rules.config import RulesConfig
 from handlers.rules.guard import router
 from handlers.rules.logic import looks_like_ad
@@ -28,4 +29,4 @@ FEATURE = Feature(
     pages=(Page("/admin/moderation", moderation_page, nav="管理日志", tab="管理日志"),),
 )
 
-__all__ = ["FEATURE", "RulesConfig", "warning_count"]
+__all__ = ["FEATURE", "RulesConfig", "rules_text", "warning_count"]

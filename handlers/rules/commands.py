@@ -50,10 +50,14 @@ async def done(ctx: Context, what: str) -> None:
     await ctx.reply(ctx.render(T_DONE, what=what))
 
 
+async def rules_text(ctx: Context) -> str:
+    """The group's rules: as set with /设置规则, else ``[rules] text``."""
+    return str(await ctx.setting("rules.text", ctx.feature(RulesConfig).text))
+
+
 @router.command("规则", "rules", "群规", help="查看群规", filters=(group_only,))
 async def show(ctx: Context) -> None:
-    cfg = ctx.feature(RulesConfig)
-    await ctx.reply(ctx.render(T_RULES, rules=await ctx.setting("rules.text", cfg.text)))
+    await ctx.reply(ctx.render(T_RULES, rules=await rules_text(ctx)))
 
 
 @router.command("设置规则", help="设置本群群规", usage="群规内容", **ADMIN)

@@ -1,0 +1,35 @@
+"""Keyword auto-replies (关键词回复), the FAQ and the optional AI answer.
+
+Members' routine questions ("优惠券在哪领？") are answered from keyword rules and an FAQ
+(``[autoreply]``, or ``/加回复`` from chat), once per cooldown per group; an unanswered
+@-question may be answered by an OpenAI-compatible model, asked by a background worker so
+that no event ever waits for it. See ``answer`` (matching and replying), ``requests`` and
+``worker`` (the AI answer), ``commands`` (chat) and ``api`` (hits per rule and day).
+
+Other features use ``rule_hits`` (answers per rule and day of a group).
+"""
+
+from __future__ import annotations
+
+from bot import Feature, templates
+from handlers.autoreply import answer, commands, requests
+from handlers.autoreply.config import AutoreplyConfig, budget_check
+from handlers.autoreply.repo import hits as rule_hits
+from handlers.autoreply.worker import on_shutdown, on_startup, run_pending
+
+router = commands.router
+for part in (answer, requests):
+    router.routes += part.router.routes
+    router.preloads += part.router.preloads
+
+FEATURE = Feature(
+    name="autoreply",
+    router=router,
+    config=AutoreplyConfig,
+    templates=templates.owned_by(__name__),
+    startup=on_startup,
+    shutdown=on_shutdown,
+    checks=(budget_check,),
+)
+
+__all__ = ["FEATURE", "AutoreplyConfig", "rule_hits", "run_pending"]

@@ -120,6 +120,8 @@ class Bot:
             senders,
             robot_rate_per_minute=self.config.wecom.robot_rate_per_minute,
             merge=self.config.bot.merge_replies,
+            merge_max=self.config.bot.merge_max_replies,
+            in_flight=self.config.bot.sends_in_flight,
         )
         await self.outbox.seed_limits()
         outbox = self.outbox

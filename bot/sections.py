@@ -62,6 +62,13 @@ class BotConfig(Section):
     # text messages to one group that are due together go out as one message (a burst of
     # /签到 replies becomes a few posts instead of a flood, and spares robot rate limits)
     merge_replies: bool = True
+    # replies one merged message carries at most: a crash repeats at most this many replies
+    # (bot/outbox/merge.py); fewer means more posts in a burst (a robot key allows 20 a minute)
+    merge_max_replies: int = Field(10, ge=1, le=50)
+    # messages handed to a platform and not yet marked sent, over all targets: a crash sends at
+    # most this many again, at most one per target (bot/outbox/worker.py); more overlap hides a
+    # slow platform's answer time in a fan-out to many groups
+    sends_in_flight: int = Field(8, ge=1, le=64)
     # groups the bridge's account is in but that are not in [[groups]]: "ignore" stores their
     # events and does nothing else, "observe" also tracks members and statistics (no commands,
     # no replies, no effects), "manage" treats them as configured groups without admins

@@ -10,9 +10,16 @@ Rules:
   messages, kicks, images, 智能机器人 answers or a row that mentions someone or quotes a
   message — and only with the rows right after them for the same target, so the chat shows
   the texts in queue order.
-- A merged message stays within the channel's text limit (``queue.limit``) and ``MAX_ROWS``
-  rows; the texts are joined by line breaks.
-- The rows of a merged message share its fate: all sent, all retried, or all dead.
+- A merged message stays within the channel's text limit (``queue.limit``) and carries at
+  most ``max_rows`` rows (``[bot] merge_max_replies``, default ``MAX_ROWS`` = 10); the texts
+  are joined by line breaks.
+- The rows of a merged message share its fate: all sent, all retried, or all dead — and a
+  crash after the platform accepted it but before its mark committed sends the whole message
+  again. ``max_rows`` is therefore the most replies one crash repeats in a group. (Storing
+  the merge before sending would not lower that: the platforms take no idempotency key, so
+  the re-send repeats whatever the first send carried.) 10 keeps a burst of ``/签到`` at one
+  post per ten members — 200 replies a minute on a WeCom robot key's 20 posts — while a
+  check-in reply (~95 bytes) would let 21 fit a robot text and 46 a OneBot message.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from __future__ import annotations
 from bot.outbox.queue import limit
 from storage.models import OutboxMessage
 
-MAX_ROWS = 50
+MAX_ROWS = 10  # default of [bot] merge_max_replies
 CHANNELS = {"console", "onebot", "wecom_robot"}
 
 
@@ -36,8 +43,11 @@ def mergeable(row: OutboxMessage) -> bool:
     )
 
 
-def runs(rows: list[OutboxMessage], enabled: bool = True) -> list[list[OutboxMessage]]:
-    """The rows (one target, in order) cut into runs that go out as one message each."""
+def runs(
+    rows: list[OutboxMessage], enabled: bool = True, max_rows: int = MAX_ROWS
+) -> list[list[OutboxMessage]]:
+    """The rows (one target, in order) cut into runs that go out as one message each, none
+    longer than ``max_rows``."""
     out: list[list[OutboxMessage]] = []
     size = 0
     for row in rows:
@@ -49,7 +59,7 @@ def runs(rows: list[OutboxMessage], enabled: bool = True) -> list[list[OutboxMes
             and n
             and mergeable(cur[0])
             and cur[0].channel == row.channel
-            and len(cur) < MAX_ROWS
+            and len(cur) < max_rows
             and size + n <= limit(row.channel, row.action)
         ):
             cur.append(row)

@@ -2,19 +2,24 @@
 
 Rules:
 - Rows for one target (a robot key, a group) go out in id order, one at a time; different
-  targets proceed in parallel.
+  targets proceed in parallel, at most ``in_flight`` messages at once (``[bot]
+  sends_in_flight``, 8): a send takes a slot and gives it back only once its outcome is
+  recorded, so a slow platform's answer never holds more than that many.
 - WeCom robot keys get at most ``robot_rate_per_minute`` calls in any 60 s; a row that would
   exceed it waits (its ``next_attempt_at`` moves) instead of being sent.
 - Retryable trouble backs off exponentially (max 5 min) and, after ``max_attempts`` failures,
   the row is dead with the last reason; a rate limit (45009) is waited out and not counted.
-- A row is marked sent in its own short transaction right after the platform accepted it.
-  Crash window: if the process dies between the platform's acceptance and that commit (a few
-  milliseconds), the row is sent once more after restart. Nothing is ever lost.
+- A row is marked sent in its own short transaction right after the platform accepted it,
+  waiting for no other send (``marks.py``). Crash bound: a message whose request was made but
+  whose outcome was not yet recorded when the process died is sent once more after restart —
+  that is at most ``in_flight`` messages in all, at most one per target, each carrying at
+  most ``merge_max`` replies (the window lasts from the request until the mark commits: up to
+  the 10 s request timeout on a slow platform, not only the commit). Nothing is ever lost.
 - A mark that cannot be written (disk full, read-only file, a foreign write lock) is kept in
-  memory and written again — never the send — every ``MARK_RETRY_S`` until it sticks;
-  meanwhile no row is taken for sending and ``unwritten`` tells /healthz.
-- Texts for one target that are due together may go out as one message (``merge.py``); the
-  rows of such a message are marked in one statement.
+  memory and written again — never the send — until it sticks; meanwhile no send is started
+  (it counts against the bound above) and ``unwritten`` tells /healthz.
+- Texts for one target that are due together may go out as one message (``merge.py``, at
+  most ``merge_max`` rows); the rows of such a message are marked in one statement.
 - On PostgreSQL several instances share the queue: each target is claimed by one instance at
   a time (``bot/outbox/claim.py``), so no row is sent twice and per-target order and pacing
   hold across instances.
@@ -27,20 +32,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, select
 
 from bot.clock import Clock
 from bot.outbox import claim, merge
 from bot.outbox.deadlines import MAX_BACKOFF_S, Deadlines
 from bot.outbox.limiter import SlidingWindow, rebase
+from bot.outbox.marks import MARK_RETRY_S, Marks
 from bot.outbox.senders import Permanent, Retry
 from storage.db import Database
 from storage.models import OutboxMessage
 
 log = logging.getLogger("groupbot.outbox")
-MARK_RETRY_S = 1.0
+IN_FLIGHT = 8  # default of [bot] sends_in_flight
 
 
 # built once: building a statement costs more than running it, and they run on every wake-up
@@ -78,6 +84,8 @@ class OutboxWorker:
         max_attempts: int = 8,
         batch: int = 500,
         merge: bool = True,
+        merge_max: int = merge.MAX_ROWS,
+        in_flight: int = IN_FLIGHT,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -86,10 +94,11 @@ class OutboxWorker:
         self.max_attempts = max_attempts
         self.batch = batch
         self.merge = merge
+        self.merge_max = merge_max
+        # a send holds a slot from before its request until its outcome is recorded
+        self._slots = asyncio.Semaphore(in_flight)
         self._busy: set[str] = set()
-        # outcomes (row ids → column values) the database has not taken yet: written again
-        # before anything else, so a delivered row is never sent again for a failed mark
-        self._unwritten: dict[tuple[int, ...], dict[str, Any]] = {}
+        self.marks = Marks(db)
         self.sent = 0
         self.dead = 0
         # False when the last run left nothing queued that it knew of: no row waiting for a
@@ -129,28 +138,16 @@ class OutboxWorker:
     def waiting(self) -> bool:
         """Whether the loop must ask ``next_due_in``: False when the last run left nothing
         queued that it knew of and every outcome is written (a new row comes with a wake-up)."""
-        return self._waiting or bool(self._unwritten)
+        return self._waiting or bool(self.marks.pending)
 
     @property
     def unwritten(self) -> int:
         """How many outcomes wait for the database to take them (0 when all is written)."""
-        return len(self._unwritten)
-
-    async def flush_marks(self) -> bool:
-        """Write the outcomes kept in memory; True when none is left."""
-        for ids, values in list(self._unwritten.items()):
-            try:
-                await self._write_mark(list(ids), values)
-            except Exception as exc:
-                log.error("outbox %s: outcome still not written: %s", list(ids), exc)
-                return False
-            del self._unwritten[ids]
-            log.info("outbox %s: outcome written", list(ids))
-        return True
+        return self.marks.pending
 
     async def run_once(self) -> int:
         """Deliver what is due now; returns how many rows were attempted."""
-        if not await self.flush_marks():
+        if not await self.marks.flush():
             return 0  # the database takes no writes: send nothing it could not record
         await self.deadlines.release()
         if self.db.dialect == "postgresql":
@@ -182,7 +179,7 @@ class OutboxWorker:
 
     async def next_due_in(self) -> float | None:
         """Seconds until the earliest queued row is due (None when nothing is queued)."""
-        if self._unwritten:
+        if self.marks.pending:
             return MARK_RETRY_S
         async with self.db.read() as s:
             at = await s.scalar(_NEXT_DUE)
@@ -198,13 +195,17 @@ class OutboxWorker:
         self._busy.add(target)
         done = 0
         try:
-            for run in merge.runs(rows, self.merge):
-                margin = timedelta(seconds=claim.SEND_MARGIN_S)
-                if lease_until is not None and self.clock.now() + margin > lease_until:
-                    break  # the claim may run out mid-send: let it be claimed afresh
-                ok = await self._deliver(run)
+            margin = timedelta(seconds=claim.SEND_MARGIN_S)
+            for run in merge.runs(rows, self.merge, self.merge_max):
+                async with self._slots:
+                    if self.marks.pending:
+                        self._waiting = True
+                        break  # an outcome not on disk: start nothing until it is written
+                    if lease_until is not None and self.clock.now() + margin > lease_until:
+                        break  # the claim may run out mid-send: let it be claimed afresh
+                    ok = await self._deliver(run)
                 done += len(run)
-                if not ok or self._unwritten:
+                if not ok or self.marks.pending:
                     self._waiting = True  # it is due again later (or its outcome is unwritten)
                     break  # keep order: later rows for this target wait for this one
             if lease_until is not None:
@@ -221,7 +222,7 @@ class OutboxWorker:
         if row.channel == "wecom_robot":
             wait = self.limiter.reserve(row.target, self.clock.monotonic())
             if wait > 0:
-                await self._mark(ids, next_attempt_at=self.deadlines.hold(ids, wait))
+                await self.marks.record(ids, next_attempt_at=self.deadlines.hold(ids, wait))
                 return False
         sender = self.senders.get(row.channel)
         try:
@@ -235,7 +236,7 @@ class OutboxWorker:
             delay = min(MAX_BACKOFF_S, exc.after_s if exc.after_s is not None else 2**attempts)
             log.warning("outbox %s retry in %ss: %s", row.id, delay, exc.reason)
             until = self.deadlines.hold(ids, delay)
-            await self._mark(
+            await self.marks.record(
                 ids,
                 attempts=attempts,
                 last_error=exc.reason,
@@ -250,7 +251,7 @@ class OutboxWorker:
             log.exception("outbox %s: sender crashed", row.id)
             await self._dead(run, row.attempts + 1, f"{type(exc).__name__}: {exc}")
             return True
-        await self._mark(
+        await self.marks.record(
             ids,
             status="sent",
             attempts=row.attempts + 1,
@@ -263,7 +264,7 @@ class OutboxWorker:
     async def _dead(self, run: list[OutboxMessage], attempts: int, reason: str) -> bool:
         ids = [r.id for r in run]
         log.error("outbox %s dead after %d attempts: %s", ids, attempts, reason)
-        await self._mark(
+        await self.marks.record(
             ids,
             status="dead",
             attempts=attempts,
@@ -272,19 +273,3 @@ class OutboxWorker:
         )
         self.dead += len(run)
         return True
-
-    async def _mark(self, ids: list[int], **values: Any) -> None:
-        """Record an outcome; one the database refuses is kept and written later."""
-        try:
-            await self._write_mark(ids, values)
-        except Exception as exc:
-            log.error("outbox %s: cannot record %s: %s", ids, values.get("status", "retry"), exc)
-            self._unwritten[tuple(ids)] = values
-
-    async def _write_mark(self, ids: list[int], values: dict[str, Any]) -> None:
-        writer = self.db.thread_writer()
-        if writer is not None:  # SQLite: a short transaction in a thread of its own
-            await writer.update_outbox(ids, values)
-            return
-        async with self.db.transaction() as s:
-            await s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(**values))

@@ -12,7 +12,13 @@ from bot.config import Config
 from bot.dispatch.batch import Batch
 from bot.dispatch.context import Context
 from bot.dispatch.router import STOP, Router, group_only, not_command, private_only
-from bot.dispatch.tracking import ensure_group, members_in_group, role_of
+from bot.dispatch.tracking import (
+    ensure_group,
+    group_active,
+    members_in_group,
+    role_of,
+    set_group_active,
+)
 from bot.events import (
     BotEnteredChat,
     Event,
@@ -70,6 +76,7 @@ __all__ = [
     "database",
     "display_name",
     "ensure_group",
+    "group_active",
     "group_only",
     "members_in_group",
     "normalise",
@@ -79,6 +86,7 @@ __all__ = [
     "queue_group_text",
     "queue_private_text",
     "role_of",
+    "set_group_active",
     "submit",
     "templates",
     "utc",

@@ -6,7 +6,9 @@ Rules:
 - Speaking in a group proves membership even when we missed the join.
 - The platform's role (OneBot ``sender.role``) is remembered on the member row.
 - The bot's own leave (OneBot ``kick_me``: ``user_id`` is the bot) marks the group inactive;
-  its own join marks it active again.
+  its own join marks it active again. Whatever posts into groups on its own (programme,
+  greetings, announcements, broadcasts) asks ``group_active`` first: the inactive groups are
+  read once per batch and kept right by ``set_group_active``.
 - In a dispatcher batch the member rows of all its events are read with one query, and the
   group's member count, once read, is kept right by every join, leave and first message.
   Counts are read only when an event needs one (a join, a leave, a first message) — then for
@@ -122,13 +124,37 @@ async def track(ctx: Context) -> None:
         row.left_at = min(now, ev.occurred_at)
     if not isinstance(ev, MessageReceived) and ev.self_id and ev.user_id == ev.self_id:
         # the bot itself was removed (OneBot kick_me) or added back: the group follows
-        active = isinstance(ev, MemberJoined)
-        await ctx.session.execute(
-            update(Group).where(Group.id == ctx.group_id).values(active=active)
-        )
+        await set_group_active(ctx, ctx.group_id, isinstance(ev, MemberJoined))
     if row.in_group != was_in:
         ctx.batch.memo_add(_count_key(ctx.group_id), 1 if row.in_group else -1)
     ctx.member = row
+
+
+_INACTIVE = ("groups", "inactive")
+
+
+async def group_active(ctx: Context, group_id: str | None = None) -> bool:
+    """False when the bot left or was removed from the group (``groups.active``); a group
+    never seen is active. (The inactive groups — few — are read once per batch.)"""
+    gid = group_id or ctx.group_id
+
+    async def load() -> set[str]:
+        found = await ctx.batch.read(select(Group.__table__.c.id).where(~Group.active))
+        return set(found.scalars().all())
+
+    inactive: set[str] = await ctx.batch.cached(_INACTIVE, load)
+    return gid not in inactive
+
+
+async def set_group_active(ctx: Context, group_id: str, active: bool) -> None:
+    """Mark the group (in)active — the bot was added back, removed, or the group dismissed."""
+    await ctx.session.execute(update(Group).where(Group.id == group_id).values(active=active))
+    inactive: set[str] | None = ctx.batch.memo.get(_INACTIVE)
+    if inactive is not None:
+        if active:
+            inactive.discard(group_id)
+        else:
+            inactive.add(group_id)
 
 
 def shown_name(ctx: Context, raw: str, user_id: str) -> str:

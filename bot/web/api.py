@@ -71,6 +71,7 @@ async def list_groups(request: web.Request) -> web.Response:
                 "platform": g.platform,
                 "tags": list(g.tags),
                 "members": counts.get(g.id, 0),
+                "active": known[g.id].active if g.id in known else True,
             }
         )
     for gid, g in known.items():
@@ -82,6 +83,7 @@ async def list_groups(request: web.Request) -> web.Response:
                     "platform": g.platform,
                     "tags": [],
                     "members": counts.get(gid, 0),
+                    "active": g.active,
                 }
             )
     return web.json_response({"groups": out})
@@ -103,6 +105,14 @@ async def post_message(request: web.Request) -> web.Response:
         seen = await s.get(Group, gid)
     if g is None and seen is None:
         raise not_found(f"unknown group {gid}")
+    if seen is not None and not seen.active:
+        raise web.HTTPConflict(
+            text=json.dumps(
+                {"error": f"group {gid} is inactive (the bot left or was removed); nothing queued"},
+                ensure_ascii=False,
+            ),
+            content_type="application/json",
+        )
     platform = g.platform if g else (seen.platform if seen else "console")
     channel, target = route(bot.config, gid, platform)
     async with bot.db.transaction() as s:

@@ -15,6 +15,9 @@ Rules:
 - Content that cannot be rendered (a slot saved before the content rules) fails alone: the
   occurrence is recorded ``failed`` with the reason and admins are told; every other
   occurrence posts as usual.
+- A group the bot left or was removed from (``groups.active`` false) gets no post: the
+  occurrence is recorded ``skipped`` with the reason ``INACTIVE`` (nobody is told — there is
+  no one to tell there).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot import Context, Router, Scheduled, templates
+from bot import Context, Router, Scheduled, group_active, templates
 from handlers.checkin import CheckinConfig, checkin_board, checkins_on
 from handlers.programme.slots import slot_of
 from handlers.referral import invite_leaderboard
@@ -38,6 +41,7 @@ from storage.models_programme import LotteryDraw, ProgrammeOccurrence
 log = logging.getLogger("groupbot.programme")
 router = Router("programme-posting")
 CN_WEEKDAY = "一二三四五六日"
+INACTIVE = "group inactive: the bot left or was removed"
 V = ("theme", "slot", "time", "group", "bot")
 T_SKIPPED = templates.register(
     "programme.skipped", "⚠️ 节目「{theme}」（{slot}，{time}）错过了发送时间，已跳过未发。", *V
@@ -153,6 +157,10 @@ async def on_scheduled(ctx: Context) -> None:
     at = datetime.fromisoformat(str(ev.data["at"]))
     local = at.astimezone(ctx.tz).strftime("%m-%d %H:%M")
     said = {"theme": slot.theme or slot.id, "slot": slot.id, "time": local}
+    if not await group_active(ctx):
+        if await claim(ctx, slot, at, "skipped", False, INACTIVE):
+            log.info("programme %s in %s at %s skipped: %s", slot.id, ctx.group_id, at, INACTIVE)
+        return
     if ev.job == "programme.skip":
         if await claim(ctx, slot, at, "skipped", False):
             await ctx.notify_admins(ctx.render(T_SKIPPED, **said))

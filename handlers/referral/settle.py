@@ -8,7 +8,9 @@ Rules:
   idempotent: a row turns valid only from ``pending`` (a conditional update), so extra or
   overlapping runs change nothing.
 - Reaching a tier is announced in the group once per (group, inviter, tier), whatever raised
-  the count (a qualification or an admin's bonus).
+  the count (a qualification or an admin's bonus) — unless the bot left or was removed from
+  the group (``groups.active`` false): then a ``referral.tier_not_announced`` audit entry
+  gives the reason (the tier is reached all the same).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from bot import Context, Router, Scheduled, submit, templates
+from bot import Context, Router, Scheduled, group_active, submit, templates
 from handlers.checkin import has_checked_in
 from handlers.referral import ledger
 from handlers.referral.config import ReferralConfig
@@ -54,6 +56,11 @@ async def announce_tiers(ctx: Context, group_id: str, inviter: str, before: int)
     after = (await ledger.invite_counts(ctx.session, group_id, inviter))["valid"]
     crossed = [t for t in cfg.tiers if before < t.invites <= after]
     if not crossed:
+        return
+    if not await group_active(ctx, group_id):
+        reason = "group inactive: the bot left or was removed"
+        for t in crossed:
+            await ctx.audit("referral.tier_not_announced", inviter, tier=t.invites, reason=reason)
         return
     name = await ctx.session.scalar(
         select(Member.name).where(Member.group_id == group_id, Member.user_id == inviter)

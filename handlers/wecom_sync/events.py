@@ -19,7 +19,15 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from bot import Context, GroupChanged, MemberJoined, MemberLeft, Router, ensure_group
+from bot import (
+    Context,
+    GroupChanged,
+    MemberJoined,
+    MemberLeft,
+    Router,
+    ensure_group,
+    set_group_active,
+)
 from storage.dialect import insert_ignore
 from storage.models import Group, Member
 from storage.models_wecom import WeComJoinWay, WeComSyncRequest
@@ -54,7 +62,7 @@ async def on_group_changed(ctx: Context) -> None:
     stored = group.member_version if group else ""
     if ev.change_type == "dismiss":
         await _everyone_leaves(ctx, gid, ev)
-        await ctx.session.execute(update(Group).where(Group.id == gid).values(active=False))
+        await set_group_active(ctx, gid, False)
         return
     incremental = (
         ev.update_detail == "del_member"

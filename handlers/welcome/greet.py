@@ -8,6 +8,8 @@ Rules:
   (``welcome_greeted`` is read and moved in the same transaction).
 - ``{count}`` is the number of members in the group now, as far as the bot knows.
 - Admin notices about capacity are given once per group and local day (``welcome_notices``).
+- A group the bot left or was removed from (``groups.active`` false) is not greeted: the burst
+  is marked done and a ``welcome.skipped`` audit entry gives the reason.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot import Context, templates
+from bot import Context, group_active, templates
 from handlers.rules import RulesConfig
 from handlers.welcome.config import WelcomeConfig
 from storage.dialect import insert, insert_ignore
@@ -161,6 +163,10 @@ async def greet_group(
     plat = rows[-1].platform or None
     for r in rows:
         r.done = True
+    if not await group_active(ctx, group_id):
+        reason = "group inactive: the bot left or was removed"
+        await ctx.audit("welcome.skipped", group_id, reason=reason, joins=len(rows))
+        return
     if n := raid_size(rows, cfg):
         secs = int(cfg.raid_window_s)
         raid = ctx.render_for(group_id, T_RAID, n=n, seconds=secs)

@@ -4,13 +4,14 @@ Rules:
 - The leader holds the row ``leases(name='scheduler')`` until ``expires_at``; it renews every
   ``RENEW_S`` seconds for another ``TTL_S``. Taking or renewing is one atomic upsert that only
   succeeds when the row is ours or has expired, so two instances can never both hold it.
-- Only the leader runs the periodic jobs (APScheduler is started paused and resumed on
+- Only the leader runs the periodic jobs (bot/jobs.py: the runner is paused, and resumed on
   taking the lease). When the leader dies, another instance takes over once the lease expires:
   within ``TTL_S + RENEW_S`` seconds. A leader that cannot renew in time pauses its jobs
   before the lease could pass to someone else.
-- Whatever the jobs submit is keyed by its time slot or occurrence (inbox and ledger unique
-  keys), so the short overlap a stalled-but-alive ex-leader could cause still posts nothing
-  twice; the lease only keeps the work in one place.
+- Whatever the jobs cause is idempotent (the programme's occurrences are keyed in a ledger,
+  the handlers of the jobs' events change nothing twice), so the short overlap a
+  stalled-but-alive ex-leader could cause still posts nothing twice; the lease only keeps
+  the work in one place.
 - Only instances that run workers take part; one without (ingest-only, ``groupbot chat``,
   tests) is no cluster member and runs its jobs unconditionally, as they are idempotent.
 - A graceful stop gives the lease up at once, so a restart or a peer takes over immediately.

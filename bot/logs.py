@@ -109,7 +109,6 @@ def setup(level: str = "INFO", secrets: Iterable[str] = (), stream: Any = None) 
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def raise_open_files_limit() -> tuple[int, int]:

@@ -1,4 +1,4 @@
-"""The running bot: storage, inbox, dispatcher, outbox and scheduler, started and stopped
+"""The running bot: storage, inbox, dispatcher, outbox and periodic jobs, started and stopped
 together.
 
 Rules:
@@ -7,7 +7,7 @@ Rules:
 - Stop (SIGTERM/SIGINT): stop taking requests (the web layer), store what was accepted, finish
   the events in flight, flush what is due in the outbox — all within ``shutdown_timeout_s``.
 - ``ingest_only`` (the web process of ``[server] split_worker``): accept, store and serve only;
-  no dispatcher, outbox, scheduler or feature hooks run here — its worker process runs them
+  no dispatcher, outbox, jobs or feature hooks run here — its worker process runs them
   (bot/worker_process.py) and is nudged through ``nudge``.
 """
 
@@ -19,19 +19,18 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot import retention
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.dispatch.dispatcher import Dispatcher
 from bot.dispatch.router import build_registry
-from bot.feature import Feature, Job
+from bot.feature import Feature
 from bot.inbox import Inbox
+from bot.jobs import JobRunner
 from bot.leader import LeaderLease
 from bot.metrics import Metrics
 from bot.outbox.senders import AibotUrlSender, ConsoleSender, OneBotSender, WeComRobotSender
@@ -61,7 +60,10 @@ class Bot:
         ingest_only: bool = False,
         keep_console: bool = True,
         features: Sequence[Feature] | None = None,
+        run_jobs: bool = True,
     ) -> None:
+        """``run_jobs=False``: the periodic jobs run only at start (``at_start``) and when
+        ``bot.jobs.run_due()`` is called — tests that move a fake clock themselves."""
         self.config = config
         # the features the configuration was parsed for, unless told otherwise
         self.features: tuple[Feature, ...] = tuple(
@@ -87,9 +89,11 @@ class Bot:
         )
         self.outbox: OutboxWorker | None = None
         self.http: aiohttp.ClientSession | None = None
-        self.scheduler = AsyncIOScheduler(timezone=config.bot.timezone)
-        # several instances may share one database: of the instances that run workers, only
-        # the lease holder runs the periodic jobs (bot/leader.py)
+        # the features' periodic jobs and the core's (bot/jobs.py); several instances may
+        # share one database: of the instances that run workers, only the lease holder runs
+        # them (bot/leader.py)
+        jobs = (retention.JOB, *(j for f in self.features for j in f.jobs))
+        self.jobs = JobRunner(self, jobs, self.clock, loop=run_jobs)
         self.leader = LeaderLease(self.db, self.instance_id, self._on_leader)
         self.startup_hooks: list[Hook] = [f.startup for f in self.features if f.startup]
         self.shutdown_hooks: list[Hook] = [f.shutdown for f in self.features if f.shutdown]
@@ -139,15 +143,13 @@ class Bot:
             return
         for hook in self.startup_hooks:
             await hook(self)
-        for job in (retention.JOB, *(j for f in self.features for j in f.jobs)):
-            await self._add_job(job)
         if self.workers:
-            self.scheduler.start(paused=True)
-            await self.leader.try_acquire()
-            self._on_leader(self.leader.is_leader)
+            await self.leader.try_acquire()  # (resumes the jobs when this instance leads)
+            await self.jobs.start()
             self.leader.start()
-        else:  # not part of a cluster (ingest-only, `groupbot chat`, tests): jobs run as ever
-            self.scheduler.start()
+        else:  # not part of a cluster (`groupbot chat`, tests): jobs run as ever
+            self.jobs.resume()
+            await self.jobs.start()
         if self.workers:
             self._tasks = [
                 asyncio.create_task(self._dispatch_loop(), name="dispatch"),
@@ -156,33 +158,13 @@ class Bot:
             self._dispatch_wake.set()
         self.started = True
 
-    async def _add_job(self, job: Job) -> None:
-        """A feature's periodic job: in-memory APScheduler interval job named ``job.id``."""
-        if job.at_start:
-            await job.run(self)
-        self.scheduler.add_job(
-            job.run,
-            "interval",
-            seconds=job.every_s,
-            args=[self],
-            id=job.id,
-            replace_existing=True,
-            coalesce=True,
-            max_instances=1,
-        )
-
     def _on_leader(self, leader: bool) -> None:
-        """Run the periodic jobs only while holding the scheduler lease."""
-        if not self.scheduler.running:
-            return
+        """Run the periodic jobs only while holding the scheduler lease; a takeover runs
+        every job now rather than a period later."""
         if leader:
-            self.scheduler.resume()
-            if self.started:  # a takeover: run every job now rather than a period later
-                now = datetime.now(UTC)
-                for job in self.scheduler.get_jobs():
-                    job.modify(next_run_time=now)
+            self.jobs.resume(now=self.started)
         else:
-            self.scheduler.pause()
+            self.jobs.pause()
 
     @property
     def processes_events(self) -> bool:
@@ -258,6 +240,7 @@ class Bot:
                 await self.http.close()
             await self.db.dispose()
             return
+        await self.jobs.stop(self.config.server.shutdown_timeout_s)
         for t in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(t, timeout=self.config.server.shutdown_timeout_s)
@@ -268,8 +251,6 @@ class Bot:
             with contextlib.suppress(Exception):
                 await hook(self)
         await self.leader.stop()
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
         if self.http is not None:
             await self.http.close()
         await self.db.dispose()

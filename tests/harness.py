@@ -123,6 +123,14 @@ class Harness:
         ev = MemberLeft(**self._base(group), user_id=user, operator_id=user, kicked=kicked)
         return await self.feed(ev)
 
+    async def run_jobs(self) -> list[str]:
+        """Run the periodic jobs due by the (fake) monotonic clock, as the scheduler leader's
+        runner would, process what they queued, and return what the bot said meanwhile."""
+        self.new_lines()
+        await self.bot.jobs.run_due()
+        await self.bot.drain()
+        return self.new_lines()
+
     async def advance(self, **delta: float) -> list[str]:
         """Move the clock (``days=1``, ``minutes=5`` …) and process what became due."""
         self.new_lines()
@@ -134,7 +142,15 @@ class Harness:
 async def start_harness(tmp_path: Path, extra: dict[str, Any] | None = None, **kw: Any) -> Harness:
     config = make_config(tmp_path, extra)
     clock = kw.pop("clock", None) or FakeClock()
-    bot = Bot(config, clock, workers=False, migrate=False, console_sink=lambda _line: None)
+    # the jobs run only when a test says so (h.run_jobs()): the fake clock moves on its command
+    bot = Bot(
+        config,
+        clock,
+        workers=False,
+        migrate=False,
+        console_sink=lambda _line: None,
+        run_jobs=False,
+    )
     await bot.db.create_all()
     await bot.start()
     return Harness(bot, clock)

@@ -115,7 +115,7 @@ async def test_a_handed_in_feature_runs(
     h = await started(cfg)
     try:
         assert len(RUNS) == 1  # at_start
-        assert any(j.id == "echo-tick" for j in h.bot.scheduler.get_jobs())
+        assert any(j.id == "echo-tick" for j in h.bot.jobs.states())
         assert await h.say("alice", "/回声 你好") == ["[g1] 🤖 一群：你好"]
         assert await h.say("bob", "/回声 嗨", group="g2") == ["[g2] 🤖 全局：嗨"]
         client = await aiohttp_client(create_app(h.bot, manage=False))

@@ -208,8 +208,8 @@ async def test_scheduler_job_and_forward_clock_jump(
     make_harness: Callable[..., Awaitable[Harness]],
 ) -> None:
     h = await make_harness(SLOTS, clock=FakeClock(WED_10 - timedelta(minutes=20)))
-    job = h.bot.scheduler.get_job("programme-tick")
-    assert job is not None and job.trigger.interval.total_seconds() == 30
+    job = h.bot.jobs.get("programme-tick")
+    assert job is not None and job.every_s == 30
     await tick(h.bot)
     h.clock.advance(timedelta(minutes=25))  # the process stalled (or the clock jumped) past 10:00
     await tick(h.bot)

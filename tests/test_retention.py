@@ -168,8 +168,8 @@ async def test_redelivery_inside_kept_window_has_no_second_effect(
 
 async def test_job_is_registered(make_harness: MakeHarness) -> None:
     h = await make_harness()
-    job = h.bot.scheduler.get_job("retention-prune")
-    assert job is not None
+    job = h.bot.jobs.get("retention-prune")
+    assert job is not None and job.every_s == 3600
 
 
 def _run(args: list[str]) -> int:

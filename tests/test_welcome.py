@@ -170,4 +170,5 @@ async def test_wecom_groups_get_markdown_mentions(make_harness: MakeHarness) -> 
 
 async def test_the_flush_job_is_scheduled(make_harness: MakeHarness) -> None:
     h = await make_harness()
-    assert h.bot.scheduler.get_job("welcome-flush") is not None
+    job = h.bot.jobs.get("welcome-flush")
+    assert job is not None and job.every_s == 5

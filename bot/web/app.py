@@ -16,11 +16,12 @@ from bot.web.ingest import BOT
 
 async def healthz(request: web.Request) -> web.Response:
     """200 when the database answers and takes writes, stored events get handled in time and
-    the scheduler (or the worker process that runs it) runs; 503 with details otherwise."""
+    the periodic jobs' runner (or the worker process that runs it) runs; 503 with details
+    otherwise."""
     bot = request.app[BOT]
     checks = {"database": await bot.db.ping(), "database_writable": await database_writable(bot)}
-    if not bot.ingest_only:  # (split_worker: the worker process runs the scheduler)
-        checks["scheduler"] = bot.scheduler.running
+    if not bot.ingest_only:  # (split_worker: the worker process runs the jobs)
+        checks["scheduler"] = bot.jobs.running
     if bot.processes_events:  # here, or by split_worker's worker process
         checks["events_flowing"] = await events_flowing(bot)
     state = bot.services.state

@@ -8,7 +8,7 @@ from handlers.programme import admin, commands, posting
 from handlers.programme.api import register_cli, setup_web
 from handlers.programme.config import ProgrammeConfig, quiet_hours_check
 from handlers.programme.page import programme_page
-from handlers.programme.ticks import on_startup
+from handlers.programme.ticks import JOB, on_startup
 
 router = posting.router
 for part in (commands, admin):
@@ -21,6 +21,7 @@ FEATURE = Feature(
     config=ProgrammeConfig,
     templates=templates.owned_by(__name__),
     startup=on_startup,
+    jobs=(JOB,),
     web=setup_web,
     cli=register_cli,
     pages=(Page("/admin/groups/{gid}/programme", programme_page, tab="本周节目"),),

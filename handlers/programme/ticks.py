@@ -9,9 +9,12 @@ Rules:
   recorded as skipped and reported to admins. This holds for the start-up catch-up (looking
   back up to a day) and, the same way, for a running process whose clock jumped forward.
 - Nothing before the programme's first start counts as missed.
-- One APScheduler job (``programme-tick``, in memory) drives the ticks: per-group timezones,
-  holidays, campaigns and quiet hours are all answered by the same pure function, so there is
-  no job per slot to keep in step with edits.
+- One periodic job (``programme-tick``, every ``TICK_S`` seconds of monotonic time on the
+  scheduler leader, bot/jobs.py) drives the ticks: per-group timezones, holidays, campaigns
+  and quiet hours are all answered by the same pure function, so there is no job per slot to
+  keep in step with edits. The occurrences' times come from the wall clock (a post at 10:00
+  is due when the wall says 10:00); only the waking up runs on the monotonic clock, so a wall
+  clock stepped back delays nothing that is due by the wall clock.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from bot import Scheduled, StateKey
+from bot import Job, Scheduled, StateKey
 from handlers.programme.config import ProgrammeConfig
 from handlers.programme.posting import occurrence_key
 from handlers.programme.slots import due, load_overrides
@@ -122,12 +125,8 @@ async def first_start(bot: Bot, now: datetime) -> datetime:
 
 
 async def on_startup(bot: Bot) -> None:
-    """Catch up, then tick every ``TICK_S`` seconds (a deterministic, in-memory job)."""
+    """Catch up on what fell due while no process ran (the ticks are ``JOB``)."""
     await catch_up(bot)
 
-    async def job() -> None:
-        await tick(bot)
 
-    bot.scheduler.add_job(
-        job, "interval", seconds=TICK_S, id="programme-tick", replace_existing=True
-    )
+JOB = Job("programme-tick", tick, TICK_S)

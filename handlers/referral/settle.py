@@ -1,9 +1,9 @@
 """The settlement job and tier announcements.
 
 Rules:
-- Every 5 minutes one ``Scheduled(job="referral.settle")`` event goes into the inbox, keyed by
-  its 5-minute slot (``referral.settle:{slot}``): however many instances or timers fire, the
-  inbox keeps one per slot.
+- Every 5 minutes (monotonic time, on the scheduler leader, and once at start) one
+  ``Scheduled(job="referral.settle")`` event goes into the inbox under a key no other run
+  repeats (bot/jobs.py), so a wall clock stepped back never turns a run into a duplicate.
 - The handler turns every pending invite that qualified by ``ctx.now()`` valid. It is
   idempotent: a row turns valid only from ``pending`` (a conditional update), so extra or
   overlapping runs change nothing.
@@ -46,8 +46,8 @@ T_TIER = templates.register(
 
 
 async def queue_settle(bot: Bot) -> None:
-    """Queue a settlement for the current slot (a periodic job, also run at start)."""
-    await submit(bot, JOB, SETTLE_EVERY_S)
+    """Queue a settlement (a periodic job, also run at start)."""
+    await submit(bot, JOB)
 
 
 async def announce_tiers(ctx: Context, group_id: str, inviter: str, before: int) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot import BotEnteredChat, Context, Feature, templates
 from handlers.wecom_sync import joincodes as _joincodes  # noqa: F401  (registers /邀请码)
 from handlers.wecom_sync.events import router
-from handlers.wecom_sync.worker import on_shutdown, on_startup
+from handlers.wecom_sync.worker import JOBS
 
 T_ENTER = templates.register(
     "aibot.enter_chat", "👋 你好，我是{bot}！在群里 @我 发送 /帮助 查看可用指令。", "bot", "group"
@@ -25,8 +25,7 @@ FEATURE = Feature(
     name="wecom_sync",
     router=router,
     templates=templates.owned_by(__name__),
-    startup=on_startup,
-    shutdown=on_shutdown,
+    jobs=JOBS,
 )
 
 __all__ = ["FEATURE"]

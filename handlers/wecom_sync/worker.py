@@ -1,24 +1,29 @@
-"""The WeCom background worker: member syncs, join codes, templates, the nightly reconcile.
+"""The WeCom side's periodic work: member syncs, join codes, templates, the nightly reconcile.
 
 Rules:
-- Runs only where ``[wecom] corp_id`` and ``secret`` are set, ``[wecom.sync] enabled`` is true
-  and the process runs workers — and only on the scheduler leader. All WeCom API calls
-  happen here, outside any event's transaction: handlers only write requests down.
-- Each round serves due sync requests, then pending join codes; a failing round is logged and
-  retried on the next one. On start: the welcome templates are synced and (``reconcile_on_start``)
-  a full reconcile is queued; every night at ``reconcile_at`` (bot timezone) a full reconcile
-  runs and unused join codes are cleaned up.
+- Two periodic jobs (``Feature.jobs``, run by the core on the monotonic clock and only on the
+  scheduler leader, bot/jobs.py), so instances sharing a database neither double the API calls
+  nor make a member's join code twice. They do something only where ``[wecom] corp_id`` and
+  ``secret`` are set and ``[wecom.sync] enabled`` is true. All WeCom API calls happen here,
+  outside any event's transaction: handlers only write requests down.
+- ``wecom.round`` (every ``POLL_S`` seconds, where the process runs workers) serves due sync
+  requests, then pending join codes; a failing round is logged and retried on the next one.
+  The first round an instance runs as leader syncs the welcome templates and
+  (``reconcile_on_start``) queues a full reconcile, keyed by this start.
+- ``wecom.nightly`` (every ``NIGHT_CHECK_S``) computes the last ``reconcile_at`` (bot timezone)
+  from the wall clock: when one passed since its previous look, a full reconcile keyed by that
+  night's date is queued and unused join codes are cleaned up. A wall clock stepped back
+  repeats no night (its key is taken); one stepped forward over a night runs it once.
 - A standing WeCom problem (e.g. 60020, untrusted IP) shows in ``/healthz`` details.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from bot import HEALTH_DETAILS, StateKey
+from bot import HEALTH_DETAILS, Job, StateKey
 from bot.wecom_api import WeComClient, client_for
 from handlers.wecom_sync import joincodes, sync, welcome_template
 
@@ -27,8 +32,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("groupbot.wecom")
 POLL_S = 1.0
-# the background loop of this process (started by on_startup, stopped by on_shutdown)
-TASK: StateKey[asyncio.Task[None]] = StateKey("wecom_worker_task")
+NIGHT_CHECK_S = 60.0
+# this process ran the start-up work of its first round as leader
+STARTED: StateKey[bool] = StateKey("wecom.started", bool)
+# the last nightly reconcile time the nightly job has seen pass (None: not looked yet)
+LAST_NIGHT: StateKey[datetime] = StateKey("wecom.last_night")
 
 
 def client(bot: Bot) -> WeComClient | None:
@@ -62,61 +70,52 @@ async def nightly(bot: Bot, slot: str | None = None) -> None:
 
 
 async def on_start(bot: Bot) -> None:
-    """Templates in step and, if configured, a reconcile for this start (hour slot)."""
+    """Templates in step and, if configured, a reconcile for this start."""
     c = client(bot)
     if c is None:
         return
     if bot.config.wecom.sync.welcome_template:
         await welcome_template.sync_templates(bot, c)
     if bot.config.wecom.sync.reconcile_on_start:
-        hour = bot.clock.now().strftime("%Y-%m-%dT%H")
-        await sync.request_reconcile(bot, c, f"start:{hour}")
+        # keyed by this start (a wall-time hour could come again after a backward step)
+        await sync.request_reconcile(bot, c, f"start:{bot.jobs.token}")
 
 
-def leading(bot: Bot) -> bool:
-    """Only the scheduler leader talks to WeCom (bot/leader.py), so instances sharing a
-    database neither double the API calls nor make a member's join code twice."""
-    lease = getattr(bot, "leader", None)
-    return lease is None or bool(lease.is_leader)
+async def round_job(bot: Bot) -> None:
+    """``wecom.round``: start-up work once, then due syncs and pending join codes."""
+    if not bot.workers or client(bot) is None:
+        return
+    state = bot.services.state
+    if not state.need(STARTED):
+        state.set(STARTED, True)
+        await on_start(bot)
+    await run_once(bot)
 
 
-async def _loop(bot: Bot) -> None:
-    started = False
-    while True:
-        try:
-            if leading(bot):
-                if not started:
-                    started = True
-                    await on_start(bot)
-                await run_once(bot)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("wecom worker round failed")
-        await asyncio.sleep(POLL_S)
+def last_night(now: datetime, at: str, bot: Bot) -> datetime:
+    """The latest ``at`` (``"HH:MM"``, bot timezone) at or before ``now``."""
+    tz = bot.config.timezone(None)
+    local = now.astimezone(tz)
+    hh, mm = (int(x) for x in at.split(":"))
+    night = datetime.combine(local.date(), time(hh, mm), tzinfo=tz)
+    return night if night <= local else night - timedelta(days=1)
 
 
-async def on_startup(bot: Bot) -> None:
+async def nightly_job(bot: Bot) -> None:
+    """``wecom.nightly``: the nightly reconcile once a ``reconcile_at`` has passed since the
+    previous look (the first look only notes where the night stands)."""
     if client(bot) is None:
         return
-    hh, mm = bot.config.wecom.sync.reconcile_at.split(":")
-
-    async def night() -> None:
-        try:
-            await nightly(bot)
-        except Exception:
-            log.exception("wecom nightly reconcile failed")
-
-    bot.scheduler.add_job(
-        night, "cron", hour=int(hh), minute=int(mm), id="wecom.reconcile", replace_existing=True
-    )
-    if bot.workers:
-        bot.services.state.set(TASK, asyncio.create_task(_loop(bot), name="wecom"))
+    night = last_night(bot.clock.now(), bot.config.wecom.sync.reconcile_at, bot)
+    seen = bot.services.state.get(LAST_NIGHT)
+    if seen is not None and night <= seen:
+        return  # not yet, or a wall clock stepped back (that night ran already)
+    bot.services.state.set(LAST_NIGHT, night)
+    if seen is not None:
+        await nightly(bot, night.date().isoformat())
 
 
-async def on_shutdown(bot: Bot) -> None:
-    task = bot.services.state.pop(TASK)
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+JOBS = (
+    Job("wecom.round", round_job, POLL_S),
+    Job("wecom.nightly", nightly_job, NIGHT_CHECK_S, at_start=True),
+)

@@ -2,10 +2,10 @@
 
 Rules:
 - A join is only written down (a pending greeting, unique per join event); nobody is greeted
-  from the join itself. A flush job (every few seconds, through the inbox) greets each group
-  whose burst has settled: no join for ``window_s`` — so joins close together get one message
-  naming them all. A steady trickle is greeted at the latest ``max_wait_s`` after its first
-  join.
+  from the join itself. A flush job (every ``FLUSH_EVERY_S`` seconds of monotonic time, on
+  the scheduler leader, through the inbox) greets each group whose burst has settled: no
+  join for ``window_s`` — so joins close together get one message naming them all. A steady
+  trickle is greeted at the latest ``max_wait_s`` after its first join.
 - A member is greeted at most once per ``once_per_hours`` (leave-and-rejoin spam); someone who
   left before their greeting is not greeted.
 - More than ``raid_joins`` joins within ``raid_window_s`` is a raid: one summary in the group,
@@ -105,12 +105,12 @@ async def flush(ctx: Context) -> None:
 
 
 async def flush_due(bot: Bot) -> bool:
-    """Queue a flush for the current slot when greetings are pending; True when queued.
-    (The read only avoids an inbox event every few seconds in quiet times.)"""
+    """Queue a flush when greetings are pending; True when queued. (The read only avoids an
+    inbox event every few seconds in quiet times.)"""
     async with bot.db.read() as s:
         open_ = await s.scalar(
             select(PendingGreeting.id).where(PendingGreeting.done.is_(False)).limit(1)
         )
     if open_ is None:
         return False
-    return await submit(bot, FLUSH_JOB, FLUSH_EVERY_S)
+    return await submit(bot, FLUSH_JOB)

@@ -3,7 +3,9 @@
 Every line you type becomes a real event that goes through the inbox, the dispatcher and the
 outbox, exactly as a platform's would; the bot's answers are printed. Lines starting with ``:``
 steer the session (``:help`` lists them). The clock can be moved forward (``:wait 1d``) to try
-streaks, qualifications and schedules without waiting.
+streaks, qualifications and schedules without waiting: the wall and the monotonic clock move
+together, so the periodic jobs that fell due meanwhile (greetings, the settlement of invites,
+the programme's tick) run once each before the prompt comes back.
 """
 
 from __future__ import annotations
@@ -27,13 +29,14 @@ HELP = """指令 (commands):
   :join NAME [by INVITER]          有人入群 (someone joins, optionally invited)
   :leave NAME | :kick NAME         有人退群 / 被移出
   :private TEXT                    私聊机器人 (talk to the bot privately)
-  :wait 10m | 3h | 2d              时间前进 (move the clock forward)
+  :wait 10m | 3h | 2d              时间前进 (move the clock forward; due jobs run)
   :group ID                        切换群 (switch group)
   :quit                            退出"""
 
 
 class OffsetClock(SystemClock):
-    """The real clock plus an offset the session can move forward."""
+    """The real clock plus an offset the session can move forward (wall and monotonic alike:
+    time passes)."""
 
     def __init__(self) -> None:
         self.offset = timedelta()
@@ -43,6 +46,9 @@ class OffsetClock(SystemClock):
 
     def time(self) -> float:
         return super().time() + self.offset.total_seconds()
+
+    def monotonic(self) -> float:
+        return super().monotonic() + self.offset.total_seconds()
 
 
 def parse_duration(text: str) -> timedelta:
@@ -142,6 +148,8 @@ class ChatSession:
                 return True
             local = self.clock.now().astimezone(self.bot.config.timezone(self.group))
             print(f"(现在是 {local:%Y-%m-%d %H:%M})")
+            await self.bot.jobs.run_due()  # what fell due meanwhile, once each
+            self.bot.jobs.wake()  # (the runner's tasks sleep for times the offset moved)
             await self.bot.drain()
         elif cmd == "group" and words:
             self.group = words[0]

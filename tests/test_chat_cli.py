@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -35,6 +37,38 @@ async def test_chat_session_plays_members(
         assert lines[-1].startswith("[私聊 bob]")
         await chat.handle(":leave bob")
         assert not await chat.handle(":quit")
+    finally:
+        await bot.stop()
+
+
+async def test_wait_runs_the_jobs_that_fell_due(tmp_path: Path) -> None:
+    """``:wait 10m`` moves wall and monotonic time: the greeting, the settlement of an invite
+    and the programme post of the next minutes all happen before the prompt returns."""
+    clock = OffsetClock()
+    soon = (clock.now() + timedelta(minutes=5)).astimezone(ZoneInfo("Asia/Shanghai"))
+    slot = {"id": "soon", "days": ["daily"], "time": f"{soon:%H:%M}", "content": "整点播报"}
+    cfg = make_config(
+        tmp_path,
+        {
+            "referral": {"qualify_days": 0.005, "tiers": [{"invites": 1, "reward": "保温杯"}]},
+            "programme": {"slots": [slot]},
+        },
+    )
+    lines: list[str] = []
+    bot = Bot(cfg, clock, workers=False, migrate=True, console_sink=lines.append)
+    await bot.start()
+    try:
+        chat = ChatSession(bot, clock, "g1", "alice")
+        await chat.handle("/签到")
+        await chat.handle(":join bob by alice")
+        assert not [x for x in lines if "欢迎" in x]
+        tick = bot.jobs.get("programme-tick")
+        assert tick is not None and tick.runs == 0
+        await chat.handle(":wait 10m")
+        assert [x for x in lines if "欢迎 bob" in x], lines  # the welcome flush ran
+        assert [x for x in lines if "获得「保温杯」" in x], lines  # the settlement ran
+        assert [x for x in lines if "整点播报" in x], lines  # the programme's tick ran
+        assert tick.runs == 1  # once, however many ticks the ten minutes held
     finally:
         await bot.stop()
 

@@ -31,6 +31,7 @@ from bot.events import (
     utc,
 )
 from bot.feature import ConfigLoader, Feature, Job, Page
+from bot.first_start import first_start, record_first_start
 from bot.jobs import submit
 from bot.names import NAME_CHECKS, NameCheck, display_name
 from bot.runtime import Bot
@@ -76,6 +77,7 @@ __all__ = [
     "database",
     "display_name",
     "ensure_group",
+    "first_start",
     "group_active",
     "group_only",
     "members_in_group",
@@ -85,6 +87,7 @@ __all__ = [
     "private_only",
     "queue_group_text",
     "queue_private_text",
+    "record_first_start",
     "role_of",
     "set_group_active",
     "submit",

@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -29,6 +30,7 @@ from bot.config import Config
 from bot.dispatch.dispatcher import Dispatcher
 from bot.dispatch.router import build_registry
 from bot.feature import Feature
+from bot.first_start import record_first_start
 from bot.inbox import Inbox
 from bot.jobs import JobRunner
 from bot.leader import LeaderLease
@@ -100,6 +102,7 @@ class Bot:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self.started = False
+        self.first_start: datetime | None = None  # on this database (bot/first_start.py)
 
     async def start(self) -> None:
         try:  # before anything else: an unreachable database is one line naming [storage] url
@@ -109,6 +112,7 @@ class Bot:
             raise
         if self.migrate:
             await upgrade(self.db)
+        self.first_start = await record_first_start(self.db, self.clock.now())
         self.http = aiohttp.ClientSession()
         senders: dict[str, Any] = {
             "console": self.console,

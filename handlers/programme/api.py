@@ -89,12 +89,14 @@ def cmd_show(args: argparse.Namespace, load: ConfigLoader) -> int:
 
 
 async def _week_with_status(config: Config, group: str | None, monday: date) -> list[Any]:
-    """The week, with statuses from the database when it exists (else all pending)."""
+    """The week, with statuses from the database when it exists (else the bot never ran
+    there: what is past is before its start, the rest pending)."""
+    now = datetime.now(UTC)
     try:
         async with database(config, migrate=False) as db, db.read() as s:
-            return await week(config, s, group, monday, datetime.now(UTC))
+            return await week(config, s, group, monday, now)
     except Exception:  # no database yet, or not migrated: the plan alone
-        return await week(config, None, group, monday)
+        return await week(config, None, group, monday, now)
 
 
 def register_cli(

@@ -8,7 +8,13 @@ from aiohttp import web
 from bot.web_public import BOT, cards, excerpt, group_tabs, load_group, page, table, when
 from handlers.programme.table import STATUS_CN, monday_of, week
 
-STATUS_CLASS = {"sent": "ok", "failed": "bad", "skipped": "warn", "pending": "muted"}
+STATUS_CLASS = {
+    "sent": "ok",
+    "failed": "bad",
+    "skipped": "warn",
+    "before_start": "muted",
+    "pending": "muted",
+}
 
 
 async def programme_page(request: web.Request) -> web.Response:

@@ -1,9 +1,10 @@
 """The week's programme with each occurrence's status, for chat, CLI and API alike.
 
 Status: ``sent`` (claimed and queued), ``failed`` (its content could not be rendered, or its
-message was dead-lettered),
-``skipped`` (missed: recorded as skipped, or long past without ever being posted — e.g. before
-the bot first ran), ``pending`` (not yet due, or due this very moment).
+message was dead-lettered), ``skipped`` (missed: recorded as skipped — late beyond the grace
+period, or its group inactive — or long past without ever being posted while the bot ran),
+``before_start`` (past, and before the bot first started on this database — or the bot never
+started there: nothing was missed), ``pending`` (not yet due, or due this very moment).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import Config
+from bot import Config, first_start
 from handlers.programme.posting import occurrence_key
 from handlers.programme.slots import due, load_overrides
 from schedules.due import Occurrence
@@ -31,15 +32,21 @@ def monday_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def _unclaimed(o: Occurrence, now: datetime | None) -> str:
-    return "skipped" if now is not None and o.at < now - timedelta(minutes=5) else "pending"
+def _unclaimed(o: Occurrence, now: datetime | None, since: datetime | None) -> str:
+    """The status of an occurrence without a ledger row; ``since``: the bot's first start."""
+    if now is None or o.at >= now - timedelta(minutes=5):
+        return "pending"
+    return "skipped" if since is not None and o.at >= since else "before_start"
 
 
 async def with_status(
     session: AsyncSession | None, occs: list[Occurrence], now: datetime | None = None
 ) -> list[tuple[Occurrence, str]]:
+    """Each occurrence with its status; without a session (no database yet) the bot never
+    started, so what is past is ``before_start``."""
     if session is None or not occs:
-        return [(o, _unclaimed(o, now)) for o in occs]
+        return [(o, _unclaimed(o, now, None)) for o in occs]
+    since = await first_start(session)
     groups = {o.group_id for o in occs}
     lo, hi = min(o.at for o in occs), max(o.at for o in occs)
     rows = await session.execute(
@@ -66,7 +73,7 @@ async def with_status(
     )
     out = []
     for o in occs:
-        st = ledger.get((o.slot.id, o.group_id, o.at)) or _unclaimed(o, now)
+        st = ledger.get((o.slot.id, o.group_id, o.at)) or _unclaimed(o, now, since)
         if st == "sent" and occurrence_key(o.slot.id, o.group_id, o.at) in dead_keys:
             st = "failed"
         out.append((o, st))
@@ -85,7 +92,14 @@ async def week(
     return await with_status(session, due(config, start, end, group, ov), now)
 
 
-STATUS_CN = {"sent": "已发", "failed": "失败", "skipped": "跳过", "pending": "待发"}
+STATUS_CN = {
+    "sent": "已发",
+    "failed": "失败",
+    "skipped": "跳过",
+    "before_start": "启动前",
+    "pending": "待发",
+}
+STATUS_EN = {"before_start": "before start"}
 
 
 def format_rows(
@@ -95,7 +109,7 @@ def format_rows(
     for o, st in rows:
         local = o.at.astimezone(config.timezone(o.group_id))
         first = (o.slot.content or (o.slot.pool[0] if o.slot.pool else "")).splitlines()[0:1]
-        status = STATUS_CN[st] if chinese else st
+        status = STATUS_CN[st] if chinese else STATUS_EN.get(st, st)
         out.append(
             f"{local:%Y-%m-%d %a %H:%M}  {o.group_id}  {o.slot.theme or o.slot.id}"
             f"  [{status}]  {(first[0] if first else '')[:40]}"

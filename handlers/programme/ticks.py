@@ -8,7 +8,8 @@ Rules:
 - Within the group's grace period an occurrence is posted (late if need be); older ones are
   recorded as skipped and reported to admins. This holds for the start-up catch-up (looking
   back up to a day) and, the same way, for a running process whose clock jumped forward.
-- Nothing before the programme's first start counts as missed.
+- Nothing before the bot's first start on this database (``bot.first_start``) counts as
+  missed.
 - One periodic job (``programme-tick``, every ``TICK_S`` seconds of monotonic time on the
   scheduler leader, bot/jobs.py) drives the ticks: per-group timezones, holidays, campaigns
   and quiet hours are all answered by the same pure function, so there is no job per slot to
@@ -25,14 +26,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from bot import Job, Scheduled, StateKey
+from bot import Job, Scheduled, StateKey, record_first_start
 from handlers.programme.config import ProgrammeConfig
 from handlers.programme.posting import occurrence_key
 from handlers.programme.slots import due, load_overrides
 from schedules.due import Occurrence
 from schedules.window import Ticker, Verdict, verdict
-from storage.dialect import insert_ignore
-from storage.models import GroupSetting
 from storage.models_programme import ProgrammeOccurrence
 
 if TYPE_CHECKING:
@@ -102,26 +101,10 @@ async def tick(bot: Bot, now: datetime | None = None) -> int:
 async def catch_up(bot: Bot, now: datetime | None = None) -> tuple[int, int]:
     """After a start: post what was missed within the grace period, skip older ones."""
     now = now or bot.clock.now()
-    since = await first_start(bot, now)
+    since = await record_first_start(bot.db, now)
     result = await _submit(bot, max(now - LOOKBACK, since), now, now)
     ticker(bot).caught_up(now)
     return result
-
-
-async def first_start(bot: Bot, now: datetime) -> datetime:
-    """When the programme first ran on this database (recorded the first time)."""
-    async with bot.db.transaction() as s:
-        table = GroupSetting.__table__
-        row = dict(
-            group_id="*",
-            key="programme.first_start",
-            value=now.isoformat(),
-            updated_by="",
-            updated_at=now,
-        )
-        await s.execute(insert_ignore(s, table, ["group_id", "key"]), [row])
-        stored = await s.get(GroupSetting, ("*", "programme.first_start"))
-    return datetime.fromisoformat(str(stored.value)) if stored else now
 
 
 async def on_startup(bot: Bot) -> None:

@@ -145,6 +145,8 @@ class Bot:
         if self.ingest_only:
             self.started = True
             return
+        # retries and events stored ahead of a wall clock that stepped back: due now
+        await self.dispatcher.retries.rebase_stored()
         for hook in self.startup_hooks:
             await hook(self)
         if self.workers:

@@ -10,10 +10,10 @@ Rules:
 - On PostgreSQL several instances share the inbox: a batch is taken with ``FOR UPDATE SKIP
   LOCKED`` and stays locked until its transaction ends, so no two instances run one event;
   and a group's events run on one instance at a time (see ``_own_groups``).
-- A handler error rolls back that event only; it is retried with backoff, and after
-  ``max_attempts`` it ends as ``failed`` with the error kept for admins. Never dropped silently.
-- A member running a command above their role gets a polite refusal and nothing changes; an
-  unknown command gets a one-line hint to ``/帮助``.
+- A handler error rolls back that event only; it is retried with backoff on the monotonic
+  clock (bot/dispatch/retries.py), and after ``max_attempts`` it ends as ``failed`` with the
+  error kept for admins. Never dropped silently.
+- What one event runs (tracking, commands, roles, the routes): bot/dispatch/routing.py.
 """
 
 from __future__ import annotations
@@ -22,18 +22,16 @@ import asyncio
 import json
 import logging
 import time
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Text, bindparam, select, text, type_coerce, update
 
-from bot import templates
-from bot.commands import parse
 from bot.dispatch.batch import Batch
 from bot.dispatch.context import Context
-from bot.dispatch.router import STOP
-from bot.dispatch.tracking import KNOWN_GROUPS, admit, preload_members, resolve_role
-from bot.events import Event, MessageReceived, from_payload
+from bot.dispatch.retries import Retries
+from bot.dispatch.routing import run_handlers
+from bot.dispatch.tracking import KNOWN_GROUPS, preload_members
+from bot.events import Event, from_payload
 from bot.logs import event_id_var
 from bot.outbox.queue import QUEUED
 from bot.services import Services
@@ -48,25 +46,12 @@ SKIPPED_PAUSE_S = 0.02
 # events are read and preloaded this many at a time; the time budget is checked between chunks
 PRELOAD_CHUNK = 250
 
-T_REFUSED = templates.register(
-    "core.refused", "抱歉，{command} 只有{role}可以使用。", "command", "role", "group", "bot"
-)
-T_UNKNOWN = templates.register(
-    "core.unknown_command",
-    "没有 {command} 这个指令，发送 /帮助 查看可用指令。",
-    "command",
-    "group",
-    "bot",
-)
-T_GROUP_ONLY = templates.register(
-    "core.group_only", "{command} 需要在群里使用。", "command", "group", "bot"
-)
-
 
 class Dispatcher:
     def __init__(self, services: Services, max_attempts: int = 5) -> None:
         self.services = services
         self.max_attempts = max_attempts
+        self.retries = Retries(services.db, services.clock, max_attempts)
         self.processed = 0
         self.failed = 0
         # set by run_once: the last batch took every event that was due when it looked, so
@@ -85,6 +70,7 @@ class Dispatcher:
         failing one are re-run one savepoint each (slow path).
         """
         db = self.services.db
+        await self.retries.release()  # retries whose delay passed in monotonic time
         limit = limit or self.services.config.storage.batch_size
         q = _DUE_PG if db.dialect == "postgresql" else _DUE
         params = {"now": self.services.clock.now(), "limit": limit}
@@ -215,17 +201,9 @@ class Dispatcher:
             token = event_id_var.set(row.id)
             log.exception("event %s (%s) failed", row.id, row.kind)
             event_id_var.reset(token)
-            attempts = row.attempts + 1
-            values: dict[str, Any] = {
-                "attempts": attempts,
-                "last_error": f"{type(exc).__name__}: {exc}"[:2000],
-            }
-            if attempts >= self.max_attempts:
-                values["status"] = "failed"
+            values = self.retries.failed(row.id, row.attempts + 1, exc)
+            if values.get("status") == "failed":
                 self.failed += 1
-            else:
-                delay = min(300, 2**attempts)
-                values["next_attempt_at"] = self.services.clock.now() + timedelta(seconds=delay)
             await session.execute(
                 update(InboxEvent).where(InboxEvent.id == row.id).values(**values)
             )
@@ -263,43 +241,3 @@ def _parse(payload: str | dict[str, Any]) -> Event | None:
         return _load(payload)
     except Exception:
         return None
-
-
-async def run_handlers(ctx: Context) -> None:
-    """Tracking, command parsing, permissions, then every matching route in order."""
-    event = ctx.event
-    services = ctx.services
-    if isinstance(event, MessageReceived) and ctx.is_self(event.user_id):
-        return  # our own messages echoed back by a bridge
-    if not await admit(ctx):  # tracking; a group not in [[groups]]: stored, at most observed
-        return
-    if isinstance(event, MessageReceived):
-        ctx.command = parse(event.text, services.registry, event.mentions, services.bot_names)
-    ctx.role = await resolve_role(ctx)
-    cmd = ctx.command
-    handled = False
-    for router in services.routers:
-        for route in router.routes:
-            if not isinstance(event, route.event_type):
-                continue
-            if route.command is not None:
-                if cmd is None or cmd.spec is not route.command:
-                    continue
-                handled = True
-                if ctx.role < route.command.role:
-                    await ctx.reply(
-                        ctx.render(
-                            T_REFUSED, command="/" + cmd.typed, role=route.command.role.label
-                        )
-                    )
-                    return
-                if ctx.group_id is None and not route.command.private_ok:
-                    await ctx.reply(ctx.render(T_GROUP_ONLY, command="/" + cmd.typed))
-                    return
-            if any(not f(ctx) for f in route.filters):
-                continue
-            result = await route.handler(ctx)
-            if result is STOP or route.command is not None:
-                return
-    if cmd is not None and not handled and not cmd.known:
-        await ctx.reply(ctx.render(T_UNKNOWN, command="/" + cmd.typed))

@@ -16,6 +16,7 @@ from bot.config import ConfigError, parse_config
 from bot.events import MessageReceived
 from bot.runtime import Bot
 from handlers import FEATURES
+from handlers.autoreply.chatrules import KEEP_S
 from storage.models import InboxEvent
 from storage.models_autoreply import AutoreplyAnswer, AutoreplyRule
 from tests.harness import BASE, Harness, merge
@@ -227,3 +228,23 @@ def test_the_budget_is_shared() -> None:
     with pytest.raises(ConfigError) as exc:
         parse_config(data, FEATURES, environ={})
     assert exc.value.problems[0].startswith("groups[0].autoreply.ai.daily_budget: ")
+
+
+async def test_another_instance_sees_chat_rules_within_seconds(make_harness: MakeHarness) -> None:
+    """Two bots on one database: a rule added on one answers on the other once that one's
+    copy of the group's chat rules is older than ``KEEP_S`` (here at once on the first)."""
+    a = await make_harness(cfg(cooldown_s=0))
+    other = Bot(a.bot.config, a.clock, workers=False, migrate=False, console_sink=lambda _: None)
+    await other.start()
+    try:
+        b = Harness(other, a.clock)
+        assert await a.say("m1", "快递呢") == []  # a now keeps g1's (empty) chat rules
+        assert await b.say("gadmin", "/加回复 快递 顺丰") == [
+            "[g1] 🤖 ✅ 已设置关键词回复 #1（包含：快递）"
+        ]
+        assert await b.say("m2", "快递呢") == ["[g1] 🤖 @m2 顺丰"]
+        assert await a.say("m3", "快递到了吗") == []  # a still answers from its copy
+        await a.advance(seconds=KEEP_S + 1)
+        assert await a.say("m4", "快递呢") == ["[g1] 🤖 @m4 顺丰"]
+    finally:
+        await other.stop()

@@ -29,9 +29,10 @@ from bot import (
     number,
     templates,
 )
+from handlers.autoreply.chatrules import chat_rules, forget_chat_rules
 from handlers.autoreply.config import VARIABLES, AutoreplyConfig
 from handlers.autoreply.logic import entries_for
-from handlers.autoreply.repo import chat_rules, forget_chat_rules, hits
+from handlers.autoreply.repo import hits
 from storage.dialect import insert, rowcount
 from storage.models_autoreply import AutoreplyRule
 

@@ -9,74 +9,19 @@ Rules:
   stepped back (the stored time lies ahead) opens the window rather than silencing a rule.
 - One answer per event: ``autoreply_answers.key`` is unique per inbox event; the answer is
   recorded before the reply is queued, and nothing is queued when it was recorded already.
-- Chat rules are read once per batch for all the batch's groups (a preload), and per group
-  when run alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import Batch, Context, Event, MessageReceived, Services
-from handlers.autoreply.logic import Entry
+from bot import Context
 from storage.dialect import insert, insert_ignore
-from storage.models_autoreply import AutoreplyAnswer, AutoreplyCooldown, AutoreplyRule
-
-MEMO = "autoreply.chat"
-
-
-def chat_entry(row: AutoreplyRule) -> Entry:
-    """A chat-added rule as an entry (id ``#<n>``), always in force, the group's own."""
-    return Entry(f"#{row.id}", "chat", row.match, tuple(row.keywords), row.reply)
-
-
-async def _load(session: AsyncSession, gids: Sequence[str]) -> dict[str, tuple[Entry, ...]]:
-    rows = (
-        await session.scalars(
-            select(AutoreplyRule)
-            .where(AutoreplyRule.group_id.in_(list(gids)))
-            .order_by(AutoreplyRule.id)
-        )
-    ).all()
-    out: dict[str, list[Entry]] = {g: [] for g in gids}
-    for r in rows:
-        out[r.group_id].append(chat_entry(r))
-    return {g: tuple(v) for g, v in out.items()}
-
-
-async def preload_chat_rules(batch: Batch, events: list[Event], _services: Services) -> None:
-    """The chat rules of every group with a message in the batch, in one query."""
-    if not batch.deferred:
-        return
-    gids = sorted(
-        {e.group_id for e in events if isinstance(e, MessageReceived) and e.group_id}
-        - {k[1] for k in batch.memo if isinstance(k, tuple) and k[0] == MEMO}
-    )
-    if gids:
-        for gid, entries in (await _load(batch.session, gids)).items():
-            batch.memo[(MEMO, gid)] = entries
-
-
-async def chat_rules(ctx: Context) -> tuple[Entry, ...]:
-    """This group's chat-added rules (from the batch's preload when there is one)."""
-    assert ctx.group_id is not None
-    gid = ctx.group_id
-
-    async def load() -> tuple[Entry, ...]:
-        return (await _load(ctx.session, [gid]))[gid]
-
-    found: tuple[Entry, ...] = await ctx.batch.cached((MEMO, gid), load)
-    return found
-
-
-def forget_chat_rules(ctx: Context) -> None:
-    """After /加回复 or /删回复: later events of the batch read the group's rules again."""
-    ctx.batch.memo.pop((MEMO, ctx.group_id), None)
+from storage.models_autoreply import AutoreplyAnswer, AutoreplyCooldown
 
 
 async def take_cooldown(ctx: Context, rule_id: str, seconds: float) -> bool:

@@ -23,6 +23,7 @@ PAGES = [
     "/admin/groups/g1?days=7",
     "/admin/groups/g1/leaderboards",
     "/admin/groups/g1/programme",
+    "/admin/groups/g1/autoreply",
     "/admin/outbox",
     "/admin/moderation",
     "/admin/moderation?group=g1",

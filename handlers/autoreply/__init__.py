@@ -11,8 +11,9 @@ Other features use ``rule_hits`` (answers per rule and day of a group).
 
 from __future__ import annotations
 
-from bot import Feature, templates
+from bot import Feature, Page, templates
 from handlers.autoreply import answer, commands, requests
+from handlers.autoreply.api import autoreply_page, setup_web
 from handlers.autoreply.config import AutoreplyConfig, budget_check
 from handlers.autoreply.repo import hits as rule_hits
 from handlers.autoreply.worker import on_shutdown, on_startup, run_pending
@@ -30,6 +31,8 @@ FEATURE = Feature(
     startup=on_startup,
     shutdown=on_shutdown,
     checks=(budget_check,),
+    web=setup_web,
+    pages=(Page("/admin/groups/{gid}/autoreply", autoreply_page, tab="自动回复"),),
 )
 
 __all__ = ["FEATURE", "AutoreplyConfig", "rule_hits", "run_pending"]

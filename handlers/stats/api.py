@@ -1,5 +1,6 @@
 """``GET /api/groups/{gid}/stats?days=N[&format=csv]`` (CONTRACT.md) and the operator reports
-as JSON (``GET /api/groups/{gid}/report?days=N``).
+as JSON (``GET /api/groups/{gid}/report?days=N``). The JSON stats also give each auto-reply
+rule's answers per day (``auto_reply_rules``: rule → one count per day of ``days``).
 
 Rules: ``days`` is 1–366 (default 30); an unknown group is a 404; bad parameters are a 400
 with the reason — never a traceback.
@@ -7,9 +8,12 @@ with the reason — never a traceback.
 
 from __future__ import annotations
 
+from datetime import date
+
 from aiohttp import web
 
 from bot.web_public import BOT, bad_request, csv_response, int_param, iso, not_found
+from handlers.autoreply import rule_hits
 from handlers.stats.config import StatsConfig
 from handlers.stats.daily import FIELDS, MAX_DAYS, daily_series
 from handlers.stats.reports import group_exists, inactive_members, vip_candidates
@@ -31,10 +35,18 @@ async def stats_view(request: web.Request) -> web.StreamResponse:
         if not await group_exists(s, bot.config, gid):
             raise not_found(f"unknown group {gid}")
         series = await daily_series(s, bot.config, gid, days, bot.clock.now())
+        first, last = date.fromisoformat(series[0].date), date.fromisoformat(series[-1].date)
+        per_rule = await rule_hits(s, gid, first, last)
     if fmt == "csv":
         rows = ([getattr(d, f) for f in FIELDS] for d in series)
         return csv_response(f"stats-{gid}-{series[-1].date}.csv", FIELDS, rows)
-    return web.json_response({"group_id": gid, "days": [d.as_dict() for d in series]})
+    rules = {
+        rule: [hits.get(date.fromisoformat(d.date), 0) for d in series]
+        for rule, hits in sorted(per_rule.items())
+    }
+    return web.json_response(
+        {"group_id": gid, "days": [d.as_dict() for d in series], "auto_reply_rules": rules}
+    )
 
 
 async def report_view(request: web.Request) -> web.Response:

@@ -8,7 +8,8 @@ Rules:
   (or today's count) by undoing the joins and leaves in between.
 - Active members are the distinct members who spoke or checked in (not a make-up) that day.
 - Check-ins, valid invites (by the day they qualified), programme posts (``failed`` when the
-  post's message was dead-lettered) and engagement come from their own tables, by query.
+  post's message was dead-lettered) and engagement come from their own tables, by query;
+  auto-replies (every rule's answers and the model's) from ``handlers.autoreply``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy import func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import Config
+from handlers.autoreply import rule_hits
 from storage.models import Member, OutboxMessage
 from storage.models_checkin import Checkin
 from storage.models_programme import ProgrammeOccurrence
@@ -45,6 +47,7 @@ class DayStats:
     posts_sent: int = 0
     posts_failed: int = 0
     post_engagement: int = 0
+    auto_replies: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -115,6 +118,9 @@ async def daily_series(
     lo, hi = utc_bounds(tz, first, last)
     await _fill_invites(session, gid, tz, lo, hi, out)
     await _fill_posts(session, gid, tz, lo, hi, out)
+    for per_day in (await rule_hits(session, gid, first, last)).values():
+        for day, n in per_day.items():
+            out[day].auto_replies += n
     return [out[d] for d in sorted(out)]
 
 

@@ -48,6 +48,7 @@ LABELS = {
     "posts_sent": "节目已发",
     "posts_failed": "节目失败",
     "post_engagement": "节目后互动",
+    "auto_replies": "自动回复",
 }
 
 

@@ -2,13 +2,16 @@
 
     python bench/bench_fanout.py [--groups 200] [--latency-ms 50,200] [--windows 1,8,32]
 
-For each bridge latency and ``[bot] sends_in_flight`` value: `groupbot serve` (one process, a
-fresh SQLite file) with ``--groups`` OneBot groups, a local bridge on 127.0.0.1 that answers
-every send after the latency, one API broadcast per group queued at once, and the time from
-the first broadcast until every row is marked ``sent``. Printed: posts per second and the most
-requests the bridge saw open at once (the window: what a crash may send again). ``--windows``
-may hold ``default`` (the key left out: the server's default, or no window on a version
-without one). Checks that every group got its post exactly once.
+For each bridge latency and ``[bot] sends_in_flight`` value: one API broadcast per group
+(``--groups`` OneBot groups) is queued through an ingest-only `groupbot serve` (``[server]
+workers = false``: it stores, it does not deliver; it is killed, as a graceful stop would
+deliver what is queued); then `groupbot serve` (one process, the
+same SQLite file) starts and delivers to a local bridge on 127.0.0.1 that answers every send
+after the latency. The figure is the time from the bridge's first request until every row is
+marked ``sent``: posts per second, and the most requests the bridge saw open at once (the
+window: what a crash may send again). ``--windows`` may hold ``default`` (the key left out:
+the server's default, or no window on a version without one). Checks that every group got
+its post exactly once.
 """
 
 from __future__ import annotations
@@ -41,12 +44,14 @@ class Bridge:
     def __init__(self, latency_s: float) -> None:
         self.latency_s = latency_s
         self.posts: Counter[str] = Counter()
+        self.first = 0.0
         self.open = 0
         self.most = 0
         self.app = web.Application()
         self.app.router.add_post("/{action}", self.handle)
 
     async def handle(self, request: web.Request) -> web.Response:
+        self.first = self.first or time.perf_counter()
         self.open += 1
         self.most = max(self.most, self.open)
         try:
@@ -58,19 +63,40 @@ class Bridge:
             self.open -= 1
 
 
-def config(tmp: Path, port: int, bridge: int, groups: list[str], window: str) -> Path:
-    listed = "".join(
-        f'[[groups]]\nid = "{g}"\nplatform = "onebot"\nname = "g{g}"\n' for g in groups
-    )
+def config(tmp: Path, port: int, bridge: int, groups: list[str], window: str, work: bool) -> Path:
+    listed = "".join(f'[[groups]]\nid = "{g}"\nplatform = "onebot"\n' for g in groups)
     key = "" if window == "default" else f"sends_in_flight = {window}\n"
     cfg = tmp / "f.toml"
     cfg.write_text(
-        f'[server]\nport = {port}\n[storage]\nurl = "sqlite+aiosqlite:///{tmp / "f.db"}"\n'
+        f"[server]\nport = {port}\nworkers = {'true' if work else 'false'}\n"
+        f'[storage]\nurl = "sqlite+aiosqlite:///{tmp / "f.db"}"\n'
         f'[bot]\napi_token = "{TOKEN}"\n{key}'
         f'[onebot]\nsecret = "s"\napi_url = "http://127.0.0.1:{bridge}"\n{listed}',
         encoding="utf-8",
     )
     return cfg
+
+
+def serve(cfg: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "handlers.app", "serve", "-c", str(cfg), "--log-level", "ERROR"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def queue(base: str, groups: list[str]) -> None:
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    sem = asyncio.Semaphore(32)
+    async with aiohttp.ClientSession() as http:
+
+        async def post(g: str) -> None:
+            url = f"{base}/api/groups/{g}/messages"
+            async with sem, http.post(url, json={"text": f"通知 {g}"}, headers=auth) as r:
+                assert r.status == 202, await r.text()
+
+        await asyncio.gather(*(post(g) for g in groups))
 
 
 async def run(n: int, latency_s: float, window: str) -> dict[str, float]:
@@ -80,47 +106,28 @@ async def run(n: int, latency_s: float, window: str) -> dict[str, float]:
     await runner.setup()
     bport = free_port()
     await web.TCPSite(runner, "127.0.0.1", bport).start()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        cfg = config(tmp, port, bport, groups, window)
-        args = [sys.executable, "-m", "handlers.app", "serve", "-c", str(cfg)]
-        proc = subprocess.Popen(
-            [*args, "--log-level", "ERROR"],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            await wait_up(base)
-            auth = {"Authorization": f"Bearer {TOKEN}"}
-            sem = asyncio.Semaphore(32)
-            async with aiohttp.ClientSession() as http:
-                start = time.perf_counter()
-
-                async def post(g: str) -> None:
-                    async with (
-                        sem,
-                        http.post(
-                            f"{base}/api/groups/{g}/messages",
-                            json={"text": f"通知 {g}"},
-                            headers=auth,
-                        ) as r,
-                    ):
-                        assert r.status == 202, await r.text()
-
-                await asyncio.gather(*(post(g) for g in groups))
-            con = sqlite3.connect(tmp / "f.db")
-            left = "select count(*) from outbox where status != 'sent'"
-            while con.execute(left).fetchone()[0]:  # noqa: ASYNC110  (polling another process)
-                await asyncio.sleep(0.01)
-            took = time.perf_counter() - start
-            con.close()
-        finally:
-            proc.terminate()
-            proc.wait(30)
-            await runner.cleanup()
+        for work in (False, True):
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            proc = serve(config(tmp, port, bport, groups, window, work))
+            try:
+                await wait_up(base)
+                if not work:
+                    await queue(base, groups)  # every 202 is a committed row
+                    proc.kill()  # (stopped gracefully, it would deliver them itself)
+                    continue
+                con = sqlite3.connect(tmp / "f.db")
+                left = "select count(*) from outbox where status != 'sent'"
+                while con.execute(left).fetchone()[0]:  # noqa: ASYNC110  (another process)
+                    await asyncio.sleep(0.01)
+                took = time.perf_counter() - bridge.first
+                con.close()
+            finally:
+                proc.terminate()
+                proc.wait(30)
+    await runner.cleanup()
     assert set(bridge.posts) == set(groups) and set(bridge.posts.values()) == {1}
     return {"per_s": n / took, "secs": took, "most": bridge.most}
 

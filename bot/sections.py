@@ -67,8 +67,8 @@ class BotConfig(Section):
     merge_max_replies: int = Field(10, ge=1, le=50)
     # messages handed to a platform and not yet marked sent, over all targets: a crash sends at
     # most this many again, at most one per target (bot/outbox/worker.py); more overlap hides a
-    # slow platform's answer time in a fan-out to many groups
-    sends_in_flight: int = Field(8, ge=1, le=64)
+    # slow platform's answer time in a fan-out to many groups (100: the HTTP client's pool)
+    sends_in_flight: int = Field(8, ge=1, le=100)
     # groups the bridge's account is in but that are not in [[groups]]: "ignore" stores their
     # events and does nothing else, "observe" also tracks members and statistics (no commands,
     # no replies, no effects), "manage" treats them as configured groups without admins

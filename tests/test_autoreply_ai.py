@@ -155,3 +155,28 @@ async def test_a_matched_rule_asks_no_model(
     assert await ask(h, "积分怎么用？") == ["[g1] 🤖 @alice 积分规则见群公告"]
     assert await ask(h, "积分怎么用？", user="bob") == []  # in its cooldown: silent
     assert model.requests == [] and await requests(h) == []
+
+
+async def test_ended_requests_are_pruned_after_a_week(
+    make_harness: MakeHarness, model: FakeChatModel
+) -> None:
+    h = await make_harness(ai_config(model))
+    model.status = 500
+    await ask(h, "积分怎么用？")  # ends failed
+    ev = MessageReceived(
+        dedup_key="test:pending",
+        platform="console",
+        group_id="g1",
+        occurred_at=h.clock.now(),
+        user_id="bob",
+        text="还在等？",
+        message_id="p1",
+        to_bot=True,
+    )
+    await h.feed(ev)  # no worker round: stays pending
+    await h.advance(days=6)
+    await h.run_jobs()
+    assert sorted(r.status for r in await requests(h)) == ["failed", "pending"]
+    await h.advance(days=2)
+    await h.run_jobs()
+    assert [r.status for r in await requests(h)] == ["pending"]

@@ -12,14 +12,14 @@ Other features use ``rule_hits`` (answers per rule and day of a group).
 from __future__ import annotations
 
 from bot import Feature, Page, templates
-from handlers.autoreply import answer, commands, requests
+from handlers.autoreply import answer, commands, prune, requests
 from handlers.autoreply.api import autoreply_page, setup_web
 from handlers.autoreply.config import AutoreplyConfig, budget_check
 from handlers.autoreply.repo import hits as rule_hits
 from handlers.autoreply.worker import on_shutdown, on_startup, run_pending
 
 router = commands.router
-for part in (answer, requests):
+for part in (answer, requests, prune):
     router.routes += part.router.routes
     router.preloads += part.router.preloads
 
@@ -31,6 +31,7 @@ FEATURE = Feature(
     startup=on_startup,
     shutdown=on_shutdown,
     checks=(budget_check,),
+    jobs=(prune.JOB,),
     web=setup_web,
     pages=(Page("/admin/groups/{gid}/autoreply", autoreply_page, tab="自动回复"),),
 )

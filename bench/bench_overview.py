@@ -1,21 +1,24 @@
-"""``GET /admin/`` with many groups: milliseconds per page and statements per page.
+"""``GET /admin/`` with many groups, through real HTTP on loopback: milliseconds and statements.
 
-python bench/bench_overview.py [--groups 10000] [--members 20] [--runs 5] [--per-group]
+    python bench/bench_overview.py [--groups 2000,10000] [--runs 7] [--db postgresql+asyncpg://…]
 
-Each group has ``--members`` members, a member-count snapshot two months back, counters on
-every third day of the 30, and two members active on each of those days.
-``--per-group`` also times the old way (``daily_series`` for one group after another).
+Each group gets a month of life (bench/overview_seed.py: members, a daily stats row each day,
+three speakers and two check-ins a day, two sent outbox messages a day). Timed per size:
+- ``cold``: no per-date totals kept yet (just after the upgrade): all 30 dates computed live;
+- the totals job's first run (``keep``), which keeps the 29 ended dates;
+- ``/admin/`` then (the everyday case: today live, the rest kept), page 1 and the last page;
+- ``/api/groups`` (every group in one JSON answer, as the contract has it), for comparison.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import sqlite3
+import statistics
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,96 +28,96 @@ sys.path.insert(0, str(ROOT))
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import event
 
+from bench.overview_seed import Shape, fill_pg, fill_sqlite, rows
+from bench.pgutil import describe_db, drop_url, fresh_url
 from bot.web.app import create_app
-from handlers.stats.daily import daily_series, today_of
-from tests.harness import start_harness
+from handlers.stats.daily import today_of
+from handlers.stats.totals import keep_totals
+from tests.harness import Harness, start_harness
 
 TOKEN = "bench-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
-def fill(db: Path, groups: int, members: int, today: Any, now: str) -> None:
-    con = sqlite3.connect(db)
-    days = [today - timedelta(days=b) for b in range(0, 30, 3)]
-    con.executemany(
-        "INSERT INTO groups (id, platform, name, member_version, active, created_at) "
-        "VALUES (?, 'onebot', ?, '', 1, ?)",
-        [(f"b{g}", f"群{g}", now) for g in range(groups)],
-    )
-    con.executemany(
-        "INSERT INTO members (group_id, user_id, name, in_group, role, first_seen_at, "
-        "join_count, messages) VALUES (?, ?, '', 1, '', ?, 1, 0)",
-        [(f"b{g}", f"u{u}", now) for g in range(groups) for u in range(members)],
-    )
-    old = (today - timedelta(days=60)).isoformat()
-    con.executemany(
-        "INSERT INTO stats_daily (group_id, day, joins, leaves, messages, members) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        [(f"b{g}", old, 0, 0, 0, members - 2) for g in range(groups)]
-        + [(f"b{g}", d.isoformat(), 1, 0, 9, None) for g in range(groups) for d in days],
-    )
-    con.executemany(
-        "INSERT INTO stats_activity (group_id, day, user_id, messages, last_at) "
-        "VALUES (?, ?, ?, 3, ?)",
-        [
-            (f"b{g}", d.isoformat(), f"u{u}", now)
-            for g in range(groups)
-            for d in days
-            for u in (0, 1)
-        ],
-    )
-    con.commit()
-    con.close()
+async def timed(fn: Callable[[], Awaitable[Any]], runs: int) -> tuple[float, float, float]:
+    """(median, min, max) milliseconds of ``runs`` calls after one warm-up call."""
+    await fn()
+    took = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        await fn()
+        took.append((time.perf_counter() - t) * 1000)
+    return statistics.median(took), min(took), max(took)
 
 
-async def run(groups: int, members: int, runs: int, per_group: bool) -> None:
+def show(label: str, figures: tuple[float, float, float], extra: str = "") -> None:
+    med, lo, hi = figures
+    print(f"  {label:<28} median {med:7.1f} ms  (min {lo:.1f}, max {hi:.1f}){extra}", flush=True)
+
+
+async def bench_size(h: Harness, client: TestClient, groups: int, runs: int) -> None:
+    statements: list[str] = []
+    engine = h.bot.db.engine.sync_engine
+
+    def count(_c: Any, _u: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    async def get(path: str) -> int:
+        r = await client.get(path, headers=AUTH)
+        body = await r.read()
+        assert r.status == 200, (r.status, body[:300])
+        return len(body)
+
+    last = -(-(groups + 2) // 50)
+    show("/admin/ cold (30 dates live)", await timed(lambda: get("/admin/"), max(2, runs // 3)))
+    t = time.perf_counter()
+    kept = await keep_totals(h.bot)
+    print(f"  totals job, first run: {kept} dates in {(time.perf_counter() - t) * 1000:.0f} ms")
+    t = time.perf_counter()
+    kept = await keep_totals(h.bot)
+    print(f"  totals job, next run: {kept} dates in {(time.perf_counter() - t) * 1000:.0f} ms")
+    event.listen(engine, "before_cursor_execute", count)
+    size = await get("/admin/")
+    event.remove(engine, "before_cursor_execute", count)
+    extra = f"  [{size / 1000:.0f} kB, {len(statements)} statements]"
+    show("/admin/", await timed(lambda: get("/admin/"), runs), extra)
+    show(f"/admin/?page={last}", await timed(lambda: get(f"/admin/?page={last}"), runs))
+    show("/api/groups (all groups)", await timed(lambda: get("/api/groups"), max(2, runs // 3)))
+
+
+async def run(groups: int, runs: int, db: str | None, shape: Shape) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        h = await start_harness(Path(tmp), {"bot": {"api_token": TOKEN}})
-        now = h.clock.now()
-        today = today_of(h.bot.config, "b0", now)
-        started = time.perf_counter()
-        fill(Path(tmp) / "t.db", groups, members, today, now.strftime("%Y-%m-%d %H:%M:%S.%f"))
-        print(f"seeded {groups} groups in {time.perf_counter() - started:.1f} s")
-        statements: list[str] = []
-
-        def count(_c: Any, _u: Any, statement: str, *_: Any) -> None:
-            statements.append(statement)
-
-        engine = h.bot.db.engine.sync_engine
-        async with TestClient(TestServer(create_app(h.bot, manage=False))) as client:
-            took = []
-            for i in range(runs):
-                statements.clear()
-                event.listen(engine, "before_cursor_execute", count)
-                t = time.perf_counter()
-                r = await client.get("/admin/", headers={"Authorization": f"Bearer {TOKEN}"})
-                body = await r.read()
-                took.append((time.perf_counter() - t) * 1000)
-                event.remove(engine, "before_cursor_execute", count)
-                assert r.status == 200, r.status
-                if i == 0:
-                    print(f"page: {len(body) / 1e6:.1f} MB, {len(statements)} statements")
-            took.sort()
-            print(
-                f"GET /admin/ with {groups} groups: median {took[len(took) // 2]:.0f} ms, "
-                f"min {took[0]:.0f} ms, max {took[-1]:.0f} ms over {runs} runs"
-            )
-        if per_group:
+        url = await fresh_url(db, Path(tmp), f"ov{groups}")
+        h = await start_harness(Path(tmp), {"bot": {"api_token": TOKEN}, "storage": {"url": url}})
+        try:
+            now = h.clock.now()
+            data = rows(shape, today_of(h.bot.config, "b0", now), now)
             t = time.perf_counter()
-            async with h.bot.db.read() as s:
-                for g in range(groups):
-                    await daily_series(s, h.bot.config, f"b{g}", 30, now)
-            print(f"per group (the old way): {(time.perf_counter() - t) * 1000:.0f} ms")
-        await h.bot.stop()
+            if url.startswith("sqlite"):
+                fill_sqlite(url.split("///", 1)[1], data)
+            else:
+                await fill_pg(url, data)
+            print(
+                f"{groups} groups on {describe_db(url)} "
+                f"(seeded in {time.perf_counter() - t:.0f} s: {shape})",
+                flush=True,
+            )
+            async with TestClient(TestServer(create_app(h.bot, manage=False))) as client:
+                await bench_size(h, client, groups, runs)
+        finally:
+            await h.bot.stop()
+            await drop_url(url)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--groups", type=int, default=10_000)
+    ap.add_argument("--groups", default="2000,10000", help="comma-separated group counts")
+    ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--members", type=int, default=20)
-    ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--per-group", action="store_true")
+    ap.add_argument("--db", default="", help="a PostgreSQL URL (default: a SQLite file)")
     a = ap.parse_args()
-    asyncio.run(run(a.groups, a.members, a.runs, a.per_group))
+    for n in (int(x) for x in a.groups.split(",")):
+        asyncio.run(run(n, a.runs, a.db or None, Shape(n, members=a.members)))
 
 
 if __name__ == "__main__":

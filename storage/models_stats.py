@@ -7,14 +7,15 @@ writes; a re-run after a rollback starts from the rolled-back state):
   once a day however much they talk, so counting rows counts distinct active members;
 - ``stats_post_engagement`` has one row per (programme occurrence, member).
 Figures that other tables already hold (check-ins, invites, programme posts, dead letters) are
-not copied here; they are computed by query.
+not copied here; they are computed by query. ``stats_totals`` is derived: every group's figures
+added up per date, recomputed to the same values any number of times (handlers/stats/totals.py).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, String
+from sqlalchemy import Date, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base
@@ -34,6 +35,27 @@ class StatsDaily(Base):
     messages: Mapped[int] = mapped_column(default=0)
     members: Mapped[int | None] = mapped_column(nullable=True)
 
+    __table_args__ = (
+        Index("ix_stats_daily_day", "day"),  # a date over all groups (the overview's totals)
+        # each group's member counts by date: the latest one on or before a date is one seek
+        Index(
+            "ix_stats_daily_counts",
+            "group_id",
+            "day",
+            "members",
+            sqlite_where=text("members IS NOT NULL"),
+            postgresql_where=text("members IS NOT NULL"),
+        ),
+        # the days someone spoke: whether a group was active lately is one seek
+        Index(
+            "ix_stats_daily_spoke",
+            "group_id",
+            "day",
+            sqlite_where=text("messages > 0"),
+            postgresql_where=text("messages > 0"),
+        ),
+    )
+
 
 class StatsActivity(Base):
     """A member who spoke in a group on a local day, with how many messages."""
@@ -45,6 +67,9 @@ class StatsActivity(Base):
     messages: Mapped[int] = mapped_column(default=0)
     last_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
+    # a date over all groups, answered from the index alone (the overview's totals)
+    __table_args__ = (Index("ix_stats_activity_day", "day", "group_id", "user_id"),)
+
 
 class StatsPostEngagement(Base):
     """A member who spoke within the engagement window after a programme post."""
@@ -53,3 +78,18 @@ class StatsPostEngagement(Base):
     occurrence_id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     group_id: Mapped[str] = mapped_column(String(128))
+
+
+class StatsTotals(Base):
+    """Every group's figures of one date added up (each group on its own local date), kept
+    for the dates that have ended everywhere; the overview's cards and trends read them."""
+
+    __tablename__ = "stats_totals"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    members: Mapped[int] = mapped_column(default=0)
+    joins: Mapped[int] = mapped_column(default=0)
+    leaves: Mapped[int] = mapped_column(default=0)
+    messages: Mapped[int] = mapped_column(default=0)
+    active_members: Mapped[int] = mapped_column(default=0)
+    checkins: Mapped[int] = mapped_column(default=0)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime())

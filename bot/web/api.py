@@ -17,6 +17,7 @@ from bot.web.ingest import BOT
 from storage.models import Group, Member, OutboxMessage
 
 MAX_BROADCAST_BYTES = 20_000
+MAX_PER_PAGE = 500  # groups in one page of GET /api/groups
 
 
 def iso(dt: datetime | None) -> str | None:
@@ -48,22 +49,52 @@ def not_found(reason: str) -> web.HTTPNotFound:
     )
 
 
+def _page_query(request: web.Request) -> tuple[int, int] | None:
+    """(page, per_page) when either is asked for (400 out of range), else None: every group."""
+    if "page" not in request.query and "per_page" not in request.query:
+        return None
+    numbers = []
+    for name, default, hi in (("page", 1, 1_000_000), ("per_page", 50, MAX_PER_PAGE)):
+        raw = request.query.get(name, str(default)).strip()
+        if not raw.isdigit() or not 1 <= int(raw) <= hi:
+            raise bad_request(f"{name} must be a whole number from 1 to {hi}")
+        numbers.append(int(raw))
+    return numbers[0], numbers[1]
+
+
 async def list_groups(request: web.Request) -> web.Response:
+    """Configured groups first, then groups met on the wire by id; all of them, or one page
+    with ``?page=N&per_page=M`` (the answer then also says ``page``, ``per_page``, ``total``).
+    ``active`` is false once the bot left the group or was removed."""
     bot = request.app[BOT]
+    paged = _page_query(request)
+    configured = [g.id for g in bot.config.groups]
+    others = select(Group).where(Group.id.not_in(configured)).order_by(Group.id)
+    extra: dict[str, int] = {}
     async with bot.db.read() as s:
-        rows = (await s.scalars(select(Group).order_by(Group.id))).all()
-        counts = dict(
-            (
-                await s.execute(
-                    select(Member.group_id, func.count())
-                    .where(Member.in_group.is_(True))
-                    .group_by(Member.group_id)
-                )
-            ).all()
-        )
-    known = {g.id: g for g in rows}
+        if paged is None:
+            ids, seen = configured, list((await s.scalars(others)).all())
+        else:
+            page, per_page = paged
+            first = (page - 1) * per_page
+            ids = configured[first : first + per_page]
+            skip = max(0, first - len(configured))
+            q = others.offset(skip).limit(per_page - len(ids))
+            seen = list((await s.scalars(q)).all()) if len(ids) < per_page else []
+            n_others = select(func.count()).select_from(others.subquery())
+            total = len(configured) + int(await s.scalar(n_others) or 0)
+            extra = {"page": page, "per_page": per_page, "total": total}
+        shown = ids + [g.id for g in seen]
+        count_q = select(Member.group_id, func.count()).where(Member.in_group.is_(True))
+        active_q = select(Group.id, Group.active).where(Group.id.in_(ids))
+        if paged is not None:
+            count_q = count_q.where(Member.group_id.in_(shown))
+        counts = dict((await s.execute(count_q.group_by(Member.group_id))).all())
+        active = dict((await s.execute(active_q)).all()) if ids else {}
     out = []
-    for g in bot.config.groups:
+    for gid in ids:
+        g = bot.config.group(gid)
+        assert g is not None
         out.append(
             {
                 "id": g.id,
@@ -71,22 +102,21 @@ async def list_groups(request: web.Request) -> web.Response:
                 "platform": g.platform,
                 "tags": list(g.tags),
                 "members": counts.get(g.id, 0),
-                "active": known[g.id].active if g.id in known else True,
+                "active": active.get(g.id, True),
             }
         )
-    for gid, g in known.items():
-        if bot.config.group(gid) is None:
-            out.append(
-                {
-                    "id": gid,
-                    "name": g.name,
-                    "platform": g.platform,
-                    "tags": [],
-                    "members": counts.get(gid, 0),
-                    "active": g.active,
-                }
-            )
-    return web.json_response({"groups": out})
+    for row in seen:
+        out.append(
+            {
+                "id": row.id,
+                "name": row.name,
+                "platform": row.platform,
+                "tags": [],
+                "members": counts.get(row.id, 0),
+                "active": row.active,
+            }
+        )
+    return web.json_response({"groups": out, **extra})
 
 
 async def post_message(request: web.Request) -> web.Response:

@@ -2,7 +2,8 @@
 dashboard's overview, group and leaderboard pages.
 
 Counting happens in ``counting`` (same transaction as each event); everything else reads —
-check-ins, invites and warnings through those features' packages. Other features may use
+check-ins, invites and warnings through those features' packages — except the ``totals`` job,
+which keeps the overview's per-date sums over all groups. Other features may use
 ``daily_series``.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot import Feature, Page, templates
+from bot import Feature, Job, Page, templates
 from handlers.stats import page_boards, page_group, page_overview
 from handlers.stats.api import setup_api
 from handlers.stats.cli import register_cli
@@ -18,6 +19,7 @@ from handlers.stats.config import StatsConfig
 from handlers.stats.counting import router
 from handlers.stats.daily import daily_series
 from handlers.stats.members_api import setup_members_api
+from handlers.stats.totals import EVERY_S, keep_totals
 
 
 def setup_web(app: web.Application) -> None:
@@ -33,6 +35,7 @@ FEATURE = Feature(
     templates=templates.owned_by(__name__),
     web=setup_web,
     cli=register_cli,
+    jobs=(Job("stats-totals", keep_totals, EVERY_S),),
     pages=(
         Page("/admin/", page_overview.overview),
         Page("/admin/groups/{gid}", page_group.group_page, tab="数据"),

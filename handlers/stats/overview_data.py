@@ -1,10 +1,11 @@
-"""The overview's figures for every group at once, in a fixed number of statements.
+"""The overview's figures for a page of groups at once, in a fixed number of statements.
 
 Rules: the same figures as ``daily_series`` gives per group (``members``, ``joins``,
 ``leaves``, ``messages``, ``active_members``, ``checkins``; the overview shows no invites or
-posts), each group on its own calendar days. Each table is read once for all groups over the
-union of their date ranges (groups in timezones a day apart overlap but for a day), so the
-number of statements does not grow with the number of groups.
+posts), each group on its own calendar days. Each table is read once for the given groups
+(through its group index) over the union of their date ranges (groups in timezones a day apart
+overlap but for a day), so the number of statements does not grow with the number of groups
+and nothing of the other groups is read.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ async def overview_series(
     sd = StatsDaily
     rows = await session.execute(
         select(sd.group_id, sd.day, sd.joins, sd.leaves, sd.messages, sd.members).where(
-            sd.day >= lo, sd.day <= hi
+            sd.group_id.in_(gids), sd.day >= lo, sd.day <= hi
         )
     )
     for gid, day, joins, leaves, messages, members in rows.all():
@@ -70,7 +71,7 @@ async def overview_series(
             snapshot_before(gid, day, members)  # a group whose days start after ``lo``
     latest = (
         select(sd.group_id, func.max(sd.day).label("day"))
-        .where(sd.day < lo, sd.members.is_not(None))
+        .where(sd.group_id.in_(gids), sd.day < lo, sd.members.is_not(None))
         .group_by(sd.group_id)
         .subquery()
     )
@@ -86,7 +87,7 @@ async def overview_series(
         (
             await session.execute(
                 select(Member.group_id, func.count())
-                .where(Member.in_group)
+                .where(Member.group_id.in_(gids), Member.in_group)
                 .group_by(Member.group_id)
             )
         ).all()
@@ -94,12 +95,13 @@ async def overview_series(
     for gid in gids:
         b = before.get(gid)
         fill_members(out[gid], snaps[gid], b[1] if b else None, int(counts.get(gid, 0)))
-    spoke = select(StatsActivity.group_id, StatsActivity.day, StatsActivity.user_id).where(
-        StatsActivity.day >= lo, StatsActivity.day <= hi
+    act = StatsActivity
+    spoke = select(act.group_id, act.day, act.user_id).where(
+        act.group_id.in_(gids), act.day >= lo, act.day <= hi
     )
     ck = Checkin
     checked = select(ck.group_id, ck.day, ck.user_id).where(
-        ck.day >= lo, ck.day <= hi, ~ck.void, ~ck.makeup
+        ck.group_id.in_(gids), ck.day >= lo, ck.day <= hi, ~ck.void, ~ck.makeup
     )
     both = union(spoke, checked).subquery()
     active = await session.execute(
@@ -110,7 +112,7 @@ async def overview_series(
             d.active_members = int(n)
     checkins = await session.execute(
         select(ck.group_id, ck.day, func.count())
-        .where(ck.day >= lo, ck.day <= hi, ~ck.void)
+        .where(ck.group_id.in_(gids), ck.day >= lo, ck.day <= hi, ~ck.void)
         .group_by(ck.group_id, ck.day)
     )
     for gid, day, n in checkins.all():

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,6 +60,29 @@ async def known_group_ids(session: AsyncSession, config: Config) -> list[str]:
     ids = [g.id for g in config.groups]
     seen = (await session.scalars(select(Group.id).order_by(Group.id))).all()
     return ids + [g for g in seen if g not in ids]
+
+
+def _unconfigured(config: Config) -> Any:
+    return select(Group.id).where(Group.id.not_in([g.id for g in config.groups]))
+
+
+async def known_group_count(session: AsyncSession, config: Config) -> int:
+    """How many groups ``known_group_ids`` lists (counted, not read)."""
+    others = select(func.count()).select_from(_unconfigured(config).subquery())
+    return len(config.groups) + int(await session.scalar(others) or 0)
+
+
+async def known_group_ids_page(
+    session: AsyncSession, config: Config, offset: int, limit: int
+) -> list[str]:
+    """``known_group_ids(...)[offset : offset + limit]``, reading only those ids (the groups
+    met on the wire come through the primary key's order)."""
+    ids = [g.id for g in config.groups][offset : offset + limit]
+    if len(ids) < limit:
+        skip = max(0, offset - len(config.groups))
+        q = _unconfigured(config).order_by(Group.id).offset(skip).limit(limit - len(ids))
+        ids += list(await session.scalars(q))
+    return ids
 
 
 async def group_exists(session: AsyncSession, config: Config, gid: str) -> bool:

@@ -15,7 +15,10 @@ Rules:
 - Only instances that run workers take part; one without (ingest-only, ``groupbot chat``,
   tests) is no cluster member and runs its jobs unconditionally, as they are idempotent.
 - A graceful stop gives the lease up at once, so a restart or a peer takes over immediately.
-- Lease times are wall-clock UTC (process liveness), never the bot's (possibly fake) clock.
+- Lease times are wall-clock UTC (process liveness), never the bot's (possibly fake) clock:
+  they are compared across processes. How long this process may still trust its last
+  renewal (when the database is away) is measured on the monotonic clock from the moment it
+  asked: a wall clock stepped back cannot stretch it past the lease the others see.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -39,6 +43,10 @@ RENEW_S = 3.0
 
 def wall_now() -> datetime:
     return datetime.now(UTC)
+
+
+def monotonic() -> float:
+    return time.monotonic()
 
 
 class LeaderLease:
@@ -60,11 +68,12 @@ class LeaderLease:
         self.ttl = timedelta(seconds=ttl_s)
         self.renew_s = renew_s
         self.is_leader = False
-        self._valid_until: datetime | None = None
+        self._valid_until: float | None = None  # monotonic: our last lease surely holds
         self._task: asyncio.Task[None] | None = None
 
     async def try_acquire(self) -> bool:
         """Take or renew the lease if it is ours or expired; True when we hold it now."""
+        asked = monotonic()
         now = wall_now()
         until = now + self.ttl
         try:
@@ -80,11 +89,12 @@ class LeaderLease:
         except Exception as exc:  # the database is away: we cannot prove we still lead
             log.warning("lease %s: renewal failed: %s", self.name, exc)
             # keep leading while our last lease surely holds; stop well before it runs out
-            if self._valid_until is None or wall_now() >= self._valid_until - self.ttl / 3:
+            margin = self.ttl.total_seconds() / 3
+            if self._valid_until is None or monotonic() >= self._valid_until - margin:
                 self._set(False)
             return self.is_leader
         if got == self.holder:
-            self._valid_until = until
+            self._valid_until = asked + self.ttl.total_seconds()
         else:
             self._valid_until = None
         self._set(got == self.holder)

@@ -5,12 +5,15 @@ outbox workers racing each other. Runs on SQLite, and on PostgreSQL with GROUPBO
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from bot import leader
 from bot.events import MessageReceived, Scheduled
 from bot.leader import LeaderLease
 from bot.outbox.queue import enqueue
@@ -52,6 +55,36 @@ async def test_one_lease_holder_and_takeover_after_expiry(tmp_path: Path) -> Non
             assert await s.scalar(select(Lease.holder)) == first.holder
         assert changes[-1] == (first.holder, True)
     finally:
+        await db.dispose()
+
+
+class _Away:
+    """A database that cannot be reached."""
+
+    def transaction(self) -> None:
+        raise ConnectionError("database away")
+
+
+async def test_a_leader_cut_off_stops_leading_in_monotonic_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lease row holds for TTL_S of the others' wall time; a leader that cannot renew
+    stops before that in its own monotonic time, whatever its wall clock does."""
+    db = await _db(tmp_path)
+    a = LeaderLease(db, "a", lambda _on: None, ttl_s=3.0)
+    try:
+        t0 = time.monotonic()
+        monkeypatch.setattr(leader, "monotonic", lambda: t0)
+        assert await a.try_acquire()
+        a.db = _Away()  # type: ignore[assignment]
+        stepped = leader.wall_now() - timedelta(hours=1)
+        monkeypatch.setattr(leader, "wall_now", lambda: stepped)  # and the wall steps back
+        monkeypatch.setattr(leader, "monotonic", lambda: t0 + 1.0)
+        assert await a.try_acquire()  # the lease it holds still runs for 2 s
+        monkeypatch.setattr(leader, "monotonic", lambda: t0 + 2.5)
+        assert not await a.try_acquire()  # within a third of its end: it stops leading
+    finally:
+        a.db = db
         await db.dispose()
 
 

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("groupbot.wecom.sync")
 MAX_ATTEMPTS = 8
 BATCH = 200
+MAX_PAGES = 1000  # of groupchat/list, 1,000 groups a page
 
 
 def _str(value: Any) -> str:
@@ -211,7 +212,7 @@ async def request_reconcile(bot: Bot, client: WeComClient, slot: str) -> int:
     cfg = bot.config.wecom.sync
     listed: list[str] = []
     cursor = ""
-    while True:
+    for _ in range(MAX_PAGES):  # (a cursor that never ends must not hold the job forever)
         body: dict[str, Any] = {"status_filter": 0, "limit": 1000}
         if cursor:
             body["cursor"] = cursor

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from aiohttp.test_utils import TestClient
 
 from bot.web.app import create_app
+from tests.fakes.clock import DEFAULT_START, FakeClock
 from tests.harness import Harness
 
 MakeHarness = Callable[..., Awaitable[Harness]]
@@ -21,8 +23,7 @@ RULES = [
 
 
 async def seed(h: Harness) -> None:
-    """Yesterday: coupon ×2; today: coupon ×1, ship ×1, a chat rule ×1."""
-    await h.advance(days=-1)
+    """Yesterday (the bot's first day): coupon ×2; today: coupon ×1, ship ×1, a chat rule ×1."""
     await h.say("a", "优惠券")
     await h.say("b", "优惠券在哪")
     await h.advance(days=1)
@@ -33,7 +34,8 @@ async def seed(h: Harness) -> None:
 
 
 async def test_hits_per_rule_and_day(make_harness: MakeHarness, aiohttp_client: Client) -> None:
-    h = await make_harness({"autoreply": {"rules": RULES, "cooldown_s": 0}})
+    yesterday = FakeClock(DEFAULT_START - timedelta(days=1))
+    h = await make_harness({"autoreply": {"rules": RULES, "cooldown_s": 0}}, clock=yesterday)
     await seed(h)
     client = await aiohttp_client(create_app(h.bot, manage=False))
     r = await client.get("/api/groups/g1/autoreply?days=3", headers=AUTH)

@@ -103,7 +103,7 @@ async def test_a_dates_totals_are_the_sum_of_every_groups_series(
     assert len(want) == 30
     assert any(t.checkins for t in want.values()) and any(t.joins for t in want.values())
     async with h.bot.db.read() as s:
-        got = {day: await totals_on(s, day) for day in want}
+        got = {day: await totals_on(s, h.bot.config, day) for day in want}
     assert got == want
 
 
@@ -122,7 +122,7 @@ async def test_ended_dates_are_kept_and_renewed_when_due(make_harness: MakeHarne
     kept = await _kept(h)
     assert sorted(kept) == [today - timedelta(days=i) for i in range(31, 0, -1)]
     async with h.bot.db.read() as s:
-        assert kept == {d: await totals_on(s, d) for d in kept}
+        assert kept == {d: await totals_on(s, h.bot.config, d) for d in kept}
     assert await keep_totals(h.bot) == 0  # nothing is due a moment later
     h.clock.advance(timedelta(hours=1))
     assert await keep_totals(h.bot) == 2  # the two dates that ended last: hourly
@@ -153,7 +153,7 @@ async def test_the_page_reads_kept_dates_and_computes_today(
     assert point.format(yesterday, 424242) not in live
     await h.join("newcomer")  # today is live
     async with h.bot.db.read() as s:
-        now_total = (await totals_on(s, today)).members
+        now_total = (await totals_on(s, h.bot.config, today)).members
     html = await (await client.get("/admin/", headers=AUTH)).text()
     assert f'data-field="members" data-value="{now_total}"' in html
     assert point.format(today.isoformat(), now_total) in html

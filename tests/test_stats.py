@@ -64,13 +64,11 @@ async def test_days_are_cut_at_midnight_in_shanghai(make_harness: MakeHarness) -
     await h.join("carol")
     await h.leave("carol")
     days = await stats(h)
-    assert list(days) == ["2026-11-17", "2026-11-18", "2026-11-19"]
+    assert list(days) == ["2026-11-18", "2026-11-19"]  # the 17th: before the bot's first start
     wed, thu = days["2026-11-18"], days["2026-11-19"]
     assert (wed["messages"], wed["active_members"], wed["joins"], wed["leaves"]) == (2, 2, 1, 0)
     assert (thu["messages"], thu["active_members"], thu["joins"], thu["leaves"]) == (1, 1, 1, 1)
     assert wed["members"] == 2 and thu["members"] == 2
-    # before the first change: worked back from it — bob spoke without a join, so he was in
-    assert days["2026-11-17"]["members"] == 1
 
 
 async def test_members_carry_forward_and_active_is_distinct(make_harness: MakeHarness) -> None:
@@ -83,11 +81,11 @@ async def test_members_carry_forward_and_active_is_distinct(make_harness: MakeHa
     await h.leave("b")
     await h.say("c", "/签到")
     await h.advance(days=1)
-    days = await stats(h, days=4)
-    assert [d["members"] for d in days.values()] == [0, 3, 2, 2]
-    assert [d["messages"] for d in days.values()] == [0, 3, 1, 0]
-    assert [d["active_members"] for d in days.values()] == [0, 1, 1, 0]
-    assert [d["checkins"] for d in days.values()] == [0, 0, 1, 0]
+    days = await stats(h, days=4)  # three of them: the bot first started on the first
+    assert [d["members"] for d in days.values()] == [3, 2, 2]
+    assert [d["messages"] for d in days.values()] == [3, 1, 0]
+    assert [d["active_members"] for d in days.values()] == [1, 1, 0]
+    assert [d["checkins"] for d in days.values()] == [0, 1, 0]
     assert (await stats(h, group="g2"))[TODAY]["messages"] == 0
 
 
@@ -170,7 +168,8 @@ async def test_stats_api_json_csv_and_bad_input(
     r = await client.get("/api/groups/g1/stats?days=7", headers=AUTH)
     assert r.status == 200
     body = await r.json()
-    assert len(body["days"]) == 7 and body["days"][-1]["date"] == TODAY
+    # the bot first started today: the days before are absent, not zeros
+    assert len(body["days"]) == 1 and body["days"][-1]["date"] == TODAY
     last = body["days"][-1]
     assert {k: last[k] for k in ("joins", "leaves", "messages", "active_members", "members")} == {
         "joins": 1,
@@ -192,7 +191,7 @@ async def test_stats_api_json_csv_and_bad_input(
     assert r.status == 200 and r.content_type == "text/csv"
     lines = (await r.text()).lstrip("\ufeff").splitlines()
     assert lines[0].startswith("date,members,joins,leaves,messages,active_members,checkins")
-    assert lines[-1].startswith(f"{TODAY},1,1,0,1,1,0") and len(lines) == 8
+    assert lines[-1].startswith(f"{TODAY},1,1,0,1,1,0") and len(lines) == 2
     board = await client.get("/api/groups/g1/leaderboard?board=checkin&format=csv", headers=AUTH)
     assert board.status == 200 and (await board.text()).lstrip("\ufeff").startswith("rank,")
     await h.say("alice", "/签到", name="=HYPERLINK(1)")

@@ -2,7 +2,9 @@
 
 Rules:
 - A day is the group's calendar day; a series covers ``days`` days ending today, oldest first,
-  with every day present (zeros where nothing happened).
+  with every day present (zeros where nothing happened) — but none before the first day the
+  bot saw the group or before its first start (``span.start_day``): those are absent, so a
+  young group's series is shorter. Today is always there.
 - ``members`` at the end of a day is the count written by the last change of membership on or
   before that day; before the first recorded change it is worked back from the next known count
   (or today's count) by undoing the joins and leaves in between.
@@ -25,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import Config
 from handlers.autoreply import rule_hits
+from handlers.stats.span import first_days
 from storage.models import Member, OutboxMessage
 from storage.models_checkin import Checkin
 from storage.models_programme import ProgrammeOccurrence
@@ -75,10 +78,12 @@ async def members_now(session: AsyncSession, gid: str) -> int:
 async def daily_series(
     session: AsyncSession, config: Config, gid: str, days: int, now: datetime
 ) -> list[DayStats]:
-    """``days`` days of figures for group ``gid``, ending today."""
+    """At most ``days`` days of figures for group ``gid``, ending today."""
     tz = config.timezone(gid)
     last = today_of(config, gid, now)
     first = last - timedelta(days=days - 1)
+    first = max(first, (await first_days(session, config, [gid], {gid: last}))[gid])
+    days = (last - first).days + 1
     out = {
         first + timedelta(days=i): DayStats((first + timedelta(days=i)).isoformat())
         for i in range(days)

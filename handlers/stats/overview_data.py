@@ -2,10 +2,10 @@
 
 Rules: the same figures as ``daily_series`` gives per group (``members``, ``joins``,
 ``leaves``, ``messages``, ``active_members``, ``checkins``; the overview shows no invites or
-posts), each group on its own calendar days. Each table is read once for the given groups
-(through its group index) over the union of their date ranges (groups in timezones a day apart
-overlap but for a day), so the number of statements does not grow with the number of groups
-and nothing of the other groups is read.
+posts), each group on its own calendar days from its own first day (``span.start_day``). Each
+table is read once for the given groups (through its group index) over the union of their date
+ranges (groups in timezones a day apart overlap but for a day), so the number of statements
+does not grow with the number of groups and nothing of the other groups is read.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import Config
 from handlers.stats.daily import DayStats, fill_members, today_of
+from handlers.stats.span import first_days
 from storage.models import Member
 from storage.models_checkin import Checkin
 from storage.models_stats import StatsActivity, StatsDaily
@@ -33,18 +34,20 @@ async def overview_series(
     """``days`` days of figures for each of ``gids``, ending on each group's today."""
     if not gids:
         return {}
-    bounds = {}
-    for gid in gids:
-        last = today_of(config, gid, now)
-        bounds[gid] = (last - timedelta(days=days - 1), last)
+    today = {gid: today_of(config, gid, now) for gid in gids}
+    starts = await first_days(session, config, gids, today)
+    bounds = {
+        gid: (max(last - timedelta(days=days - 1), starts[gid]), last)
+        for gid, last in today.items()
+    }
     lo = min(f for f, _ in bounds.values())
     hi = max(last for _, last in bounds.values())
     out: dict[str, dict[date, DayStats]] = {
         gid: {
             f + timedelta(days=i): DayStats((f + timedelta(days=i)).isoformat())
-            for i in range(days)
+            for i in range((last - f).days + 1)
         }
-        for gid, (f, _) in bounds.items()
+        for gid, (f, last) in bounds.items()
     }
     snaps: dict[str, dict[date, int]] = {gid: {} for gid in gids}
     before: dict[str, tuple[date, int]] = {}

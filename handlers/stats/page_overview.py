@@ -141,7 +141,7 @@ async def overview(request: web.Request) -> web.Response:
         shown = await known_group_ids_page(s, bot.config, (number - 1) * per_page, per_page)
         totals = await totals_series(s, bot.config, now, DAYS)
         last = totals[-1].day
-        active = await active_groups(s, totals[-7].day, last)
+        active = await active_groups(s, totals[-7:][0].day, last)
         per_group = await overview_series(s, bot.config, shown, DAYS, now)
     rows = [_row(request, gid, per_group[gid]) for gid in shown]
     groups = table(

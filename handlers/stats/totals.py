@@ -12,23 +12,39 @@ Rules:
   when a day old (a check-in voided afterwards shows within a day). The overview computes only
   the dates still going (and any missing one) on the spot.
 - Derived data: computing a date again writes the same figures, so instances may race.
+- As in each group's series (``span``): a group adds its member count to a date only from its
+  first day on (the local day it was first seen, or an earlier counted day), and the overview
+  has no date before the bot's first start — never a count worked back into days the bot
+  knows nothing of.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, exists, func, literal_column, select, union
+from sqlalchemy import (
+    ColumnElement,
+    case,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot import Bot, Config
+from bot import Bot, Config, first_start
 from storage.dialect import dialect_name, insert, plan_each_read
 from storage.models import Group, Member
 from storage.models_checkin import Checkin
 from storage.models_stats import StatsActivity, StatsDaily, StatsTotals
+from storage.types import UTCDateTime
 
 EVERY_S = 600  # the job looks this often; a date is computed when due (module rules)
 RECENT = timedelta(days=2)  # after a date ended: its figures are renewed when an hour old
@@ -52,10 +68,38 @@ class DayTotals:
 FIGURES = [f.name for f in fields(DayTotals) if f.name != "day"]
 
 
-def _members_on(day: date) -> Any:
+def _day_end(config: Config, day: date) -> Any:
+    """The end of ``day`` in each group's timezone, as a UTC time (a CASE on the few groups
+    configured in another timezone than the bot's)."""
+
+    def end(tz: ZoneInfo) -> datetime:
+        return datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+
+    default = config.timezone(None)
+    by_zone: dict[str, list[str]] = {}
+    for g in config.groups:
+        if config.timezone(g.id) != default:
+            by_zone.setdefault(str(config.timezone(g.id)), []).append(g.id)
+    if not by_zone:
+        return literal(end(default), UTCDateTime())
+    whens = [
+        (Group.id.in_(ids), literal(end(ZoneInfo(z)), UTCDateTime())) for z, ids in by_zone.items()
+    ]
+    return case(*whens, else_=literal(end(default), UTCDateTime()))
+
+
+def _seen_by(config: Config, day: date) -> Any:
+    """The group's first day is ``day`` or earlier: seen by its end, or counted by then."""
+    sd = aliased(StatsDaily)
+    counted = exists().where(sd.group_id == Group.id, sd.day <= day).correlate(Group)
+    return or_(Group.created_at < _day_end(config, day), counted)
+
+
+def _members_on(config: Config, day: date) -> Any:
     """Sum over groups of the member count at the end of ``day``: the latest count written on
     or before it; else worked back from the next count written (or today's live count) by
-    undoing the joins and leaves in between, never below zero."""
+    undoing the joins and leaves in between, never below zero — for the groups whose first
+    day is ``day`` or earlier."""
     at, nxt, nxt_day, between = (aliased(StatsDaily) for _ in range(4))
     counted = at.members.is_not(None)
     last = (
@@ -95,10 +139,11 @@ def _members_on(day: date) -> Any:
     )
     back: ColumnElement[int] = func.coalesce(next_count, now_count) - net
     value = func.coalesce(last, case((back > 0, back), else_=0))
-    return select(func.coalesce(func.sum(value), 0)).select_from(Group).scalar_subquery()
+    total = select(func.coalesce(func.sum(value), 0)).select_from(Group)
+    return total.where(_seen_by(config, day)).scalar_subquery()
 
 
-def _day_statement(day: date, merge: bool) -> Any:
+def _day_statement(config: Config, day: date, merge: bool) -> Any:
     sd, act, ck = StatsDaily, StatsActivity, Checkin
     counters = (
         select(
@@ -127,7 +172,7 @@ def _day_statement(day: date, merge: bool) -> Any:
         active = select(spoke_n.scalar_subquery() + only_checked.scalar_subquery())
     checkins = select(func.count()).select_from(ck).where(ck.day == day, ~ck.void)
     return select(
-        _members_on(day),
+        _members_on(config, day),
         counters.c.joins,
         counters.c.leaves,
         counters.c.messages,
@@ -136,10 +181,10 @@ def _day_statement(day: date, merge: bool) -> Any:
     ).select_from(counters)
 
 
-async def totals_on(session: AsyncSession, day: date) -> DayTotals:
+async def totals_on(session: AsyncSession, config: Config, day: date) -> DayTotals:
     """``day``'s totals, computed now (one statement)."""
     merge = dialect_name(session) == "sqlite"
-    row = (await session.execute(_day_statement(day, merge))).one()
+    row = (await session.execute(_day_statement(config, day, merge))).one()
     return DayTotals(day, *(int(v or 0) for v in row))
 
 
@@ -158,10 +203,13 @@ def first_open_day(config: Config, now: datetime) -> date:
 async def totals_series(
     session: AsyncSession, config: Config, now: datetime, days: int
 ) -> list[DayTotals]:
-    """The totals of the ``days`` dates ending today, oldest first: kept ones for dates that
-    have ended everywhere, the others computed now."""
+    """The totals of the ``days`` dates ending today, oldest first — none before the bot's
+    first start: kept ones for dates that have ended everywhere, the others computed now."""
     last = last_day(config, now)
+    started = await first_start(session)
+    begin = started.astimezone(config.timezone(None)).date() if started is not None else last
     dates = [last - timedelta(days=days - 1 - i) for i in range(days)]
+    dates = [d for d in dates if d >= min(begin, last)]
     open_from = first_open_day(config, now)
     kept = {
         r.day: r
@@ -175,7 +223,7 @@ async def totals_series(
         if r is not None:
             out.append(DayTotals(d, *(getattr(r, f) for f in FIGURES)))
         else:
-            out.append(await totals_on(session, d))
+            out.append(await totals_on(session, config, d))
     return out
 
 
@@ -217,7 +265,7 @@ async def keep_totals(bot: Bot) -> int:
     for d in due:
         async with bot.db.read() as s:
             await plan_each_read(s)
-            t = await totals_on(s, d)
+            t = await totals_on(s, bot.config, d)
         row: dict[str, Any] = {"day": d, "computed_at": now}
         row.update({f: getattr(t, f) for f in FIGURES})
         async with bot.db.transaction() as s:

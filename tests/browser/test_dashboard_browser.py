@@ -21,6 +21,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.adapters.onebot import sign
 from bot.web.app import create_app
+from tests.fakes.clock import DEFAULT_START, FakeClock
 from tests.fakes.onebot_bridge import FakeOneBot
 from tests.harness import Harness
 
@@ -118,8 +119,8 @@ async def bridge() -> AsyncIterator[FakeOneBot]:
 
 
 async def seed(h: Harness, feed: Feed) -> None:
-    """``DAYS`` days of a small group: joins, chat, check-ins, a few leaves."""
-    h.clock.advance(timedelta(days=-DAYS))
+    """``DAYS`` days of a small group: joins, chat, check-ins, a few leaves (the bot first
+    started on the first of them: statistics begin there)."""
     user = 100
     for day in range(DAYS):
         for _ in range(day % 3 + 1):
@@ -147,7 +148,8 @@ async def test_dashboard_in_chromium(
         {
             "onebot": {"secret": SECRET, "api_url": bridge.url},
             "groups": [{"id": GID, "platform": "onebot", "name": "浏览器测试群"}],
-        }
+        },
+        clock=FakeClock(DEFAULT_START - timedelta(days=DAYS)),
     )
     client = await aiohttp_client(create_app(h.bot, manage=False))
     await seed(h, Feed(h, client))

@@ -20,7 +20,9 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Group(Base):
-    """A group the bot sits in (from config, or first met on the wire)."""
+    """A group the bot sits in (from config, or first met on the wire). ``created_at``: when
+    the bot first saw it — where its statistics begin (``ix_groups_seen`` lets the overview's
+    totals read it for every group without reading the table)."""
 
     __tablename__ = "groups"
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
@@ -29,6 +31,8 @@ class Group(Base):
     member_version: Mapped[str] = mapped_column(String(64), default="")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_groups_seen", "id", "created_at"),)
 
 
 class Member(Base):

@@ -4,7 +4,7 @@ series the group page and the API show."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -12,7 +12,7 @@ from sqlalchemy import event
 
 from bot.web.app import create_app
 from handlers.stats.daily import daily_series, today_of
-from storage.models import Group, Member
+from storage.models import Group, GroupSetting, Member
 from storage.models_stats import StatsActivity, StatsDaily
 from tests.harness import Harness
 
@@ -23,13 +23,18 @@ FIELDS = ("members", "joins", "leaves", "messages", "active_members", "checkins"
 
 
 async def seed(h: Harness, first: int, n: int) -> None:
-    """Groups ``x{first}``… met on the wire, with counters, snapshots and members."""
+    """Groups ``x{first}``… met on the wire 90 days ago, with counters, snapshots and members
+    (the bot's first start is moved back with them: the history lies within its life)."""
     now = h.clock.now()
     today = today_of(h.bot.config, "x0", now)
+    long_ago = now - timedelta(days=90)
     async with h.bot.db.transaction() as s:
+        marker = await s.get(GroupSetting, ("*", "bot.first_start"))
+        assert marker is not None
+        marker.value = min(datetime.fromisoformat(marker.value), long_ago).isoformat()
         for i in range(first, first + n):
             gid = f"x{i}"
-            s.add(Group(id=gid, platform="onebot", name=gid, created_at=now))
+            s.add(Group(id=gid, platform="onebot", name=gid, created_at=long_ago))
             for u in range(i % 4 + 1):
                 s.add(Member(group_id=gid, user_id=f"u{u}", first_seen_at=now, in_group=u != 0))
             # a snapshot long before the 30 days, changes inside them, activity

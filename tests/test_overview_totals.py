@@ -58,13 +58,14 @@ async def _odd_groups(h: Harness) -> None:
         s.add(Group(id="clamp", platform="onebot", name="", created_at=now))
         s.add(StatsDaily(group_id="clamp", day=today - timedelta(days=9), joins=5, members=1))
         s.add(StatsDaily(group_id="clamp", day=today - timedelta(days=4), joins=1, members=2))
-        # a check-in by a member who did not speak, a make-up one and a voided one
+        # a check-in by a member who did not speak, a make-up one and a voided one (in g1 on
+        # its first day: the bot met g2 only today)
         for user, makeup, void in (("quiet", False, False), ("late", True, False), ("gone", 0, 1)):
             s.add(
                 Checkin(
-                    group_id="g2",
+                    group_id="g1",
                     user_id=user,
-                    day=today - timedelta(days=2),
+                    day=today - timedelta(days=1),
                     at=now,
                     makeup=bool(makeup),
                     void=bool(void),

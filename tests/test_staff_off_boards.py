@@ -1,5 +1,6 @@
 """``exclude_staff`` holds wherever the bot ranks members: the programme's live boards and
-``groupbot report``'s VIP candidates leave staff off as ``/签到榜`` does."""
+``groupbot report``'s VIP candidates — in the CLI, the report API and the dashboard's
+leaderboards page — leave staff off as ``/签到榜`` does."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestClient
 
+from bot.web.app import create_app
 from handlers.programme.ticks import tick
 from storage.migrate import stamp
 from tests.fakes.clock import FakeClock
@@ -59,3 +62,19 @@ async def test_the_vip_report_leaves_staff_off(
     assert await asyncio.to_thread(run, ["report", "-c", str(cfg)]) == 0
     vip = section(capsys.readouterr().out, "g1: VIP candidates")
     assert [line.split()[0] for line in vip[2:]] == ["amy"], vip
+
+
+async def test_the_report_api_and_the_leaderboards_page_leave_staff_off(
+    make_harness: MakeHarness,
+    aiohttp_client: Callable[..., Awaitable[TestClient]],
+) -> None:
+    h = await make_harness()
+    await h.say("gadmin", "/签到")  # a configured admin of g1
+    await h.say("amy", "/签到")
+    client = await aiohttp_client(create_app(h.bot, manage=False))
+    auth = {"Authorization": "Bearer test-api-token"}
+    report = await (await client.get("/api/groups/g1/report", headers=auth)).json()
+    assert [v["user_id"] for v in report["vip_candidates"]] == ["amy"]
+    page = await (await client.get("/admin/groups/g1/leaderboards", headers=auth)).text()
+    vips = page.split('data-board="vip"', 1)[1].split("</table>", 1)[0]
+    assert "amy" in vips and "gadmin" not in vips

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot.web_public import BOT, bad_request, csv_response, int_param, iso, not_found
 from handlers.autoreply import rule_hits
+from handlers.checkin import board_staff
 from handlers.stats.config import StatsConfig
 from handlers.stats.daily import FIELDS, MAX_DAYS, daily_series
 from handlers.stats.reports import group_exists, inactive_members, vip_candidates
@@ -59,7 +60,8 @@ async def report_view(request: web.Request) -> web.Response:
         if not await group_exists(s, bot.config, gid):
             raise not_found(f"unknown group {gid}")
         idle = await inactive_members(s, gid, now, days, cfg.report_limit)
-        vips = await vip_candidates(s, gid, cfg.vip_invite_weight, cfg.report_limit)
+        staff = board_staff(bot.config, gid)
+        vips = await vip_candidates(s, gid, cfg.vip_invite_weight, cfg.report_limit, staff)
     return web.json_response(
         {
             "group_id": gid,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.web_public import BOT, group_tabs, load_group, page, table
-from handlers.checkin import checkin_board
+from handlers.checkin import board_staff, checkin_board
 from handlers.referral import invite_leaderboard
 from handlers.stats.config import StatsConfig
 from handlers.stats.reports import inactive_members, vip_candidates
@@ -34,7 +34,8 @@ async def leaderboards_page(request: web.Request) -> web.Response:
         points = await checkin_board(s, bot.config, gid, "points", LIMIT, now)
         streak = await checkin_board(s, bot.config, gid, "streak", LIMIT, now)
         invites = await invite_leaderboard(s, gid, LIMIT)
-        vips = await vip_candidates(s, gid, stats_cfg.vip_invite_weight, LIMIT)
+        staff = board_staff(bot.config, gid)
+        vips = await vip_candidates(s, gid, stats_cfg.vip_invite_weight, LIMIT, staff)
         idle = await inactive_members(s, gid, now, stats_cfg.inactive_days, LIMIT)
     vip_rows = [
         (i, v.name, v.user_id, v.checkins, v.invites, v.score) for i, v in enumerate(vips, 1)

@@ -124,8 +124,10 @@ async def vip_candidates(
     gid: str,
     invite_weight: int,
     limit: int,
-    staff: set[str] | frozenset[str] = frozenset(),
+    staff: set[str] | frozenset[str],
 ) -> list[Vip]:
+    """Members ranked by check-in days + ``invite_weight`` × valid invites, ``staff`` (who
+    ``handlers.checkin.board_staff`` names) left off — required, so no caller forgets it."""
     invites = {u: n for u, _name, n in await invite_leaderboard(session, gid, 100_000)}
     checkins = dict(
         (

@@ -45,6 +45,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bot import logs
     from bot.runtime import Bot
     from bot.web.app import create_app
+    from bot.web.serving import serve as serve_http
 
     config = load_or_exit(args.config, args.features)
     logs.setup(args.log_level, logs.secrets_of(config))
@@ -78,12 +79,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         app.cleanup_ctx.append(run_worker)
     try:
-        web.run_app(
-            app,
-            sock=socks,
-            shutdown_timeout=config.server.shutdown_timeout_s,
-            print=lambda msg: print(msg, file=sys.stderr, flush=True),
-            access_log=None,
+        asyncio.run(
+            serve_http(
+                app,
+                socks,
+                max_connections=config.server.max_connections,
+                shutdown_timeout=config.server.shutdown_timeout_s,
+                announce=lambda msg: print(msg, file=sys.stderr, flush=True),
+                watch=bot.metrics.watch,
+            )
         )
     finally:
         for sock in socks:

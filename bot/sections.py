@@ -31,6 +31,9 @@ class ServerConfig(Section):
     # /healthz answers 503 when a stored event has waited this long past its due time: the
     # process (or split_worker's worker process) that handles events makes no progress
     stall_after_s: float = Field(30.0, gt=0)
+    # client connections served at once; more get a quick 503 (/healthz is still answered) —
+    # 0: the open-files limit less a quarter of it (at least 128 files) for everything else
+    max_connections: int = Field(0, ge=0, le=1_000_000)
 
 
 class StorageConfig(Section):

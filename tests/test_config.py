@@ -27,7 +27,7 @@ def test_example_config_is_valid() -> None:
 def test_errors_name_their_key_paths() -> None:
     out = problems(
         {
-            "server": {"port": 70000},
+            "server": {"port": 70000, "max_connections": -1},
             "bot": {"timezone": "Mars/Olympus", "admin": []},
             "groups": [{"id": "a"}, {"id": "b", "platform": "telegram"}, {"id": "a"}],
             "wecom": {"encoding_aes_key": "short"},
@@ -37,6 +37,7 @@ def test_errors_name_their_key_paths() -> None:
     text = "\n".join(out)
     for path in (
         "server.port:",
+        "server.max_connections:",
         "bot.timezone:",
         "bot.admin:",
         "groups[1].platform:",

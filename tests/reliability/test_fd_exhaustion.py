@@ -1,11 +1,15 @@
-"""Running out of file descriptors must not flood the log.
+"""Running out of file descriptors must not flood the log, and the default connection cap keeps
+the server from running out at all.
 
-Rules checked (bot/logs.py ``RepeatLimit``, ``raise_open_files_limit``):
+Rules checked (bot/logs.py ``RepeatLimit``, ``raise_open_files_limit``; bot/web/serving.py):
 - ``serve`` raises its soft limit of open files to the hard limit when it starts.
-- With the hard limit at 256 and 400 idle connections, ``accept()`` fails again and again;
-  the log keeps at most ``REPEAT_BURST`` records of that kind per ``REPEAT_WINDOW_S`` (before:
-  thousands of records, megabytes, within seconds). When the connections close, the server
-  answers /healthz again.
+- With the hard limit at 256 and the default ``[server] max_connections`` (derived from the
+  limit), 400 idle connections leave descriptors to spare: ``accept()`` never fails and
+  /healthz answers 200 while they are open.
+- With a cap set above what the descriptors allow, ``accept()`` fails again and again; the log
+  keeps at most ``REPEAT_BURST`` records of that kind per ``REPEAT_WINDOW_S`` (before: thousands
+  of records, megabytes, within seconds). When the connections close, the server answers
+  /healthz again.
 """
 
 from __future__ import annotations
@@ -52,9 +56,14 @@ def test_repeats_are_limited_per_kind_and_counted() -> None:
 
 
 @contextlib.contextmanager
-def serve(tmp_path: Path, hard: int) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
+def serve(
+    tmp_path: Path, hard: int, server: str = ""
+) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
     port = free_port()
     cfg = write_config(tmp_path, port, '[[groups]]\nid = "demo"\n')
+    if server:  # more [server] keys
+        text = cfg.read_text(encoding="utf-8")
+        cfg.write_text(text.replace("[server]\n", f"[server]\n{server}\n", 1), encoding="utf-8")
     err = tmp_path / "serve.err"
     with open(err, "wb") as out:
         proc = subprocess.Popen(
@@ -97,9 +106,43 @@ async def test_soft_limit_is_raised_to_the_hard_limit(tmp_path: Path) -> None:
         assert b"open files limit raised from 256" in err.read_bytes()
 
 
+def open_idle(port: int, n: int) -> list[socket.socket]:
+    """Up to ``n`` connections that send nothing (patient on a busy machine: stops only after
+    the listen backlog refused three times)."""
+    socks: list[socket.socket] = []
+    refused = 0
+    while len(socks) < n and refused < 3:
+        try:
+            socks.append(socket.create_connection(("127.0.0.1", port), timeout=2))
+        except OSError:
+            refused += 1  # the listen backlog is full too
+    return socks
+
+
+@pytest.mark.slow
+async def test_the_default_cap_leaves_descriptors_to_spare(tmp_path: Path) -> None:
+    with serve(tmp_path, 256) as (_proc, base, err):
+        assert await healthy(base)
+        before = len(err.read_bytes().splitlines())
+        socks = open_idle(int(base.rsplit(":", 1)[1]), 400)
+        try:
+            assert len(socks) > 300
+            started = time.monotonic()
+            assert await healthy(base, within_s=2)  # answered while they are all open
+            assert time.monotonic() - started < 2
+        finally:
+            for s in socks:
+                s.close()
+        lines = err.read_bytes().splitlines()[before:]
+        records = [json.loads(x) for x in lines if x.startswith(b"{")]
+        assert not [r for r in records if "accept" in r["msg"]]
+        assert len(records) < 10, [r["msg"] for r in records]
+
+
 @pytest.mark.slow
 async def test_descriptor_exhaustion_does_not_flood_the_log(tmp_path: Path) -> None:
-    with serve(tmp_path, 256) as (_proc, base, err):
+    # a cap above what the descriptors allow: accept() runs out
+    with serve(tmp_path, 256, "max_connections = 100000") as (_proc, base, err):
         assert await healthy(base)
         before = len(err.read_bytes().splitlines())
         port = int(base.rsplit(":", 1)[1])

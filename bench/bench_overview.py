@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +31,11 @@ from sqlalchemy import event
 
 from bench.overview_seed import Shape, fill_pg, fill_sqlite, rows
 from bench.pgutil import describe_db, drop_url, fresh_url
+from bot.first_start import KEY as FIRST_START
 from bot.web.app import create_app
 from handlers.stats.daily import today_of
 from handlers.stats.totals import keep_totals
+from storage.models import GroupSetting
 from tests.harness import Harness, start_harness
 
 TOKEN = "bench-token"
@@ -97,6 +100,10 @@ async def run(groups: int, runs: int, db: str | None, shape: Shape) -> None:
                 fill_sqlite(url.split("///", 1)[1], data)
             else:
                 await fill_pg(url, data)
+            async with h.bot.db.transaction() as s:  # the bot has run for 90 days
+                started = await s.get(GroupSetting, FIRST_START)
+                assert started is not None
+                started.value = (now - timedelta(days=90)).isoformat()
             print(
                 f"{groups} groups on {describe_db(url)} "
                 f"(seeded in {time.perf_counter() - t:.0f} s: {shape})",

@@ -36,7 +36,13 @@ from bot.jobs import submit
 from bot.names import NAME_CHECKS, NameCheck, display_name
 from bot.runtime import Bot
 from bot.sections import GroupConfig, Section
-from bot.sending import database, queue_group_text, queue_private_text
+from bot.sending import (
+    cancel_queued,
+    database,
+    part_keys,
+    queue_group_text,
+    queue_private_text,
+)
 from bot.services import Services
 from bot.state import HEALTH, HEALTH_DETAILS, StateKey
 from bot.textmatch import PatternError, Patterns, normalise
@@ -74,6 +80,7 @@ __all__ = [
     "Section",
     "Services",
     "StateKey",
+    "cancel_queued",
     "database",
     "display_name",
     "ensure_group",
@@ -84,6 +91,7 @@ __all__ = [
     "normalise",
     "not_command",
     "number",
+    "part_keys",
     "private_only",
     "queue_group_text",
     "queue_private_text",

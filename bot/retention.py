@@ -2,7 +2,8 @@
 
 Rules:
 - Only finished rows go: inbox events ``done`` or ``failed`` (never one still queued or waiting
-  for a retry), outbox rows ``sent`` or ``dead`` (never one queued or retrying), audit entries.
+  for a retry), outbox rows ``sent``, ``dead`` or ``cancelled`` (never one queued or retrying),
+  audit entries.
 - An inbox row is its event's dedup key: it is kept at least ``[retention] inbox_days`` (≥ 1
   day, far beyond any platform's retry window), so a redelivery is still answered without a
   second effect. ``0`` days keeps a table forever.
@@ -58,7 +59,7 @@ def _rules(cfg: RetentionConfig, now: datetime) -> list[tuple[_Rule, ColumnEleme
             "outbox",
             OutboxMessage,
             cfg.outbox_days,
-            OutboxMessage.status.in_(("sent", "dead")),
+            OutboxMessage.status.in_(("sent", "dead", "cancelled")),
         ),
         _Rule("audit_log", AuditEntry, cfg.audit_days, AuditEntry.id.is_not(None)),
     ]

@@ -3,7 +3,8 @@ core's own).
 
 Rules: API errors are JSON ``{"error": reason}`` with 400/404; query numbers are checked with
 ``int_param``; every value shown on a page goes through ``esc`` (``table``/``cards`` do it);
-CSV downloads come from ``csv_response``.
+CSV downloads come from ``csv_response``; a page form that changes something carries
+``form_guard(request)`` and its POST handler reads it with ``checked_form`` (403 otherwise).
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from aiohttp import web
 
 from bot.feature import Page
 from bot.runtime import Bot
-from bot.web.api import bad_request, iso, not_found
+from bot.web.api import bad_request, iso, json_body, not_found
 from bot.web.csvout import csv_response
 from bot.web.dashboard.charts import Series, bar_chart, line_chart, sparkline
+from bot.web.dashboard.forms import checked_form, form_guard
 from bot.web.dashboard.layout import (
     cards,
     esc,
@@ -52,12 +54,15 @@ __all__ = [
     "bar_chart",
     "bot_of",
     "cards",
+    "checked_form",
     "csv_response",
     "esc",
     "excerpt",
+    "form_guard",
     "group_tabs",
     "int_param",
     "iso",
+    "json_body",
     "line_chart",
     "link",
     "load_group",

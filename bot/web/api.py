@@ -162,8 +162,8 @@ async def post_message(request: web.Request) -> web.Response:
 async def list_outbox(request: web.Request) -> web.Response:
     bot = request.app[BOT]
     status = request.query.get("status")
-    if status and status not in ("queued", "sent", "failed", "dead"):
-        raise bad_request("status must be queued, sent, failed or dead")
+    if status and status not in ("queued", "sent", "failed", "dead", "cancelled"):
+        raise bad_request("status must be queued, sent, failed, dead or cancelled")
     try:
         limit = min(1000, max(1, int(request.query.get("limit", "100"))))
     except ValueError as exc:

@@ -12,7 +12,7 @@ from bot.web.dashboard.layout import cards, excerpt, page, table, when
 from bot.web.ingest import BOT
 from storage.models import OutboxMessage
 
-OUTBOX_CN = {"queued": "排队中", "sent": "已发送", "dead": "无法投递"}
+OUTBOX_CN = {"queued": "排队中", "sent": "已发送", "dead": "无法投递", "cancelled": "已取消"}
 LIMIT = 200
 
 

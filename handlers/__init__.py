@@ -11,6 +11,7 @@ from __future__ import annotations
 from bot import Feature
 from handlers import (
     autoreply,
+    broadcast,
     checkin,
     programme,
     referral,
@@ -29,6 +30,7 @@ FEATURES: list[Feature] = [
     referral.FEATURE,
     checkin.FEATURE,
     programme.FEATURE,
+    broadcast.FEATURE,  # operators' broadcasts (群发): scheduled fan-out, delivery reports
     autoreply.FEATURE,  # answers what no command or feature took; after moderation
     help_.FEATURE,
 ]

@@ -3,6 +3,7 @@
 from storage import (  # noqa: F401  (import registers the tables)
     models,
     models_autoreply,
+    models_broadcast,
     models_checkin,
     models_moderation,
     models_programme,

@@ -1,0 +1,212 @@
+"""The rules of a broadcast (群发), as pure functions.
+
+Rules:
+- A request names its groups by ``targets``: ``"all"``, ``"tag:<tag>"`` or ``"group:<id>"``
+  (at least one, at most ``MAX_TARGETS``), and exactly one of ``text`` or ``markdown``: a
+  non-empty template of at most ``templates.MAX_OUTPUT`` characters whose only placeholders
+  are ``VARIABLES`` (``{group}``, ``{group_id}``, ``{bot}``, ``{date}``, ``{weekday}``;
+  ``{{``/``}}`` are braces). Anything else is refused naming the field, and nothing is stored.
+- ``at`` (optional) is an ISO 8601 time with its UTC offset. Up to ``LATE_GRACE`` in the past
+  means "now"; further back is refused (a mistyped date must not send at once), and so is more
+  than ``MAX_AHEAD`` ahead.
+- Each group gets the template filled with its own values. ``{group}`` needs the group's name:
+  a group without one fails alone (its members would otherwise read an id).
+- A group's state in the report: ``scheduled`` until it is queued, then what its outbox rows
+  say — ``sent`` when every part went, ``dead`` when one was given up (the reason), ``failed``
+  while a part waits for a retry after an error (the error), ``cancelled`` when taken back,
+  else ``queued``; ``failed`` with the reason also when it could not be queued at all (its
+  template, or the group is inactive). ``unknown`` when the outbox rows were pruned by age.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot import templates
+
+VARIABLES = ("group", "group_id", "bot", "date", "weekday")
+MAX_TARGETS = 1000
+LATE_GRACE = timedelta(minutes=5)
+MAX_AHEAD = timedelta(days=366)
+CN_WEEKDAY = "一二三四五六日"
+STATES = ("scheduled", "queued", "sent", "failed", "dead", "cancelled")
+
+
+class BadInput(ValueError):
+    """A request that cannot be taken; ``field`` names the part that is wrong."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class RenderError(ValueError):
+    """The template cannot be filled for one group (the message says why)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    targets: tuple[str, ...]
+    action: str  # text | markdown
+    text: str
+    at: datetime | None  # None: now
+
+    def fingerprint(self) -> str:
+        """Equal for equal requests (an ``Idempotency-Key`` reused for another is refused)."""
+        at = self.at.isoformat() if self.at else None
+        raw = json.dumps([self.targets, self.action, self.text, at], ensure_ascii=False)
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def parse_target(spec: object, field: str) -> tuple[str, str]:
+    """("all", "") | ("tag", tag) | ("group", gid), or BadInput naming ``field``."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise BadInput(field, 'must be "all", "tag:<tag>" or "group:<group id>"')
+    spec = spec.strip()
+    if spec == "all":
+        return "all", ""
+    kind, sep, value = spec.partition(":")
+    if sep and kind in ("tag", "group") and value.strip():
+        return kind, value.strip()
+    raise BadInput(field, f'unknown target {spec[:80]!r}: use "all", "tag:<tag>" or "group:<id>"')
+
+
+def parse_request(data: Mapping[str, Any], now: datetime) -> Request:
+    """A broadcast request from its JSON body (BadInput names the first wrong field)."""
+    targets = data.get("targets")
+    if not isinstance(targets, list) or not targets:
+        raise BadInput("targets", "must be a non-empty list")
+    if len(targets) > MAX_TARGETS:
+        raise BadInput("targets", f"at most {MAX_TARGETS} targets")
+    for i, spec in enumerate(targets):
+        parse_target(spec, f"targets[{i}]")
+    given = [k for k in ("text", "markdown") if k in data]
+    if len(given) != 1:
+        raise BadInput("text", "give exactly one of text or markdown")
+    field = given[0]
+    text = data[field]
+    if not isinstance(text, str) or not text.strip():
+        raise BadInput(field, "must be a non-empty string")
+    if len(text) > templates.MAX_OUTPUT:
+        raise BadInput(field, f"is longer than {templates.MAX_OUTPUT} characters")
+    try:
+        templates.validate(text, VARIABLES)
+    except templates.TemplateError as exc:
+        raise BadInput(field, str(exc)) from None
+    unique = tuple(dict.fromkeys(str(t).strip() for t in targets))
+    return Request(unique, field, text, parse_at(data.get("at"), now))
+
+
+def parse_at(raw: object, now: datetime) -> datetime | None:
+    """When to send: None for now (also a time up to ``LATE_GRACE`` ago)."""
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str):
+        raise BadInput("at", "must be an ISO 8601 time with offset, e.g. 2026-11-20T20:00:00+08:00")
+    try:
+        at = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise BadInput("at", f"not an ISO 8601 time: {raw[:40]!r}") from None
+    if at.tzinfo is None:
+        raise BadInput("at", "needs its UTC offset, e.g. +08:00")
+    if at < now - LATE_GRACE:
+        raise BadInput("at", "is in the past")
+    if at > now + MAX_AHEAD:
+        raise BadInput("at", "is more than a year ahead")
+    return None if at <= now else at
+
+
+def values_for(name: str, gid: str, bot_name: str, local_now: datetime) -> dict[str, str]:
+    """What the placeholders stand for in one group (``group`` left out when it has no
+    name)."""
+    out = {
+        "group_id": gid,
+        "bot": bot_name,
+        "date": local_now.strftime("%m月%d日"),
+        "weekday": "周" + CN_WEEKDAY[local_now.weekday()],
+    }
+    if name:
+        out["group"] = name
+    return out
+
+
+def render(text: str, values: Mapping[str, str]) -> str:
+    """The template filled for one group; RenderError when a placeholder has no value."""
+    try:
+        missing = templates.fields(text) - values.keys()
+    except templates.TemplateError as exc:
+        raise RenderError(str(exc)) from None
+    if missing:
+        name = sorted(missing)[0]
+        why = "the group has no name" if name == "group" else "no value in this group"
+        raise RenderError(f"{{{name}}}: {why}")
+    out = templates.fill(text, values)
+    if not out.strip():
+        raise RenderError("the text is empty in this group")
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One outbox row of a group's message, as the delivery worker left it."""
+
+    status: str  # queued | sent | dead | cancelled
+    attempts: int
+    last_error: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A group's line in the report; ``open`` while its message may still go out."""
+
+    state: str
+    reason: str = ""
+    open: bool = False
+
+
+def delivery_state(stored: str, reason: str, parts: Sequence[Part]) -> Outcome:
+    """A group's outcome from its own row and its outbox rows."""
+    if stored != "queued":
+        return Outcome(stored, reason, stored == "scheduled")
+    if not parts:  # sent or given up long ago: the outbox keeps finished rows for a while
+        return Outcome("unknown", "outbox rows removed after [retention] outbox_days")
+    waiting = any(p.status == "queued" for p in parts)
+    for p in parts:
+        if p.status == "dead":
+            return Outcome("dead", p.last_error, waiting)
+    statuses = {p.status for p in parts}
+    if "cancelled" in statuses:
+        sent = sum(p.status == "sent" for p in parts)
+        return Outcome(
+            "cancelled", f"{sent} of {len(parts)} parts had gone" if sent else "", waiting
+        )
+    if statuses == {"sent"}:
+        return Outcome("sent")
+    for p in parts:
+        if p.status == "queued" and p.attempts > 0:
+            return Outcome("failed", p.last_error or "will be retried", True)
+    return Outcome("queued", "", True)
+
+
+def overall(status: str, outcomes: Sequence[Outcome]) -> str:
+    """The broadcast's status: ``scheduled`` before its time, ``cancelled``, ``sending``
+    while a group's message may still go, ``done`` when none can."""
+    if status in ("scheduled", "cancelled") and not any(
+        o.open and o.state != "scheduled" for o in outcomes
+    ):
+        return status
+    return "sending" if any(o.open for o in outcomes) else "done"
+
+
+def counts(outcomes: Sequence[Outcome]) -> dict[str, int]:
+    """How many groups are in each state (every state named, zeros included)."""
+    out = dict.fromkeys(STATES, 0)
+    for o in outcomes:
+        out[o.state] = out.get(o.state, 0) + 1
+    return out

@@ -1,0 +1,208 @@
+"""Broadcast rows: creating one (once per ``Idempotency-Key``), its report, the list, and
+cancelling.
+
+Rules:
+- A broadcast and its groups are stored in one transaction; the same ``Idempotency-Key``
+  again returns the broadcast it made (the unique key decides between two racing requests),
+  and is refused when the request differs (``Conflict``).
+- The report reads each queued group's outbox rows (``bc:{id}:{group}`` and its further
+  parts) for the delivery state; nothing about delivery is copied into the broadcast's rows.
+- Cancelling takes back what has not gone: groups not queued yet, and queued posts still
+  waiting in the outbox. What has gone stays as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import cancel_queued, part_keys
+from handlers.broadcast.logic import Outcome, Part, Request, counts, delivery_state, overall
+from handlers.broadcast.targets import Known
+from storage.dialect import insert_ignore, rowcount
+from storage.models import Group, OutboxMessage
+from storage.models_broadcast import Broadcast, BroadcastGroup
+
+CHUNK = 500  # keys per IN (…) list
+
+
+class Conflict(ValueError):
+    """The ``Idempotency-Key`` was used for another request."""
+
+
+def outbox_key(broadcast_id: int, group_id: str) -> str:
+    """The outbox key of a group's message in a broadcast (its first part)."""
+    return f"bc:{broadcast_id}:{group_id}"
+
+
+async def known_groups(session: AsyncSession, ids: Sequence[str] | None = None) -> dict[str, Known]:
+    """The groups the bot has stored (all, or those of ``ids``), by id."""
+    q = select(Group.id, Group.platform, Group.name, Group.active)
+    if ids is not None:
+        q = q.where(Group.id.in_(list(ids)))
+    rows = await session.execute(q)
+    return {gid: Known(plat, name or "", bool(active)) for gid, plat, name, active in rows}
+
+
+async def create(
+    session: AsyncSession, req: Request, gids: Sequence[str], idem_key: str | None, now: datetime
+) -> tuple[int, int]:
+    """Store the broadcast and its groups; (id, groups). With a key already used for the same
+    request: that broadcast's (id, groups)."""
+    if idem_key:
+        found = await _by_key(session, idem_key, req)
+        if found is not None:
+            return found
+    row = dict(
+        idem_key=idem_key or None,
+        request_hash=req.fingerprint(),
+        targets=list(req.targets),
+        action=req.action,
+        text=req.text,
+        at=req.at,
+        status="scheduled",
+        created_at=now,
+    )
+    table = Broadcast.__table__
+    stmt = insert_ignore(session, table, ["idem_key"]).values(row).returning(table.c.id)
+    bid = await session.scalar(stmt)
+    if bid is None:  # another request with the same key committed first
+        assert idem_key
+        found = await _by_key(session, idem_key, req)
+        if found is None:
+            raise Conflict("Idempotency-Key is being used by a request still running")
+        return found
+    rows = [dict(broadcast_id=bid, group_id=g, state="scheduled", reason="", parts=0) for g in gids]
+    await session.execute(BroadcastGroup.__table__.insert(), rows)
+    return int(bid), len(gids)
+
+
+async def _by_key(session: AsyncSession, key: str, req: Request) -> tuple[int, int] | None:
+    found = (
+        await session.execute(
+            select(Broadcast.id, Broadcast.request_hash).where(Broadcast.idem_key == key)
+        )
+    ).first()
+    if found is None:
+        return None
+    if found[1] != req.fingerprint():
+        raise Conflict("Idempotency-Key was already used for a different broadcast")
+    n = await session.scalar(select(func.count()).where(BroadcastGroup.broadcast_id == found[0]))
+    return int(found[0]), int(n or 0)
+
+
+async def outcomes(session: AsyncSession, bid: int) -> list[tuple[str, Outcome]]:
+    """(group, outcome) of every group of the broadcast, by group id."""
+    groups = (
+        await session.execute(
+            select(
+                BroadcastGroup.group_id,
+                BroadcastGroup.state,
+                BroadcastGroup.reason,
+                BroadcastGroup.parts,
+            )
+            .where(BroadcastGroup.broadcast_id == bid)
+            .order_by(BroadcastGroup.group_id)
+        )
+    ).all()
+    owner: dict[str, str] = {}
+    for gid, state, _reason, parts in groups:
+        if state == "queued":
+            owner.update((k, gid) for k in part_keys(outbox_key(bid, gid), max(parts, 1)))
+    found: dict[str, list[Part]] = {}
+    keys = list(owner)
+    for i in range(0, len(keys), CHUNK):
+        rows = await session.execute(
+            select(
+                OutboxMessage.idem_key,
+                OutboxMessage.status,
+                OutboxMessage.attempts,
+                OutboxMessage.last_error,
+            ).where(OutboxMessage.idem_key.in_(keys[i : i + CHUNK]))
+        )
+        for key, status, attempts, error in rows:
+            found.setdefault(owner[str(key)], []).append(Part(status, attempts, error or ""))
+    return [
+        (gid, delivery_state(state, reason, found.get(gid, []))) for gid, state, reason, _ in groups
+    ]
+
+
+def _summary(b: Broadcast) -> dict[str, Any]:
+    return {
+        "id": b.id,
+        "targets": list(b.targets),
+        "action": b.action,
+        "text": b.text,
+        "at": b.at.isoformat() if b.at else None,
+        "created_at": b.created_at.isoformat(),
+        "cancelled_at": b.cancelled_at.isoformat() if b.cancelled_at else None,
+    }
+
+
+async def report(session: AsyncSession, bid: int) -> dict[str, Any] | None:
+    """The broadcast with each group's state and the counts (None when there is none)."""
+    b = await session.get(Broadcast, bid)
+    if b is None:
+        return None
+    lines = await outcomes(session, bid)
+    seen = [o for _, o in lines]
+    return {
+        **_summary(b),
+        "status": overall(b.status, seen),
+        "groups": [{"group_id": g, "state": o.state, "reason": o.reason} for g, o in lines],
+        "counts": counts(seen),
+    }
+
+
+async def listing(session: AsyncSession, limit: int, before: int | None) -> list[dict[str, Any]]:
+    """The newest broadcasts (ids below ``before``), with how many groups each has."""
+    q = select(Broadcast).order_by(Broadcast.id.desc()).limit(limit)
+    if before is not None:
+        q = q.where(Broadcast.id < before)
+    rows = list((await session.scalars(q)).all())
+    sizes = dict(
+        (
+            await session.execute(
+                select(BroadcastGroup.broadcast_id, func.count())
+                .where(BroadcastGroup.broadcast_id.in_([b.id for b in rows]))
+                .group_by(BroadcastGroup.broadcast_id)
+            )
+        ).all()
+    )
+    status = {"scheduled": "scheduled", "queued": "queued", "cancelled": "cancelled"}
+    return [
+        {**_summary(b), "status": status.get(b.status, b.status), "groups": sizes.get(b.id, 0)}
+        for b in rows
+    ]
+
+
+async def cancel(session: AsyncSession, bid: int, now: datetime) -> bool | None:
+    """Take back what has not gone; True when something was (None: no such broadcast)."""
+    status = await session.scalar(select(Broadcast.status).where(Broadcast.id == bid))
+    if status is None:
+        return None
+    groups = await session.execute(
+        update(BroadcastGroup)
+        .where(BroadcastGroup.broadcast_id == bid, BroadcastGroup.state == "scheduled")
+        .values(state="cancelled", reason="cancelled before it was queued")
+        .execution_options(synchronize_session=False)
+    )
+    queued = await session.execute(
+        select(BroadcastGroup.group_id, BroadcastGroup.parts).where(
+            BroadcastGroup.broadcast_id == bid, BroadcastGroup.state == "queued"
+        )
+    )
+    keys = [k for gid, parts in queued for k in part_keys(outbox_key(bid, gid), max(parts, 1))]
+    taken = rowcount(groups) + await cancel_queued(session, keys)
+    if taken or status == "scheduled":
+        await session.execute(
+            update(Broadcast)
+            .where(Broadcast.id == bid, Broadcast.status != "cancelled")
+            .values(status="cancelled", cancelled_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return taken > 0

@@ -79,7 +79,8 @@ async def _seed(h: Harness) -> None:
         )
         await s.execute(
             insert(OutboxMessage),
-            [_outbox(st, old) for st in ("sent", "dead", "queued")] + [_outbox("sent", young)],
+            [_outbox(st, old) for st in ("sent", "dead", "cancelled", "queued")]
+            + [_outbox("sent", young)],
         )
         await s.execute(
             insert(AuditEntry),
@@ -106,7 +107,7 @@ async def test_old_finished_rows_go_young_and_unfinished_stay(make_harness: Make
     h = await make_harness()
     await _seed(h)
     dry = await prune(h.bot.db, CFG, h.clock.now(), dry_run=True)
-    assert dry == {"inbox": 2, "outbox": 2, "audit_log": 1}
+    assert dry == {"inbox": 2, "outbox": 3, "audit_log": 1}
     assert len((await _keys(h))["inbox"]) == 4  # a dry run removes nothing
     assert await prune(h.bot.db, CFG, h.clock.now()) == dry
     assert await _keys(h) == {
@@ -192,7 +193,7 @@ async def test_cli_prints_counts(
     assert "inbox: would remove 2 rows" in out and "audit_log: would remove 1 rows" in out
     assert await asyncio.to_thread(_run, ["db", "prune", "-c", str(cfg)]) == 0
     out = capsys.readouterr().out
-    assert "inbox: removed 2 rows" in out and "outbox: removed 2 rows" in out
+    assert "inbox: removed 2 rows" in out and "outbox: removed 3 rows" in out
     assert await asyncio.to_thread(_run, ["db", "prune", "-c", str(cfg)]) == 0
     assert "inbox: removed 0 rows" in capsys.readouterr().out
 

@@ -27,6 +27,8 @@ PAGES = [
     "/admin/outbox",
     "/admin/moderation",
     "/admin/moderation?group=g1",
+    "/admin/broadcasts",
+    "/admin/broadcasts/1",
 ]
 
 
@@ -109,6 +111,9 @@ async def test_every_page_escapes_hostile_text(
     h = await make_harness()
     await seed(h)
     client = await aiohttp_client(create_app(h.bot, manage=False))
+    sent = {"targets": ["all"], "text": HOSTILE + "{group}"}
+    assert (await client.post("/api/broadcasts", json=sent, headers=AUTH)).status == 201
+    await h.bot.drain()
     seen_hostile = 0
     for path in PAGES:
         r = await client.get(path, headers=AUTH)
@@ -119,7 +124,7 @@ async def test_every_page_escapes_hostile_text(
         assert 'name="viewport"' in html
         assert "<script" not in html and "<img" not in html and "<b>bold" not in html, path
         seen_hostile += "&lt;script&gt;ale(1)&lt;/script&gt;" in html
-    assert seen_hostile >= 3  # leaderboards, outbox (greeting text), moderation
+    assert seen_hostile >= 5  # leaderboards, outbox, moderation, broadcasts and the report
     for bad, status in (("/admin/groups/nope", 404), ("/admin/groups/g1?days=3", 400)):
         r = await client.get(bad, headers=AUTH)
         assert r.status == status and "error" in await r.json()

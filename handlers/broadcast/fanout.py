@@ -12,8 +12,9 @@ Rules:
 - A group is claimed (``scheduled`` → ``queued``) before its message is queued, and the
   message's outbox key is ``bc:{broadcast}:{group}``: a re-run, a second instance or a
   cancel racing the fan-out can neither queue a group twice nor queue a cancelled one.
-- A group that is inactive, or whose text cannot be filled, is ``failed`` with the reason;
-  the other groups go. Pacing per robot key, retries and dead letters are the outbox's.
+- A group that is inactive (the bot left or was removed: ``group_active``), or whose text
+  cannot be filled, is ``failed`` with the reason; the other groups go. Pacing per robot key,
+  retries and dead letters are the outbox's.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, or_, select, update
 
-from bot import Context, Router, Scheduled, queue_group_text, submit
+from bot import Context, Router, Scheduled, group_active, queue_group_text, submit
 from handlers.broadcast.logic import RenderError, render, values_for
 from handlers.broadcast.repo import known_groups, outbox_key
 from storage.dialect import rowcount
@@ -124,7 +125,7 @@ async def _queue(ctx: Context, todo: Sequence[tuple[int, str, str, bool]], now: 
         name = (g.name if g else "") or (seen.name if seen else "")
         platform = g.platform if g else (seen.platform if seen else "console")
         local = now.astimezone(ctx.config.timezone(gid))
-        reason = "inactive" if seen is not None and not seen.active else ""
+        reason = "" if await group_active(ctx, gid) else "inactive"
         body = ""
         if not reason:
             try:

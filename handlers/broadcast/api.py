@@ -1,7 +1,7 @@
 """The broadcast API (same bearer token as every ``/api`` route).
 
 - ``POST /api/broadcasts`` ``{"targets": [...], "text"|"markdown": "...", "at": ISO?}`` →
-  201 ``{"id", "groups", "status", "at"}``; an optional ``Idempotency-Key`` header makes a
+  201 ``{"id", "groups"}``; an optional ``Idempotency-Key`` header makes a
   retried request return the same broadcast (409 when the key was used for another one).
 - ``POST /api/broadcasts/preview`` (same body) → 200 ``{"groups": [{"group_id", "name",
   "text"|"error"}]}``: each group's text as it would go now; nothing is stored.
@@ -27,6 +27,7 @@ from handlers.broadcast.logic import (
     BadInput,
     RenderError,
     Request,
+    fingerprint,
     parse_request,
     render,
     values_for,
@@ -56,16 +57,23 @@ async def checked(
 
 async def submit_broadcast(
     request: web.Request, data: dict[str, Any], idem_key: str | None
-) -> tuple[int, int, Request]:
-    """Store a broadcast (fanning it out at once when it is for now): (id, groups, request).
-    Raises BadInput or repo.Conflict."""
+) -> tuple[int, int]:
+    """Store a broadcast (fanning it out at once when it is for now): (id, groups).
+    A key already used for the same body returns that broadcast as it is. Raises BadInput or
+    repo.Conflict."""
     bot = bot_of(request)
+    key = (idem_key, fingerprint(data)) if idem_key else None
+    if key is not None:
+        async with bot.db.read() as s:
+            found = await repo.by_key(s, *key)
+        if found is not None:  # (a retry: answered before the checks, which time may change)
+            return found
     req, gids, _known = await checked(request, data)
     async with bot.db.transaction() as s:
-        bid, n = await repo.create(s, req, gids, idem_key, bot.clock.now())
+        bid, n = await repo.create(s, req, gids, key, bot.clock.now())
     if req.at is None:
         await start(bot, bid)
-    return bid, n, req
+    return bid, n
 
 
 async def post_broadcast(request: web.Request) -> web.Response:
@@ -74,13 +82,12 @@ async def post_broadcast(request: web.Request) -> web.Response:
     if key is not None and not KEY_RE.fullmatch(key):
         raise refused(BadInput("Idempotency-Key", "1 to 200 printable ASCII characters"))
     try:
-        bid, n, req = await submit_broadcast(request, data, key)
+        bid, n = await submit_broadcast(request, data, key)
     except BadInput as exc:
         raise refused(exc) from None
     except repo.Conflict as exc:
         return web.json_response({"error": str(exc), "field": "Idempotency-Key"}, status=409)
-    at = req.at.isoformat() if req.at else None
-    return web.json_response({"id": bid, "groups": n, "at": at}, status=201)
+    return web.json_response({"id": bid, "groups": n}, status=201)
 
 
 async def preview(request: web.Request, data: dict[str, Any]) -> list[dict[str, str]]:

@@ -57,11 +57,12 @@ class Request:
     text: str
     at: datetime | None  # None: now
 
-    def fingerprint(self) -> str:
-        """Equal for equal requests (an ``Idempotency-Key`` reused for another is refused)."""
-        at = self.at.isoformat() if self.at else None
-        raw = json.dumps([self.targets, self.action, self.text, at], ensure_ascii=False)
-        return hashlib.sha256(raw.encode()).hexdigest()
+
+def fingerprint(data: Mapping[str, Any]) -> str:
+    """Equal for equal request bodies (an ``Idempotency-Key`` reused for another body is
+    refused). The body as sent, so a retry matches however the clock moved meanwhile."""
+    raw = json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def parse_target(spec: object, field: str) -> tuple[str, str]:

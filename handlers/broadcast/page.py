@@ -169,7 +169,7 @@ async def compose_post(request: web.Request) -> web.Response:
         if form["do"] == "send":
             nonce = form["nonce"] if re.fullmatch(r"[0-9a-f]{32}", form["nonce"]) else None
             key = f"form:{nonce}" if nonce else None
-            bid, _n, _req = await submit_broadcast(request, data, key)
+            bid, _n = await submit_broadcast(request, data, key)
             return web.Response(status=303, headers={"Location": f"{PATH}/{bid}"})
         lines = await preview(request, data)
     except (BadInput, repo.Conflict) as exc:

@@ -49,17 +49,22 @@ async def known_groups(session: AsyncSession, ids: Sequence[str] | None = None) 
 
 
 async def create(
-    session: AsyncSession, req: Request, gids: Sequence[str], idem_key: str | None, now: datetime
+    session: AsyncSession,
+    req: Request,
+    gids: Sequence[str],
+    key: tuple[str, str] | None,
+    now: datetime,
 ) -> tuple[int, int]:
-    """Store the broadcast and its groups; (id, groups). With a key already used for the same
-    request: that broadcast's (id, groups)."""
-    if idem_key:
-        found = await _by_key(session, idem_key, req)
+    """Store the broadcast and its groups; (id, groups). ``key``: the ``Idempotency-Key`` and
+    the body's fingerprint — a key already used for the same body gives that broadcast's
+    (id, groups)."""
+    if key is not None:
+        found = await by_key(session, *key)
         if found is not None:
             return found
     row = dict(
-        idem_key=idem_key or None,
-        request_hash=req.fingerprint(),
+        idem_key=key[0] if key else None,
+        request_hash=key[1] if key else "",
         targets=list(req.targets),
         action=req.action,
         text=req.text,
@@ -71,8 +76,8 @@ async def create(
     stmt = insert_ignore(session, table, ["idem_key"]).values(row).returning(table.c.id)
     bid = await session.scalar(stmt)
     if bid is None:  # another request with the same key committed first
-        assert idem_key
-        found = await _by_key(session, idem_key, req)
+        assert key is not None
+        found = await by_key(session, *key)
         if found is None:
             raise Conflict("Idempotency-Key is being used by a request still running")
         return found
@@ -81,7 +86,9 @@ async def create(
     return int(bid), len(gids)
 
 
-async def _by_key(session: AsyncSession, key: str, req: Request) -> tuple[int, int] | None:
+async def by_key(session: AsyncSession, key: str, fingerprint: str) -> tuple[int, int] | None:
+    """(id, groups) of the broadcast made under ``key`` (None if none; Conflict when it was
+    made from another body)."""
     found = (
         await session.execute(
             select(Broadcast.id, Broadcast.request_hash).where(Broadcast.idem_key == key)
@@ -89,7 +96,7 @@ async def _by_key(session: AsyncSession, key: str, req: Request) -> tuple[int, i
     ).first()
     if found is None:
         return None
-    if found[1] != req.fingerprint():
+    if found[1] != fingerprint:
         raise Conflict("Idempotency-Key was already used for a different broadcast")
     n = await session.scalar(select(func.count()).where(BroadcastGroup.broadcast_id == found[0]))
     return int(found[0]), int(n or 0)
@@ -159,7 +166,8 @@ async def report(session: AsyncSession, bid: int) -> dict[str, Any] | None:
 
 
 async def listing(session: AsyncSession, limit: int, before: int | None) -> list[dict[str, Any]]:
-    """The newest broadcasts (ids below ``before``), with how many groups each has."""
+    """The newest broadcasts (ids below ``before``), with how many groups each has and the
+    stored status: ``scheduled`` (not every group queued yet), ``queued``, ``cancelled``."""
     q = select(Broadcast).order_by(Broadcast.id.desc()).limit(limit)
     if before is not None:
         q = q.where(Broadcast.id < before)
@@ -173,11 +181,7 @@ async def listing(session: AsyncSession, limit: int, before: int | None) -> list
             )
         ).all()
     )
-    status = {"scheduled": "scheduled", "queued": "queued", "cancelled": "cancelled"}
-    return [
-        {**_summary(b), "status": status.get(b.status, b.status), "groups": sizes.get(b.id, 0)}
-        for b in rows
-    ]
+    return [{**_summary(b), "status": b.status, "groups": sizes.get(b.id, 0)} for b in rows]
 
 
 async def cancel(session: AsyncSession, bid: int, now: datetime) -> bool | None:

@@ -238,8 +238,7 @@ async def test_scheduled_then_cancelled_sends_nothing(setup: Setup, bridge: Fake
     rep = await r.json()
     assert rep["status"] == "cancelled" and rep["counts"]["cancelled"] == 4
     h.clock.advance(timedelta(hours=3))
-    await queue_due(h.bot)
-    await h.bot.drain()
+    await h.run_jobs()  # the feature's broadcast-due job
     assert bridge.calls == [] and (await stored(h))[2] == 0
     assert (await report(client, body["id"]))["status"] == "cancelled"
 
@@ -250,12 +249,10 @@ async def test_scheduled_goes_when_due(setup: Setup, bridge: FakeOneBot) -> None
     status, body = await send(client, {"targets": ["tag:VIP"], "text": "{weekday}见", "at": at})
     assert status == 201
     h.clock.advance(timedelta(minutes=29))
-    await queue_due(h.bot)
-    await h.bot.drain()
+    await h.run_jobs()  # the feature's broadcast-due job
     assert bridge.calls == []
     h.clock.advance(timedelta(minutes=1))
-    await queue_due(h.bot)
-    await h.bot.drain()
+    await h.run_jobs()  # the feature's broadcast-due job
     assert sorted(bridge.sent_texts()) == ["周三见", "周三见"]
     rep = await report(client, body["id"])
     assert rep["status"] == "done" and rep["counts"]["sent"] == 2
@@ -294,8 +291,7 @@ async def test_a_retry_after_the_time_passed_still_finds_its_broadcast(
     msg = {"targets": ["group:30001"], "text": "三分钟后", "at": at}
     first = await send(client, msg, **{"Idempotency-Key": "retry-late"})
     h.clock.advance(timedelta(minutes=10))
-    await queue_due(h.bot)
-    await h.bot.drain()
+    await h.run_jobs()  # the feature's broadcast-due job
     again = await send(client, msg, **{"Idempotency-Key": "retry-late"})
     assert first == again == (201, {"id": first[1]["id"], "groups": 1})
     assert (await send(client, msg))[0] == 400  # without the key: the time has passed

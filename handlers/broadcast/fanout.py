@@ -44,8 +44,8 @@ router = Router("broadcast")
 
 
 async def queue_due(bot: Bot) -> None:
-    """The periodic job: one ``broadcast.due`` event per ``EVERY_S`` slot."""
-    await submit(bot, DUE_JOB, EVERY_S)
+    """The periodic job (every ``EVERY_S`` seconds): one ``broadcast.due`` event."""
+    await submit(bot, DUE_JOB)
 
 
 async def start(bot: Bot, broadcast_id: int) -> None:

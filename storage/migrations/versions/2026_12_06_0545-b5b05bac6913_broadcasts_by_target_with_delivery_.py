@@ -1,7 +1,7 @@
 """broadcasts by target with delivery reports
 
 Revision ID: b5b05bac6913
-Revises: 0eb80feb5bc1
+Revises: 87da757374a7
 Create Date: 2026-12-06 04:37:54.219602+00:00
 """
 
@@ -11,7 +11,7 @@ import storage.types  # noqa: F401  (custom column types)
 
 
 revision = 'b5b05bac6913'
-down_revision = '0eb80feb5bc1'
+down_revision = '87da757374a7'
 branch_labels = None
 depends_on = None
 

@@ -28,7 +28,6 @@ from sqlalchemy import exists, or_, select, update
 from bot import Context, Router, Scheduled, group_active, queue_group_text, submit
 from handlers.broadcast.logic import RenderError, render, values_for
 from handlers.broadcast.repo import known_groups, outbox_key
-from storage.dialect import rowcount
 from storage.models_broadcast import Broadcast, BroadcastGroup
 
 if TYPE_CHECKING:
@@ -38,7 +37,7 @@ DUE_JOB = "broadcast.due"
 FANOUT_JOB = "broadcast.fanout"
 SCHEDULER_ID = "broadcast-due"
 EVERY_S = 10
-CHUNK = 500
+CHUNK = 200
 
 router = Router("broadcast")
 
@@ -116,9 +115,10 @@ async def fan_out(ctx: Context) -> None:
 
 
 async def _queue(ctx: Context, todo: Sequence[tuple[int, str, str, bool]], now: datetime) -> None:
-    """Claim each group and queue its message (or record why it cannot have one)."""
+    """Claim the groups and queue their messages (or record why one cannot have one)."""
     known = await known_groups(ctx.session, sorted({gid for _, gid, _, _ in todo}))
     bot_name = ctx.config.bot.name
+    ready: dict[int, dict[str, tuple[str, str, bool]]] = {}  # broadcast → group → message
     for bid, gid, text, markdown in todo:
         g = ctx.config.group(gid)
         seen = known.get(gid)
@@ -126,39 +126,41 @@ async def _queue(ctx: Context, todo: Sequence[tuple[int, str, str, bool]], now: 
         platform = g.platform if g else (seen.platform if seen else "console")
         local = now.astimezone(ctx.config.timezone(gid))
         reason = "" if await group_active(ctx, gid) else "inactive"
-        body = ""
         if not reason:
             try:
                 body = render(text, values_for(name, gid, bot_name, local))
+                ready.setdefault(bid, {})[gid] = (body, platform, markdown)
+                continue
             except RenderError as exc:
                 reason = str(exc)
-        state = "failed" if reason else "queued"
-        claimed = await ctx.session.execute(
-            update(BroadcastGroup)
-            .where(
-                BroadcastGroup.broadcast_id == bid,
-                BroadcastGroup.group_id == gid,
-                BroadcastGroup.state == "scheduled",
-            )
-            .values(state=state, reason=reason[:256], parts=0 if reason else 1, queued_at=now)
-            .execution_options(synchronize_session=False)
+        await ctx.session.execute(
+            _claim(bid, [gid]).values(state="failed", reason=reason[:256], queued_at=now)
         )
-        if reason or rowcount(claimed) != 1:
-            continue  # failed, or claimed by another run (or cancelled) meanwhile
-        parts = await queue_group_text(
-            ctx.session,
-            ctx.config,
-            now=now,
-            group_id=gid,
-            text=body,
-            idem_key=outbox_key(bid, gid),
-            platform=platform,
-            markdown=markdown,
+    for bid, messages in ready.items():
+        # one claim for the chunk: a group claimed meanwhile by another run, or cancelled, is
+        # not returned and gets nothing queued
+        claimed = await ctx.session.scalars(
+            _claim(bid, list(messages))
+            .values(state="queued", parts=1, queued_at=now)
+            .returning(BroadcastGroup.__table__.c.group_id)
         )
-        if parts != 1:
-            await ctx.session.execute(
-                update(BroadcastGroup)
-                .where(BroadcastGroup.broadcast_id == bid, BroadcastGroup.group_id == gid)
-                .values(parts=parts)
-                .execution_options(synchronize_session=False)
+        for gid in claimed.all():
+            body, platform, markdown = messages[gid]
+            parts = await queue_group_text(
+                ctx.session,
+                ctx.config,
+                now=now,
+                group_id=gid,
+                text=body,
+                idem_key=outbox_key(bid, gid),
+                platform=platform,
+                markdown=markdown,
             )
+            if parts != 1:
+                await ctx.session.execute(_claim(bid, [gid], "queued").values(parts=parts))
+
+
+def _claim(bid: int, gids: list[str], state: str = "scheduled") -> Any:
+    """UPDATE of the broadcast's groups ``gids`` that are still in ``state``."""
+    t = BroadcastGroup.__table__
+    return update(t).where(t.c.broadcast_id == bid, t.c.group_id.in_(gids), t.c.state == state)

@@ -218,3 +218,28 @@ async def test_api_trouble_is_retried_then_given_up(
     async with h.bot.db.read() as s:
         req = await s.get(WeComSyncRequest, req.id)
     assert req.status == "failed" and "90501" in req.last_error
+
+
+@pytest.mark.parametrize("comma_list", [False, True], ids=["items", "comma-string"])
+async def test_both_memchangelist_forms_name_the_newcomers(
+    setup: tuple[Harness, TestClient], fake: FakeWeCom, comma_list: bool
+) -> None:
+    """The first event for a group never synced names its newcomers in either MemChangeList form
+    (``<Item>`` children, or one comma-separated string): they are greeted and credited, the
+    members already there are recorded silently."""
+    h, client = setup
+    fake.customer.add_member(CHAT, "wmCarol", T0 + 100, invitor="staff1", name="Carol")
+    fake.customer.add_member(CHAT, "wmDan", T0 + 101, invitor="staff1", name="Dan")
+    xml = wecom_sign.external_chat_xml(
+        CHAT, "update", "add_member", ("wmCarol", "wmDan"), 0, comma_list=comma_list
+    )
+    assert ("<Item>" in xml) is not comma_list
+    await callback(client, xml, "n9")
+    await settle(h)
+    joined = sorted(e.user_id for e in await events(h, "member_joined"))
+    assert joined == ["wmCarol", "wmDan"]
+    async with h.bot.db.read() as s:
+        invites = sorted((await s.scalars(select(Invite.invitee_id))).all())
+    assert invites == ["wmCarol", "wmDan"]
+    alice = await member(h, "wmAlice")
+    assert alice is not None and alice.in_group, "already there: recorded, not a newcomer"

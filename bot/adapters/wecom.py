@@ -115,15 +115,28 @@ def parse_xml(data: bytes | str) -> dict[str, Any]:
 
 
 def _items(value: Any) -> tuple[str, ...]:
-    """MemChangeList/Item: absent, one string, or a list (xmltodict's shape quirk)."""
-    if not isinstance(value, dict):
+    """MemChangeList: absent, ``<Item>`` children (one string or a list — xmltodict's shape
+    quirk), or the older form of one comma-separated string (``<MemChangeList>a,b</…>``, still in
+    SDK fixtures). Both forms give the same ids, in order, without blanks or repeats."""
+    if isinstance(value, dict):
+        items = value.get("Item")
+        if items is None:
+            return ()
+        if not isinstance(items, list):
+            items = [items]
+    elif isinstance(value, str):
+        items = [value]
+    else:
         return ()
-    items = value.get("Item")
-    if items is None:
-        return ()
-    if not isinstance(items, list):
-        items = [items]
-    return tuple(str(i).strip() for i in items if isinstance(i, str) and i.strip())
+    out: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            continue
+        for part in item.split(","):
+            uid = part.strip()
+            if uid and uid not in out:
+                out.append(uid)
+    return tuple(out)
 
 
 def _int(value: Any, default: int = 0) -> int:

@@ -75,9 +75,13 @@ def external_chat_xml(
     cur_ver: str = "",
     create_time: int = 1763431200,
     corp_id: str = "wwcorp",
+    comma_list: bool = False,
 ) -> str:
-    """A ``change_external_chat`` event as WeCom sends it."""
+    """A ``change_external_chat`` event as WeCom sends it; ``comma_list`` writes MemChangeList
+    in its older form, one comma-separated string instead of ``<Item>`` children."""
     items = "".join(f"<Item><![CDATA[{escape(m)}]]></Item>" for m in members)
+    if comma_list:
+        items = f"<![CDATA[{escape(','.join(members))}]]>"
     return (
         f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName>"
         "<FromUserName><![CDATA[sys]]></FromUserName>"

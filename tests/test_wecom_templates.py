@@ -111,3 +111,24 @@ async def test_plain_referral_code_off_wecom(
     h = await make_harness()
     said = await h.say("alice", "/邀请码")
     assert any("邀请码：r" in line for line in said)
+
+
+def test_a_welcome_template_over_3000_bytes_is_a_config_error(fake: FakeWeCom) -> None:
+    """WeCom takes at most 3,000 bytes of welcome text: the config names the rules text to shorten
+    (the default's or a group's own) instead of letting ``group_welcome_template/add`` fail."""
+    from bot.config import ConfigError, parse_config
+    from handlers import FEATURES
+
+    fits = "不发广告。" * 150  # 2,250 bytes of rules: the template stays under 3,000
+    parse_config(config(fake, fits), FEATURES, environ={})
+    too_long = "不发广告。" * 200  # 3,000 bytes of rules alone
+    with pytest.raises(ConfigError) as exc:
+        parse_config(config(fake, too_long), FEATURES, environ={})
+    assert any(p.startswith("rules.text:") and "3,000" in p for p in exc.value.problems)
+    second = {"welcome": {"enabled": True}, "rules": {"text": too_long}}
+    with pytest.raises(ConfigError) as exc:
+        parse_config(config(fake, "不发广告", second), FEATURES, environ={})
+    assert [p.split(":")[0] for p in exc.value.problems] == ["groups[1].rules.text"]
+    off = config(fake, too_long)
+    off["wecom"]["sync"] = {"welcome_template": False}
+    parse_config(off, FEATURES, environ={})  # no template is made: nothing to refuse

@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot import BotEnteredChat, Context, Feature, templates
 from handlers.wecom_sync import joincodes as _joincodes  # noqa: F401  (registers /邀请码)
 from handlers.wecom_sync.events import router
+from handlers.wecom_sync.welcome_template import length_check
 from handlers.wecom_sync.worker import JOBS
 
 T_ENTER = templates.register(
@@ -26,6 +27,7 @@ FEATURE = Feature(
     router=router,
     templates=templates.owned_by(__name__),
     jobs=JOBS,
+    checks=(length_check,),
 )
 
 __all__ = ["FEATURE"]

@@ -9,6 +9,9 @@ Rules:
   ``%NICKNAME%`` with the newcomer's name. A changed text edits the same template (its id, and so
   the staff's choice, stays); an unchanged text makes no call; a scope no longer needed (welcome
   disabled, override removed) has its template deleted.
+- WeCom takes at most 3,000 bytes of ``text.content``; a text that would be longer (a long
+  ``[rules] text``) is a config error at start and in ``check-config``, naming the key to shorten,
+  so ``group_welcome_template/add`` never fails on it.
 - The personal greeting (``welcome.greet``) still goes out through the group's robot where one
   is configured.
 """
@@ -28,7 +31,7 @@ from handlers.welcome import WelcomeConfig
 from storage.models_wecom import WeComWelcomeTemplate
 
 if TYPE_CHECKING:
-    from bot import Bot
+    from bot import Bot, Config
 
 log = logging.getLogger("groupbot.wecom.welcome")
 T_TEMPLATE = templates.register(
@@ -39,37 +42,67 @@ T_TEMPLATE = templates.register(
     "rules",
 )
 PATH = "externalcontact/group_welcome_template"
-MAX_BYTES = 4000
+MAX_BYTES = 3000  # WeCom: text.content of a welcome template
 
 
-def wanted(bot: Bot) -> dict[str, str]:
-    """scope → text of every template that should exist."""
-    cfg = bot.config
+def _text(cfg: Config, gid: str | None) -> str | None:
+    """The template text for a scope (``None``: the default), or None when welcome is off."""
+    if not cfg.feature(WelcomeConfig, gid).enabled:
+        return None
+    return templates.render(
+        cfg,
+        T_TEMPLATE,
+        gid,
+        group="本群",  # one text for many groups: only overrides make a group's own
+        bot=cfg.bot.name,
+        rules=cfg.feature(RulesConfig, gid).text,
+    )
 
-    def text(gid: str | None) -> str | None:
-        if not cfg.feature(WelcomeConfig, gid).enabled:
-            return None
-        body = templates.render(
-            cfg,
-            T_TEMPLATE,
-            gid,
-            group="本群",  # one text for many groups: only overrides make a group's own
-            bot=cfg.bot.name,
-            rules=cfg.feature(RulesConfig, gid).text,
-        )
-        return body.encode()[:MAX_BYTES].decode(errors="ignore")
 
-    out: dict[str, str] = {}
-    default = text(None)
+def _scopes(cfg: Config) -> list[tuple[str, str | None, str]]:
+    """(scope, group id or None, text) of every template that should exist."""
+    out: list[tuple[str, str | None, str]] = []
+    default = _text(cfg, None)
     if default is not None:
-        out["default"] = default
+        out.append(("default", None, default))
     for g in cfg.groups:
         if g.platform != "wecom":
             continue
-        mine = text(g.id)
+        mine = _text(cfg, g.id)
         if mine is not None and mine != default:
-            out[g.id] = mine
+            out.append((g.id, g.id, mine))
     return out
+
+
+def wanted(bot: Bot) -> dict[str, str]:
+    """scope → text of every template that should exist (cut to WeCom's limit as a last guard:
+    the config check refuses a longer text before it gets here)."""
+    return {
+        scope: text.encode()[:MAX_BYTES].decode(errors="ignore")
+        for scope, _, text in _scopes(bot.config)
+    }
+
+
+def length_check(cfg: Config) -> list[str]:
+    """A welcome template over WeCom's 3,000 bytes is a config error naming what to shorten."""
+    if not (cfg.wecom.sync.enabled and cfg.wecom.sync.welcome_template):
+        return []
+    index = {g.id: i for i, g in enumerate(cfg.groups)}
+    default_rules = cfg.feature(RulesConfig, None).text
+    problems: list[str] = []
+    for _, gid, text in _scopes(cfg):
+        size = len(text.encode())
+        if size <= MAX_BYTES:
+            continue
+        own = gid is not None and cfg.feature(RulesConfig, gid).text != default_rules
+        where = f"groups[{index[gid]}].rules.text" if own and gid is not None else "rules.text"
+        whose = f"group {gid}" if gid is not None else "the default scope"
+        problems.append(
+            f"{where}: the WeCom welcome template for {whose} would be {size:,} bytes; WeCom "
+            f"takes at most {MAX_BYTES:,} — shorten the rules text or the "
+            "wecom.welcome_template template"
+        )
+    return problems
 
 
 def digest(text: str) -> str:

@@ -243,3 +243,27 @@ async def test_both_memchangelist_forms_name_the_newcomers(
     assert invites == ["wmCarol", "wmDan"]
     alice = await member(h, "wmAlice")
     assert alice is not None and alice.in_group, "already there: recorded, not a newcomer"
+
+
+async def test_join_code_post_mentions_corp_userids_only(
+    fake: FakeWeCom,
+    make_harness: Callable[..., Awaitable[Harness]],
+    aiohttp_client: Callable[..., Awaitable[TestClient]],
+) -> None:
+    """In a customer group the member asking is an external contact (``wm…``): a robot's
+    ``mentioned_list`` takes corp userids only, so the post names them in its text and mentions
+    nobody; a staff member (a corp userid) is still mentioned."""
+    cfg = config(fake)
+    cfg["groups"][0]["webhook_key"] = "KEY1"
+    h = await make_harness(cfg)
+    client = await aiohttp_client(create_app(h.bot, manage=False))
+    await baseline(h, client)
+    for uid in ("wmAlice", "staff1"):
+        await h.say(uid, "/邀请码", CHAT)
+        await worker.run_once(h.bot)
+        await h.advance(seconds=1)
+    sent = [b for _, b, _ in fake.webhook_calls if "入群码：" in b["text"]["content"]]
+    assert len(sent) == 2, [b for _, b, _ in fake.webhook_calls]
+    by_name = {("Alice" if "wmAlice" in b["text"]["content"] else "staff"): b for b in sent}
+    assert "mentioned_list" not in by_name["Alice"]["text"]
+    assert by_name["staff"]["text"]["mentioned_list"] == ["staff1"]

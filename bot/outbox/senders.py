@@ -65,8 +65,16 @@ class ConsoleSender:
         self.sink(line)
 
 
+def corp_userids(ids: Any) -> list[str]:
+    """The ids a WeCom robot can @-mention: corp userids only. External contacts (members of a
+    customer group from outside the company: ids starting ``wm`` or ``wo``) cannot be put in
+    ``mentioned_list`` or ``<@…>``; the message names them in its text instead."""
+    return [str(m) for m in ids or () if not str(m).startswith(("wm", "wo"))]
+
+
 class WeComRobotSender:
-    """Group robot webhook: ``POST {api_base}/cgi-bin/webhook/send?key=…``."""
+    """Group robot webhook: ``POST {api_base}/cgi-bin/webhook/send?key=…``. Mentions go to
+    corp userids only (``corp_userids``); external ids are left out with a log line."""
 
     def __init__(self, http: aiohttp.ClientSession, api_base: str) -> None:
         self.http = http
@@ -74,15 +82,22 @@ class WeComRobotSender:
 
     async def send(self, row: OutboxMessage) -> None:
         p = row.payload
+        mentions = corp_userids(p.get("mentions"))
+        if len(mentions) < len(p.get("mentions") or ()):
+            log.info(
+                "outbox %s: external contacts cannot be @-mentioned by a WeCom robot; "
+                "named in the text only",
+                row.id,
+            )
         if row.action == "markdown":
             body: dict[str, Any] = {"msgtype": "markdown", "markdown": {"content": p["text"]}}
-            if p.get("mentions"):
-                mention = " ".join(f"<@{m}>" for m in p["mentions"])
+            if mentions:
+                mention = " ".join(f"<@{m}>" for m in mentions)
                 body["markdown"]["content"] = f"{mention} {p['text']}"
         elif row.action in ("text", "private_text"):
             body = {"msgtype": "text", "text": {"content": p["text"]}}
-            if p.get("mentions"):
-                body["text"]["mentioned_list"] = list(p["mentions"])
+            if mentions:
+                body["text"]["mentioned_list"] = mentions
         elif row.action == "image":
             try:
                 body = await images.wecom_robot_body(str(p.get("image", "")), p.get("title", ""))

@@ -6,7 +6,8 @@ Rules:
   the member's referral code) and its QR link read with ``get_join_way``; later asks get the
   same link. Newcomers who scan it join with that ``state`` and are credited to the member.
 - The command never waits on WeCom: it answers "being made" and the link is posted to the group
-  (mentioning the member) when ready. The WeCom ``config_id`` is stored as soon as WeCom gives
+  (mentioning the member where a robot can: corp userids only — an external contact is named
+  in the text) when ready. The WeCom ``config_id`` is stored as soon as WeCom gives
   it, so a crash in between does not make a second code.
 - Codes not used for ``[wecom.sync] join_code_days`` are deleted at WeCom (``del_join_way``)
   and here, within WeCom's limit on join ways; asking again makes a new one.

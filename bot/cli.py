@@ -13,6 +13,7 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from bot.config import Config, ConfigError, load_config
@@ -159,6 +160,20 @@ def cmd_db_prune(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_backup(args: argparse.Namespace) -> int:
+    """A consistent copy of the SQLite database while the bot runs (storage/backup.py)."""
+    from storage.backup import BackupError, backup
+
+    config = load_or_exit(args.config, args.features)
+    try:
+        size = backup(config.storage.url, Path(args.target))
+    except BackupError as exc:
+        print(f"groupbot: {exc}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    print(f"wrote {args.target} ({size:,} bytes)")
+    return 0
+
+
 def cmd_db_revision(args: argparse.Namespace) -> int:
     """Exit 0 with the new file's path; 1 when there is nothing to write (storage/revision.py)."""
     from storage.revision import NothingToDo, new_revision
@@ -211,6 +226,10 @@ def build_parser(features: Sequence[Feature], entry: str) -> argparse.ArgumentPa
     pr.add_argument("-c", "--config", required=True)
     pr.add_argument("--dry-run", action="store_true", help="only count what would go")
     pr.set_defaults(func=cmd_db_prune)
+    bk = dbsub.add_parser("backup", help="copy the SQLite database while the bot runs")
+    bk.add_argument("-c", "--config", required=True)
+    bk.add_argument("target", help="the file to write (must not exist)")
+    bk.set_defaults(func=cmd_db_backup)
     rev = dbsub.add_parser("revision", help="autogenerate a migration from the models")
     rev.add_argument("-m", "--message", required=True, help="what the revision changes")
     rev.add_argument("-c", "--config", help="TOML config file (only checked)")

@@ -32,6 +32,7 @@ from bot.events import (
 )
 from bot.feature import ConfigLoader, Feature, Job, Page
 from bot.first_start import first_start, record_first_start
+from bot.group_tags import group_tags
 from bot.jobs import submit
 from bot.names import NAME_CHECKS, NameCheck, display_name
 from bot.runtime import Bot
@@ -87,6 +88,7 @@ __all__ = [
     "first_start",
     "group_active",
     "group_only",
+    "group_tags",
     "members_in_group",
     "normalise",
     "not_command",

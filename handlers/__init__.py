@@ -13,6 +13,7 @@ from handlers import (
     autoreply,
     broadcast,
     checkin,
+    matrix,
     programme,
     referral,
     rules,
@@ -31,6 +32,7 @@ FEATURES: list[Feature] = [
     checkin.FEATURE,
     programme.FEATURE,
     broadcast.FEATURE,  # operators' broadcasts (群发): scheduled fan-out, delivery reports
+    matrix.FEATURE,  # the group matrix: every group's figures side by side, by tag
     autoreply.FEATURE,  # answers what no command or feature took; after moderation
     help_.FEATURE,
 ]

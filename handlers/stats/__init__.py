@@ -4,7 +4,8 @@ dashboard's overview, group and leaderboard pages.
 Counting happens in ``counting`` (same transaction as each event); everything else reads —
 check-ins, invites and warnings through those features' packages — except the ``totals`` job,
 which keeps the overview's per-date sums over all groups. Other features may use
-``daily_series``.
+``daily_series``, ``known_group_ids`` (every group the bot knows, in listing order) and
+``utc_bounds`` (a span of local days in UTC).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from handlers.stats.api import setup_api
 from handlers.stats.cli import register_cli
 from handlers.stats.config import StatsConfig
 from handlers.stats.counting import router
-from handlers.stats.daily import daily_series
+from handlers.stats.daily import daily_series, utc_bounds
 from handlers.stats.members_api import setup_members_api
+from handlers.stats.reports import known_group_ids
 from handlers.stats.totals import EVERY_S, keep_totals
 
 
@@ -44,4 +46,4 @@ FEATURE = Feature(
     ),
 )
 
-__all__ = ["FEATURE", "StatsConfig", "daily_series"]
+__all__ = ["FEATURE", "StatsConfig", "daily_series", "known_group_ids", "utc_bounds"]

@@ -41,6 +41,7 @@ from bot.sending import (
     cancel_queued,
     database,
     part_keys,
+    queue_app_text,
     queue_group_text,
     queue_private_text,
 )
@@ -95,6 +96,7 @@ __all__ = [
     "number",
     "part_keys",
     "private_only",
+    "queue_app_text",
     "queue_group_text",
     "queue_private_text",
     "record_first_start",

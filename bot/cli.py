@@ -116,6 +116,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr)
     if problems:
         return EXIT_BAD_CONFIG
+    for f in config.features:
+        for warn in f.warnings:
+            for line in warn(config):
+                print(f"warning: {line}")
     print(f"{args.config}: ok ({len(config.groups)} groups)")
     return 0
 

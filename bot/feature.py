@@ -72,3 +72,5 @@ class Feature:
     cli: CliSetup | None = None
     jobs: tuple[Job, ...] = ()
     checks: tuple[Check, ...] = ()  # config checks that span sections or groups
+    # what `check-config` prints as warnings (the config is usable; exit 0)
+    warnings: tuple[Check, ...] = ()

@@ -35,10 +35,17 @@ from bot.inbox import Inbox
 from bot.jobs import JobRunner
 from bot.leader import LeaderLease
 from bot.metrics import Metrics
-from bot.outbox.senders import AibotUrlSender, ConsoleSender, OneBotSender, WeComRobotSender
+from bot.outbox.app_sender import WeComAppSender
+from bot.outbox.senders import (
+    AibotUrlSender,
+    ConsoleSender,
+    OneBotSender,
+    WeComRobotSender,
+)
 from bot.outbox.worker import OutboxWorker
 from bot.preflight import StartupError, check_database
 from bot.services import Services
+from bot.wecom_api import client_for
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -121,6 +128,7 @@ class Bot:
                 self.http, self.config.onebot.api_url, self.config.onebot.access_token
             ),
             "aibot": AibotUrlSender(self.http, self.config.wecom.api_base, self.clock),
+            "wecom_app": WeComAppSender(lambda: client_for(self), self.config.wecom.agent_id),
         }
         self.outbox = OutboxWorker(
             self.db,

@@ -108,6 +108,9 @@ class WeComConfig(Section):
     token: str = ""
     encoding_aes_key: str = ""
     secret: str = ""
+    # the self-built app's AgentId: app messages (message/send) to staff, e.g. the reminders
+    # that ask a customer group's owner to post a programme slot by hand
+    agent_id: int = Field(0, ge=0)
     api_base: str = "https://qyapi.weixin.qq.com"
     timestamp_tolerance_s: int = Field(300, ge=0)
     robot_rate_per_minute: int = Field(20, ge=1, le=1000)

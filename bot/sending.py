@@ -100,6 +100,29 @@ async def queue_private_text(
     )
 
 
+async def queue_app_text(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    user_id: str,
+    text: str,
+    group_id: str | None,
+    idem_key: str,
+) -> None:
+    """A WeCom app message (``message/send``) to a staff member's WeCom, e.g. a reminder to
+    a customer group's owner; paced per staff member."""
+    await enqueue(
+        session,
+        now=now,
+        channel="wecom_app",
+        target=f"wecom_app:{user_id}",
+        action="app_text",
+        payload={"text": text, "user_id": user_id, "group_id": group_id},
+        group_id=group_id,
+        idem_key=idem_key,
+    )
+
+
 @asynccontextmanager
 async def database(config: Config, *, migrate: bool = True) -> AsyncIterator[Database]:
     """The configured database for a CLI command (schema brought up to date first)."""

@@ -13,6 +13,7 @@ from handlers import (
     autoreply,
     broadcast,
     checkin,
+    groupmsg,
     matrix,
     programme,
     referral,
@@ -30,6 +31,7 @@ FEATURES: list[Feature] = [
     welcome.FEATURE,
     referral.FEATURE,
     checkin.FEATURE,
+    groupmsg.FEATURE,  # 企业群发 and staff reminders for customer groups without a robot
     programme.FEATURE,
     broadcast.FEATURE,  # operators' broadcasts (群发): scheduled fan-out, delivery reports
     matrix.FEATURE,  # the group matrix: every group's figures side by side, by tag

@@ -95,6 +95,9 @@ class Slot(BaseModel):
     markdown: bool = False
     action: str = Field("post", pattern="^(post|lottery)$")  # lottery: draw among today's check-ins
     winners: int = Field(3, ge=1, le=100)
+    # a key slot (e.g. the weekly benefit day): in a WeCom customer group without a robot it
+    # goes out as 企业群发 (a task the group owner confirms), within the monthly cap
+    key: bool = False
 
     @field_validator("days")
     @classmethod

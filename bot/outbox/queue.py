@@ -23,13 +23,15 @@ from storage.dialect import insert_ignore
 from storage.models import OutboxMessage
 
 # What one message may carry, in UTF-8 bytes, per channel and action (PLATFORMS.md):
-# WeCom robot text 2048 and markdown 4096; 智能机器人 (response_url / stream) markdown 20480;
+# WeCom robot text 2048 and markdown 4096; WeCom app text (message/send) 2048;
+# 智能机器人 (response_url / stream) markdown 20480;
 # OneBot documents no cap — QQ folds long messages, so 4500 keeps them readable; the console
 # prints what a WeCom markdown message could hold.
 LIMITS: dict[tuple[str, str], int] = {
     ("wecom_robot", "text"): 2048,
     ("wecom_robot", "markdown"): 4096,
     ("aibot", "markdown"): 20480,
+    ("wecom_app", "app_text"): 2048,
     ("onebot", "text"): 4500,
     ("onebot", "markdown"): 4500,
     ("onebot", "private_text"): 4500,

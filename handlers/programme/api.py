@@ -13,6 +13,9 @@ from aiohttp import web
 
 from bot import Config, ConfigLoader, database
 from bot.web_public import BOT, bad_request, not_found
+from handlers.groupmsg import states_for
+from handlers.programme.cancel import cancel
+from handlers.programme.posting import occurrence_key
 from handlers.programme.slots import due, load_overrides
 from handlers.programme.table import format_rows, monday_of, week, with_status
 
@@ -46,23 +49,42 @@ async def programme_view(request: web.Request) -> web.Response:
     async with bot.db.read() as s:
         occs = due(bot.config, start, end, gid, await load_overrides(s))
         rows = await with_status(s, occs, bot.clock.now())
-    return web.json_response(
-        {
-            "occurrences": [
-                {
-                    "slot": o.slot.id,
-                    "at": o.at.astimezone(tz).isoformat(),
-                    "theme": o.slot.theme,
-                    "status": st,
-                }
-                for o, st in rows
-            ]
-        }
-    )
+        keys = [occurrence_key(o.slot.id, o.group_id, o.at.astimezone(UTC)) for o, _ in rows]
+        delivery = await states_for(s, keys)
+    out = []
+    for (o, st), key in zip(rows, keys, strict=True):
+        channel, state, reason = delivery.get(key, ("post", "", ""))
+        item: dict[str, str | None] = {"slot": o.slot.id, "theme": o.slot.theme}
+        item["at"] = o.at.astimezone(tz).isoformat()
+        # channel: post (robot, bridge) | groupmsg (企业群发) | reminder (staff reminder);
+        # delivery: a customer group's state (waiting_owner, sent, already_received, …)
+        item |= {"status": st, "channel": channel, "delivery": state or None}
+        if reason:
+            item["reason"] = reason
+        out.append(item)
+    return web.json_response({"occurrences": out})
+
+
+async def cancel_occurrence(request: web.Request) -> web.Response:
+    """``DELETE /api/programme/occurrences?slot=ID&at=ISO``: cancel one occurrence of a slot
+    in every group (see ``cancel.py``); 200 ``{"groups": N, "cancelled": M}``."""
+    bot = request.app[BOT]
+    slot = request.query.get("slot", "")
+    try:
+        at = datetime.fromisoformat(request.query.get("at", ""))
+    except ValueError as exc:
+        raise bad_request("at must be an ISO 8601 timestamp with its offset") from exc
+    if at.tzinfo is None:
+        raise bad_request("at must carry its offset (e.g. 2026-11-18T10:00:00+08:00)")
+    found = await cancel(bot, slot, at.astimezone(UTC))
+    if found is None:
+        raise not_found(f"slot {slot} has no occurrence at {at.isoformat()}")
+    return web.json_response({"groups": found[0], "cancelled": found[1]})
 
 
 def setup_web(app: web.Application) -> None:
     app.router.add_get("/api/groups/{gid}/programme", programme_view)
+    app.router.add_delete("/api/programme/occurrences", cancel_occurrence)
 
 
 def cmd_show(args: argparse.Namespace, load: ConfigLoader) -> int:

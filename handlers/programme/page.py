@@ -3,10 +3,17 @@ of each occurrence. Everything shown is escaped; times are in the group's timezo
 
 from __future__ import annotations
 
+from datetime import UTC
+from html import escape
+
 from aiohttp import web
 
 from bot.web_public import BOT, cards, excerpt, group_tabs, load_group, page, table, when
+from handlers.groupmsg import STATE_CN, states_for
+from handlers.programme.posting import occurrence_key
 from handlers.programme.table import STATUS_CN, monday_of, week
+
+CHANNEL_CN = {"post": "群内发送", "groupmsg": "企业群发", "reminder": "提醒群主"}
 
 STATUS_CLASS = {
     "sent": "ok",
@@ -14,6 +21,7 @@ STATUS_CLASS = {
     "skipped": "warn",
     "before_start": "muted",
     "pending": "muted",
+    "cancelled": "muted",
 }
 
 
@@ -24,8 +32,13 @@ async def programme_page(request: web.Request) -> web.Response:
     monday = monday_of(now.astimezone(bot.config.timezone(gid)).date())
     async with bot.db.read() as s:
         rows = await week(bot.config, s, gid, monday, now)
+        keys = [occurrence_key(o.slot.id, o.group_id, o.at.astimezone(UTC)) for o, _ in rows]
+        delivery = await states_for(s, keys)
     out = []
-    for occ, status in rows:
+    for (occ, status), key in zip(rows, keys, strict=True):
+        channel, state, reason = delivery.get(key, ("post", "", ""))
+        how = CHANNEL_CN[channel] + (f"：{STATE_CN.get(state, state)}" if state else "")
+        how_cell = f'<span data-delivery="{state}" title="{escape(reason)}">{escape(how)}</span>'
         first = (occ.slot.content or (occ.slot.pool[0] if occ.slot.pool else "")).splitlines()
         cls = STATUS_CLASS[status]
         badge = f'<span class="{cls}" data-status="{status}">{STATUS_CN[status]}</span>'
@@ -35,16 +48,17 @@ async def programme_page(request: web.Request) -> web.Response:
                 occ.slot.theme or occ.slot.id,
                 occ.slot.id,
                 badge,
+                how_cell,
                 excerpt(first[0] if first else ""),
             )
         )
     counts = {st: sum(1 for _, x in rows if x == st) for st in STATUS_CN}
     head = cards([(STATUS_CN[st], n, st) for st, n in counts.items()])
     grid = table(
-        ["时间", "主题", "节目", "状态", "内容"],
+        ["时间", "主题", "节目", "状态", "送达", "内容"],
         out,
-        raw=(3,),
-        wrap=(4,),
+        raw=(3, 4),
+        wrap=(5,),
         attrs='data-table="programme"',
     )
     body = f"{group_tabs(request, gid, name)}<h2>本周节目（{monday:%m-%d} 起）</h2>{head}<br>{grid}"

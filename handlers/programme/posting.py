@@ -15,6 +15,9 @@ Rules:
 - Content that cannot be rendered (a slot saved before the content rules) fails alone: the
   occurrence is recorded ``failed`` with the reason and admins are told; every other
   occurrence posts as usual.
+- A WeCom customer group without a robot (``handlers.groupmsg``) gets the occurrence through
+  its own channel: a key slot (``key = true``) as 企业群发 within the caps, anything else as a
+  staff reminder to the group owner; the ledger and the occurrence key are the same.
 - A group the bot left or was removed from (``groups.active`` false) gets no post: the
   occurrence is recorded ``skipped`` with the reason ``INACTIVE`` (nobody is told — there is
   no one to tell there).
@@ -31,6 +34,7 @@ from sqlalchemy import func, select
 
 from bot import Context, Router, Scheduled, group_active, templates
 from handlers.checkin import CheckinConfig, checkin_board, checkins_on
+from handlers.groupmsg import hand_over
 from handlers.programme.slots import slot_of
 from handlers.referral import invite_leaderboard
 from schedules.lottery import draw, seed_for
@@ -178,7 +182,13 @@ async def on_scheduled(ctx: Context) -> None:
     key = occurrence_key(slot.id, ctx.group_id, at)
     extra = await run_lottery(ctx, slot, key) if slot.action == "lottery" else {}
     values = {**await values_for(ctx, slot, names), **extra}
-    await ctx.send(ctx.group_id, templates.fill(text, values), markdown=slot.markdown, idem_key=key)
+    body = templates.fill(text, values)
+    # a WeCom customer group without a robot: 企业群发 for a key slot, else a staff reminder
+    source = f"prog:{slot.id}:{at.isoformat()}"
+    if not await hand_over(
+        ctx, key=key, source=source, text=body, at=at, official=slot.key, theme=slot.theme
+    ):
+        await ctx.send(ctx.group_id, body, markdown=slot.markdown, idem_key=key)
 
 
 async def run_lottery(ctx: Context, slot: Slot, occurrence: str) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """The week's programme with each occurrence's status, for chat, CLI and API alike.
 
-Status: ``sent`` (claimed and queued), ``failed`` (its content could not be rendered, or its
+Status: ``cancelled`` (an operator cancelled the occurrence),
+``sent`` (claimed and queued), ``failed`` (its content could not be rendered, or its
 message was dead-lettered), ``skipped`` (missed: recorded as skipped — late beyond the grace
 period, or its group inactive — or long past without ever being posted while the bot ran),
 ``before_start`` (past, and before the bot first started on this database — or the bot never
@@ -9,7 +10,7 @@ started there: nothing was missed), ``pending`` (not yet due, or due this very m
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -74,7 +75,10 @@ async def with_status(
     out = []
     for o in occs:
         st = ledger.get((o.slot.id, o.group_id, o.at)) or _unclaimed(o, now, since)
-        if st == "sent" and occurrence_key(o.slot.id, o.group_id, o.at) in dead_keys:
+        if (
+            st == "sent"
+            and occurrence_key(o.slot.id, o.group_id, o.at.astimezone(UTC)) in dead_keys
+        ):
             st = "failed"
         out.append((o, st))
     return out
@@ -98,6 +102,7 @@ STATUS_CN = {
     "skipped": "跳过",
     "before_start": "启动前",
     "pending": "待发",
+    "cancelled": "已取消",
 }
 STATUS_EN = {"before_start": "before start"}
 

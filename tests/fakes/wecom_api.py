@@ -45,6 +45,9 @@ class FakeWeCom(FakeServer):
         from tests.fakes.wecom_customer import CustomerGroups
 
         self.customer = CustomerGroups(self)  # groupchat/*, join ways, welcome templates
+        from tests.fakes.wecom_groupmsg import GroupMsg
+
+        self.groupmsg = GroupMsg(self)  # 企业群发, app messages, temporary media
 
     # -- fault injection ----------------------------------------------------------------------
     def now(self) -> float:

@@ -85,10 +85,12 @@ async def hand_over(
     official: bool,
     theme: str = "",
     attachments: list[dict[str, Any]] | None = None,
+    group_id: str | None = None,
 ) -> bool:
-    """Give this group's share of an occurrence to its customer-group channel; False when
-    the group is not a customer group (the caller posts as usual)."""
-    gid = ctx.group_id
+    """Give a group's share of an occurrence (the event's group, or ``group_id``) to its
+    customer-group channel; False when it is not a customer group (the caller posts as
+    usual)."""
+    gid = group_id or ctx.group_id
     if gid is None or not is_customer_group(ctx.config, gid):
         return False
     cfg = ctx.config.feature(GroupMsgConfig, gid)
@@ -115,8 +117,8 @@ async def hand_over(
     if (await ctx.session.execute(stmt, [row])).scalar() is None:
         return True  # this occurrence was handed over already
     if channel == "reminder":
-        local = at.astimezone(ctx.tz).strftime("%m-%d %H:%M")
-        body = ctx.render(T_REMINDER, time=local, theme=theme or "群消息", content=text)
+        local = at.astimezone(ctx.config.timezone(gid)).strftime("%m-%d %H:%M")
+        body = ctx.render_for(gid, T_REMINDER, time=local, theme=theme or "群消息", content=text)
         await queue_app_text(
             ctx.session,
             now=ctx.now(),

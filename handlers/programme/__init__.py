@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot import Feature, Page, templates
 from handlers.programme import admin, commands, posting
 from handlers.programme.api import register_cli, setup_web
+from handlers.programme.caps import check_config_warnings
 from handlers.programme.config import ProgrammeConfig, quiet_hours_check
 from handlers.programme.page import programme_page
 from handlers.programme.ticks import JOB, on_startup
@@ -26,6 +27,7 @@ FEATURE = Feature(
     cli=register_cli,
     pages=(Page("/admin/groups/{gid}/programme", programme_page, tab="本周节目"),),
     checks=(quiet_hours_check,),
+    warnings=(check_config_warnings,),
 )
 
 __all__ = ["FEATURE", "ProgrammeConfig"]

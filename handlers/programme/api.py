@@ -15,6 +15,7 @@ from bot import Config, ConfigLoader, database
 from bot.web_public import BOT, bad_request, not_found
 from handlers.groupmsg import states_for
 from handlers.programme.cancel import cancel
+from handlers.programme.caps import excesses, week_months
 from handlers.programme.posting import occurrence_key
 from handlers.programme.slots import due, load_overrides
 from handlers.programme.table import format_rows, monday_of, week, with_status
@@ -107,6 +108,8 @@ def cmd_show(args: argparse.Namespace, load: ConfigLoader) -> int:
         print(line)
     if not rows:
         print("(no occurrences this week)")
+    for e in excesses(config, week_months(monday_of(day)), args.group):
+        print(f"warning: {e.english()}")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot import Context, Router, group_only, templates
+from handlers.programme.caps import excesses, week_months
 from handlers.programme.table import STATUS_CN, monday_of, week
 
 router = Router("programme-commands")
@@ -35,4 +36,5 @@ async def show_week(ctx: Context) -> None:
         local = occ.at.astimezone(ctx.tz)
         day = f"{local:%m-%d} 周{'一二三四五六日'[local.weekday()]} {local:%H:%M}"
         lines.append(f"{day} {occ.slot.theme or occ.slot.id} [{STATUS_CN[status]}]")
+    lines += [e.chinese() for e in excesses(ctx.config, week_months(monday), ctx.group_id)]
     await ctx.reply(ctx.render(T_WEEK, title=title, lines="\n".join(lines)))

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from bot.web_public import BOT, cards, excerpt, group_tabs, load_group, page, table, when
 from handlers.groupmsg import STATE_CN, states_for
+from handlers.programme.caps import excesses, week_months
 from handlers.programme.posting import occurrence_key
 from handlers.programme.table import STATUS_CN, monday_of, week
 
@@ -61,5 +62,10 @@ async def programme_page(request: web.Request) -> web.Response:
         wrap=(5,),
         attrs='data-table="programme"',
     )
-    body = f"{group_tabs(request, gid, name)}<h2>本周节目（{monday:%m-%d} 起）</h2>{head}<br>{grid}"
+    warn = "".join(
+        f'<p class="warn" data-cap="{e.period}">{escape(e.chinese())}</p>'
+        for e in excesses(bot.config, week_months(monday), gid)
+    )
+    title = f"<h2>本周节目（{monday:%m-%d} 起）</h2>"
+    body = f"{group_tabs(request, gid, name)}{title}{warn}{head}<br>{grid}"
     return page(request, f"{name} 本周节目", body)

@@ -1,13 +1,15 @@
-"""``GET /api/matrix?tag=&days=&group_by=tag&sort=&page=&per_page=`` (bearer token, as every
-``/api`` route).
+"""``GET /api/matrix?tag=&days=&group_by=tag&sort=&page=&per_page=[&format=csv|xlsx]`` (bearer
+token, as every ``/api`` route).
 
 Rules: ``days`` 1–366 (default 7); ``tag`` keeps the groups carrying it; ``sort`` is a figure
 (``-figure`` descending) or ``name``; ``group_by=tag`` adds ``by_tag``: each tag with its
 groups' ids (in the sorted order) and its subtotal. ``per_page`` (1–1000) with ``page`` (from 1)
 gives one page of the sorted groups; without it every group is in the answer. ``subtotals`` and
 ``total`` always cover every group the filter keeps, whatever the page. Bad parameters are a
-400 naming the parameter; nothing is ever changed. Every group's figures are read at most
-once per ``[matrix] cache_s`` (60 s) and shared by the requests in between.
+400 naming the parameter; nothing is ever changed. ``format=csv|xlsx`` is the download of
+every group the filter keeps (``handlers.matrix.export``; paging does not apply). Every
+group's figures are read at most once per ``[matrix] cache_s`` (60 s) and shared by the
+requests in between.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from aiohttp import web
 from bot import StateKey
 from bot.web_public import bad_request, bot_of, int_param
 from handlers.matrix.config import MatrixConfig
+from handlers.matrix.export import FORMATS, export
 from handlers.matrix.figures import Counts
 from handlers.matrix.logic import MAX_DAYS, BadInput, Matrix, Reuse, build
 
@@ -63,7 +66,12 @@ async def matrix_view(request: web.Request) -> web.Response:
     group_by = request.query.get("group_by", "")
     if group_by not in ("", "tag"):
         raise bad_request("group_by must be tag (or absent)")
+    fmt = request.query.get("format", "json")
+    if fmt not in FORMATS:
+        raise bad_request("format must be json, csv or xlsx")
     m = await matrix_of(request)
+    if fmt != "json":
+        return export(m, fmt)
     rows = m.rows
     body: dict[str, Any] = {
         "from": m.first.isoformat(),

@@ -89,6 +89,12 @@ async def group_names(session: AsyncSession, config: Config) -> dict[str, str]:
     return {gid: name or gid for gid, name in stored.items()}
 
 
+async def tags_in_use(session: AsyncSession, config: Config) -> list[str]:
+    """Every tag some known group carries, in first-seen order."""
+    tags = await group_tags(session, config, await known_group_ids(session, config))
+    return list(dict.fromkeys(t for ts in tags.values() for t in ts))
+
+
 def by_tag(rows: list[Row]) -> dict[str, dict[str, Any]]:
     """Each tag's subtotal ("" for the groups without a tag), tags in first-seen order."""
     members: dict[str, list[Counts]] = {}

@@ -15,6 +15,7 @@ from handlers import (
     checkin,
     groupmsg,
     matrix,
+    members,
     programme,
     referral,
     rules,
@@ -33,6 +34,7 @@ FEATURES: list[Feature] = [
     checkin.FEATURE,
     groupmsg.FEATURE,  # 企业群发 and staff reminders for customer groups without a robot
     programme.FEATURE,
+    members.FEATURE,  # member tags (/标签), auto-tag rules, guided actions
     broadcast.FEATURE,  # operators' broadcasts (群发): scheduled fan-out, delivery reports
     matrix.FEATURE,  # the group matrix: every group's figures side by side, by tag
     autoreply.FEATURE,  # answers what no command or feature took; after moderation

@@ -6,6 +6,7 @@ from storage import (  # noqa: F401  (import registers the tables)
     models_broadcast,
     models_checkin,
     models_groupmsg,
+    models_members,
     models_moderation,
     models_programme,
     models_referral,

@@ -15,9 +15,10 @@ from aiohttp import web
 from bot.web_public import BOT, bad_request, csv_response, int_param, iso, not_found
 from handlers.autoreply import rule_hits
 from handlers.checkin import board_staff
+from handlers.members import inactive_members, vip_candidates
 from handlers.stats.config import StatsConfig
 from handlers.stats.daily import FIELDS, MAX_DAYS, daily_series
-from handlers.stats.reports import group_exists, inactive_members, vip_candidates
+from handlers.stats.reports import group_exists
 
 
 def output_format(request: web.Request) -> str:

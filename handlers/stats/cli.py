@@ -18,6 +18,7 @@ from typing import Any
 
 from bot import Config, ConfigLoader, database
 from handlers.checkin import board_staff
+from handlers.members import inactive_members, vip_candidates
 from handlers.stats import reports
 from handlers.stats.config import StatsConfig
 
@@ -81,13 +82,13 @@ async def build_report(config: Config, group: str | None, days: int | None) -> l
         for gid in gids:
             cfg = config.feature(StatsConfig, gid)
             n = days or cfg.inactive_days
-            idle = await reports.inactive_members(s, gid, now, n, cfg.report_limit)
+            idle = await inactive_members(s, gid, now, n, cfg.report_limit)
             out += _section(
                 f"{gid}: inactive members (no message or check-in for {n} days)",
                 ["user", "name", "last seen", "idle days"],
                 [(r.user_id, r.name, _day(r.last_seen, config, gid), r.idle_days) for r in idle],
             )
-            vips = await reports.vip_candidates(
+            vips = await vip_candidates(
                 s, gid, cfg.vip_invite_weight, cfg.report_limit, board_staff(config, gid)
             )
             out += _section(

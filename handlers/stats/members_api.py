@@ -1,6 +1,7 @@
 """JSON API (CONTRACT.md): the member view and the leaderboards (``format=csv`` for a
-download). Both combine check-ins, invites and warnings, so they read each feature through
-its package (``handlers.checkin``, ``handlers.referral``, ``handlers.rules``)."""
+download). Both combine check-ins, invites, warnings and tags, so they read each feature
+through its package (``handlers.checkin``, ``handlers.referral``, ``handlers.rules``,
+``handlers.members``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy import select
 
 from bot.web_public import BOT, bad_request, csv_response, not_found
 from handlers.checkin import checkin_board, member_checkins
+from handlers.members import member_tags
 from handlers.referral import invite_counts, invite_leaderboard
 from handlers.rules import warning_count
 from storage.models import Member
@@ -33,6 +35,7 @@ async def member_view(request: web.Request) -> web.Response:
         c = await member_checkins(s, bot.config, gid, uid, now)
         invites = await invite_counts(s, gid, uid)
         warnings = await warning_count(s, gid, uid, now)
+        tags = await member_tags(s, gid, uid)
     return web.json_response(
         {
             "group_id": gid,
@@ -47,6 +50,7 @@ async def member_view(request: web.Request) -> web.Response:
             "points": c.points,
             "invites": invites,
             "warnings": warnings,
+            "tags": tags,
         }
     )
 

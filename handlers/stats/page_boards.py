@@ -7,9 +7,9 @@ from aiohttp import web
 
 from bot.web_public import BOT, group_tabs, load_group, page, table
 from handlers.checkin import board_staff, checkin_board
+from handlers.members import inactive_members, vip_candidates
 from handlers.referral import invite_leaderboard
 from handlers.stats.config import StatsConfig
-from handlers.stats.reports import inactive_members, vip_candidates
 
 LIMIT = 20
 

@@ -1,12 +1,7 @@
-"""Operator reports: who went quiet, who deserves a VIP look, which groups are filling up,
-and which messages could not be delivered.
+"""Operator reports: which groups are filling up and which messages could not be delivered
+(who went quiet and who deserves a VIP look come from ``handlers.members``).
 
 Rules:
-- Inactive: a member still in the group who neither spoke nor checked in during the last
-  ``days`` days, and who has been in the group at least that long (newcomers are not inactive).
-- VIP candidates: score = check-in days + ``vip_invite_weight`` × valid invites (admin
-  adjustments included); members still in the group, best first, ties by user id; staff are
-  left off as on the check-in boards (``[checkin] exclude_staff``).
 - Near capacity: ``[welcome] near_capacity`` members or more (``full`` from ``capacity`` on).
 - Dead letters: outbox rows that ended ``dead`` (permanent error or retries exhausted), newest
   first.
@@ -15,34 +10,14 @@ Rules:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import Config
-from handlers.referral import invite_leaderboard
 from handlers.welcome import WelcomeConfig
 from storage.models import Group, Member, OutboxMessage
-from storage.models_checkin import Checkin, CheckinStats
-
-
-@dataclass
-class Inactive:
-    user_id: str
-    name: str
-    last_seen: datetime | None
-    idle_days: int
-
-
-@dataclass
-class Vip:
-    user_id: str
-    name: str
-    checkins: int
-    invites: int
-    score: int
 
 
 @dataclass
@@ -87,76 +62,6 @@ async def known_group_ids_page(
 
 async def group_exists(session: AsyncSession, config: Config, gid: str) -> bool:
     return config.group(gid) is not None or await session.get(Group, gid) is not None
-
-
-async def inactive_members(
-    session: AsyncSession, gid: str, now: datetime, days: int, limit: int
-) -> list[Inactive]:
-    cutoff = now - timedelta(days=days)
-    last_checkin = (
-        select(func.max(Checkin.at))
-        .where(Checkin.group_id == gid, Checkin.user_id == Member.user_id, ~Checkin.void)
-        .scalar_subquery()
-    )
-    rows = await session.execute(
-        select(Member, last_checkin)
-        .where(
-            Member.group_id == gid,
-            Member.in_group,
-            func.coalesce(Member.joined_at, Member.first_seen_at) <= cutoff,
-        )
-        .order_by(Member.user_id)
-    )
-    out: list[Inactive] = []
-    for m, checked in rows.all():
-        seen = [t for t in (m.last_active_at, checked) if t is not None]
-        last = max(seen) if seen else None
-        if last is not None and last > cutoff:
-            continue
-        since = last or m.joined_at or m.first_seen_at
-        out.append(Inactive(m.user_id, m.name or m.user_id, last, (now - since).days))
-    out.sort(key=lambda r: (-r.idle_days, r.user_id))
-    return out[:limit]
-
-
-async def vip_candidates(
-    session: AsyncSession,
-    gid: str,
-    invite_weight: int,
-    limit: int,
-    staff: set[str] | frozenset[str],
-) -> list[Vip]:
-    """Members ranked by check-in days + ``invite_weight`` × valid invites, ``staff`` (who
-    ``handlers.checkin.board_staff`` names) left off — required, so no caller forgets it."""
-    invites = {u: n for u, _name, n in await invite_leaderboard(session, gid, 100_000)}
-    checkins = dict(
-        (
-            await session.execute(
-                select(CheckinStats.user_id, CheckinStats.total_days).where(
-                    CheckinStats.group_id == gid, CheckinStats.total_days > 0
-                )
-            )
-        ).all()
-    )
-    present = dict(
-        (
-            await session.execute(
-                select(Member.user_id, Member.name).where(
-                    Member.group_id == gid,
-                    Member.in_group,
-                    Member.user_id.in_(sorted(set(invites) | set(checkins))),
-                )
-            )
-        ).all()
-    )
-    out = []
-    for uid, name in present.items():
-        if uid in staff:
-            continue
-        c, i = int(checkins.get(uid, 0)), int(invites.get(uid, 0))
-        out.append(Vip(uid, name or uid, c, i, c + invite_weight * i))
-    out.sort(key=lambda v: (-v.score, v.user_id))
-    return [v for v in out if v.score > 0][:limit]
 
 
 async def near_capacity(session: AsyncSession, config: Config) -> list[Capacity]:

@@ -35,6 +35,7 @@ from bot.first_start import first_start, record_first_start
 from bot.group_tags import group_tags
 from bot.jobs import submit
 from bot.names import NAME_CHECKS, NameCheck, display_name
+from bot.repository import Repository
 from bot.runtime import Bot
 from bot.sections import GroupConfig, Section
 from bot.sending import (
@@ -76,6 +77,7 @@ __all__ = [
     "Page",
     "PatternError",
     "Patterns",
+    "Repository",
     "Role",
     "Router",
     "Scheduled",

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from bot.config import Config
     from bot.dispatch.router import Router
+    from bot.repository import Repository
     from bot.runtime import Bot
     from bot.sections import Section
 
@@ -74,3 +75,6 @@ class Feature:
     checks: tuple[Check, ...] = ()  # config checks that span sections or groups
     # what `check-config` prints as warnings (the config is usable; exit 0)
     warnings: tuple[Check, ...] = ()
+    # the feature's repositories (bot/repository.py); those with a preload read in bulk
+    # before every dispatcher batch
+    repositories: tuple[type[Repository], ...] = ()

@@ -88,6 +88,9 @@ class Bot:
         self.instance_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         routers = [f.router for f in self.features if f.router is not None]
         self.services = Services(config, self.clock, self.db, routers, build_registry(routers))
+        self.services.preloaders = [
+            r for f in self.features for r in f.repositories if r.preloads()
+        ]
         self.metrics = Metrics()
         self._dispatch_wake = asyncio.Event()
         self._outbox_wake = asyncio.Event()

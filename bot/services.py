@@ -14,6 +14,7 @@ from storage.db import Database
 
 if TYPE_CHECKING:
     from bot.dispatch.router import Router
+    from bot.repository import Repository
 
 
 @dataclass
@@ -25,6 +26,8 @@ class Services:
     registry: Registry
     # what the core and the features keep in memory between events, under typed keys
     state: State = field(default_factory=State)
+    # the features' repositories that read in bulk before a dispatcher batch (their preload)
+    preloaders: list[type[Repository]] = field(default_factory=list)
 
     def self_ids(self, event: Event) -> set[str]:
         """The bot's own account ids: from config and from what the platform told us."""

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import event, func, select
 
 from bot.events import MessageReceived
-from handlers.checkin import repo
+from handlers.checkin import Checkins
 from storage.models_checkin import Checkin
 from tests.harness import Harness
 
@@ -102,16 +102,16 @@ async def test_a_constraint_hit_reruns_the_batch_one_by_one(
     """Bob's row for today appears after the batch read (another writer): the batch's insert
     fails, and the one-by-one rerun tells Bob he has checked in, once."""
     h = await make_harness(PLAIN)
-    real = repo.preload_days
+    real = Checkins.load_days
 
-    async def stale(batch: Any, keys: list[Any]) -> None:
-        await real(batch, keys)
-        if batch.deferred and keys:
+    async def stale(self: Checkins, keys: list[Any]) -> None:
+        await real(self, keys)
+        if self._in_batch and keys:
             day = keys[0][2]
             async with h.bot.db.transaction() as s:  # the other writer (commits at once)
                 s.add(Checkin(group_id="g1", user_id="bob", day=day, at=h.clock.now()))
 
-    monkeypatch.setattr(repo, "preload_days", stale)
+    monkeypatch.setattr(Checkins, "load_days", stale)
     await store(h, [message(h, "alice", "/签到"), message(h, "bob", "/签到")])
     await h.bot.drain()
     said = "\n".join(h.new_lines())

@@ -70,6 +70,7 @@ class Batch:
         self._flushing = False
         self._listening = False
         self.emitted = False  # a follow-up event was queued in the inbox (Context.emit)
+        self.repos: dict[type, Any] = {}  # the batch's repositories (bot/repository.py)
         if deferred:
             event.listen(session.sync_session, "do_orm_execute", self._before_execute)
             self._listening = True

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -29,8 +29,11 @@ from storage.models import AuditEntry, GroupSetting, InboxEvent, Member
 
 if TYPE_CHECKING:
     from bot.config import Config, S
+    from bot.repository import Repository
     from bot.sections import GroupConfig
     from bot.services import Services
+
+R = TypeVar("R", bound="Repository")
 
 
 @dataclass
@@ -91,6 +94,11 @@ class Context:
     def feature(self, section: type[S]) -> S:
         """This group's view of a feature's section: ``ctx.feature(CheckinConfig)``."""
         return self.config.feature(section, self.group_id)
+
+    def repo(self, cls: type[R]) -> R:
+        """The unit of work's repository ``cls`` (``ctx.repo(Checkins)``): shared by the events
+        of a dispatcher batch, reading and writing at once anywhere else."""
+        return cls.shared(self.batch)
 
     def render(self, key: str, **values: Any) -> str:
         return self.render_for(self.group_id, key, **values)

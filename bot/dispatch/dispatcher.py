@@ -130,6 +130,8 @@ class Dispatcher:
 
     async def _preload(self, batch: Batch, events: list[Event]) -> None:
         await preload_members(batch, events)
+        for repo in self.services.preloaders:
+            await repo.shared(batch).preload(events, self.services)
         for router in self.services.routers:
             for fn in router.preloads:
                 await fn(batch, events, self.services)

@@ -1,8 +1,9 @@
 """Daily check-ins (签到/打卡): once per local day, streaks, points, make-up cards, boards.
 
-Other features use ``CheckinConfig``, ``has_checked_in``, ``checkins_on``, ``leaderboard``,
-``member_checkins``/``my_checkins`` (a member's totals), ``checkin_board`` and
-``board_staff`` (who is left off rankings).
+Other features use ``CheckinConfig``, the repository ``Checkins`` (``ctx.repo(Checkins)``:
+``totals``, ``has_day``, ``days``, ``board`` …), ``has_checked_in``, ``checkins_on``,
+``leaderboard``, ``member_checkins``/``my_checkins`` (a member's totals), ``checkin_board``
+and ``board_staff`` (who is left off rankings).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 from bot import Feature, templates
 from handlers.checkin import boards, commands
 from handlers.checkin.config import CheckinConfig
-from handlers.checkin.repo import checkins_on, has_checked_in, leaderboard
+from handlers.checkin.logic import Totals
+from handlers.checkin.repo import Checkins, checkins_on, has_checked_in, leaderboard
 from handlers.checkin.views import (
     MemberCheckins,
     board_staff,
@@ -28,12 +30,15 @@ FEATURE = Feature(
     router=router,
     config=CheckinConfig,
     templates=templates.owned_by(__name__),
+    repositories=(Checkins,),
 )
 
 __all__ = [
     "FEATURE",
     "CheckinConfig",
+    "Checkins",
     "MemberCheckins",
+    "Totals",
     "board_staff",
     "checkin_board",
     "checkins_on",

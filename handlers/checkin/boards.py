@@ -12,6 +12,7 @@ from __future__ import annotations
 from bot import Context, Role, Router, group_only, templates
 from handlers.checkin import repo
 from handlers.checkin.commands import cfg_of
+from handlers.checkin.repo import Checkins
 
 router = Router("checkin-boards")
 V = ("name", "group", "bot")
@@ -50,7 +51,7 @@ async def board(ctx: Context) -> None:
     cfg = cfg_of(ctx)
     exclude = repo.staff_of(cfg, ctx.config.group_admins(ctx.group_id), ctx.config.bot.admins)
     today = ctx.local_day(cfg.reset_hour)
-    rows = await repo.leaderboard(ctx.session, ctx.group_id, kind, 10, today, exclude)
+    rows = await ctx.repo(Checkins).board(ctx.group_id, kind, 10, today, exclude)
     if not rows:
         text = ctx.render(T_EMPTY, title=title)
     else:

@@ -14,27 +14,21 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import update
-
 from bot import (
     STOP,
-    Batch,
     Context,
-    Event,
     MessageReceived,
     Role,
     Router,
-    Services,
     group_only,
     not_command,
     number,
     templates,
 )
-from handlers.checkin import logic, repo
+from handlers.checkin import logic
 from handlers.checkin.config import CheckinConfig
+from handlers.checkin.repo import Checkins
 from handlers.checkin.views import makeup_problem
-from storage.dialect import rowcount
-from storage.models_checkin import Checkin
 
 router = Router("checkin")
 V = ("name", "group", "bot")
@@ -102,18 +96,18 @@ async def do_checkin(ctx: Context, content: str) -> None:
         await ctx.reply(ctx.render(T_NEED, name=name))
         return
     day = ctx.local_day(cfg.reset_hour)
-    st = await repo.stats_for(ctx.batch, ctx.group_id, ctx.user_id)
+    checkins = ctx.repo(Checkins)
+    st = await checkins.totals(ctx.group_id, ctx.user_id)
     later = st.last_day is not None and day < st.last_day  # the clock stepped back: done
-    if later or await repo.has_row(ctx.batch, ctx.group_id, ctx.user_id, day):
+    if later or await checkins.has_day(ctx.group_id, ctx.user_id, day):
         await ctx.reply(ctx.render(T_AGAIN, name=name, streak=st.streak))
         return
     streak = logic.next_streak(st.last_day, st.streak, day)
     points = logic.points_for(cfg, streak, day)
-    await repo.insert_checkin(
-        ctx.batch,
-        group_id=ctx.group_id,
-        user_id=ctx.user_id,
-        day=day,
+    await checkins.record(
+        ctx.group_id,
+        ctx.user_id,
+        day,
         at=ctx.now(),
         points=points,
         streak=streak,
@@ -121,21 +115,16 @@ async def do_checkin(ctx: Context, content: str) -> None:
         image_url=image,
         event_id=ctx.event_id,
     )
-    repo.roll_season(st, day)
-    st.total_days += 1
-    st.streak = streak
-    st.best_streak = max(st.best_streak, streak)
-    st.last_day = day
-    st.points += points
-    st.season_days += 1
-    st.season_points += points
+    card = logic.earns_card(cfg, streak)
+    st = await checkins.save_totals(
+        ctx.group_id, ctx.user_id, logic.after_checkin(st, day, streak, points, card)
+    )
     extra = []
-    if logic.earns_card(cfg, streak):
-        st.cards += 1
+    if card:
         extra.append(ctx.render(T_CARD, name=name, cards=st.cards))
     if streak in cfg.milestones:
         extra.append(ctx.render(T_MILESTONE, name=name, streak=streak))
-    rank = await repo.next_rank(ctx.batch, ctx.group_id, day)
+    rank = await checkins.count_one(ctx.group_id, day)
     text = ctx.render(
         T_OK,
         name=name,
@@ -171,23 +160,6 @@ async def bare_word(ctx: Context) -> object:
     return STOP
 
 
-WORDS = ("签到", "打卡", "checkin")
-
-
-@router.preload
-async def preload(batch: Batch, events: list[Event], services: Services) -> None:
-    """For the batch's messages that look like a check-in: whether the day is taken, the
-    member's totals and the day's count, in three queries."""
-    now = services.clock.now()
-    keys = []
-    for ev in events:
-        if isinstance(ev, MessageReceived) and ev.group_id and any(w in ev.text for w in WORDS):
-            cfg = services.config.feature(CheckinConfig, ev.group_id)
-            day = logic.local_day(now, services.config.timezone(ev.group_id), cfg.reset_hour)
-            keys.append((ev.group_id, ev.user_id, day))
-    await repo.preload_days(batch, keys)
-
-
 def parse_day(text: str) -> date | None:
     try:
         return date.fromisoformat(text)
@@ -208,17 +180,17 @@ async def makeup(ctx: Context) -> None:
     words = ctx.command.words
     day = parse_day(words[0]) if words else None
     today = ctx.local_day(cfg.reset_hour)
-    st = await repo.stats_for(ctx.batch, ctx.group_id, ctx.user_id)
+    checkins = ctx.repo(Checkins)
+    st = await checkins.totals(ctx.group_id, ctx.user_id)
     reason = makeup_problem(ctx, cfg, day, today, st.cards)
     if not reason and day is not None:
-        if await repo.has_row(ctx.batch, ctx.group_id, ctx.user_id, day):
+        if await checkins.has_day(ctx.group_id, ctx.user_id, day):
             reason = "那天已经签到过了"
         else:
-            await repo.insert_checkin(
-                ctx.batch,
-                group_id=ctx.group_id,
-                user_id=ctx.user_id,
-                day=day,
+            await checkins.record(
+                ctx.group_id,
+                ctx.user_id,
+                day,
                 at=ctx.now(),
                 points=cfg.base_points,
                 streak=0,
@@ -228,9 +200,9 @@ async def makeup(ctx: Context) -> None:
     if reason:
         await ctx.reply(ctx.render(T_MAKEUP_BAD, name=name, reason=reason))
         return
-    st.cards -= 1
-    st = await repo.rebuild(ctx.batch, ctx.group_id, ctx.user_id, today)
-    streak = logic.current_streak(await repo.days_of(ctx.session, ctx.group_id, ctx.user_id), today)
+    await checkins.add_cards(ctx.group_id, ctx.user_id, -1)
+    st = await checkins.rebuild(ctx.group_id, ctx.user_id, today)
+    streak = logic.current_streak(await checkins.days(ctx.group_id, ctx.user_id), today)
     await ctx.audit("checkin.makeup", ctx.user_id, day=str(day))
     await ctx.reply(
         ctx.render(
@@ -255,8 +227,7 @@ async def grant_cards(ctx: Context) -> None:
         await ctx.reply(ctx.render(T_USAGE, name="", usage="/补签卡 @成员 张数(1-100)"))
         return
     target = ctx.command.mentions[0]
-    st = await repo.stats_for(ctx.batch, ctx.group_id, target)
-    st.cards += n
+    st = await ctx.repo(Checkins).add_cards(ctx.group_id, target, n)
     await ctx.audit("checkin.grant_cards", target, n=n)
     name = await ctx.member_name(target)
     await ctx.reply(ctx.render(T_GRANT, name="", target=name, n=n, cards=st.cards))
@@ -276,19 +247,10 @@ async def void(ctx: Context) -> None:
         await ctx.reply(ctx.render(T_USAGE, name="", usage="/撤销签到 @成员 YYYY-MM-DD"))
         return
     target, day = ctx.command.mentions[0], days[0]
-    res = await ctx.session.execute(
-        update(Checkin)
-        .where(
-            Checkin.group_id == ctx.group_id,
-            Checkin.user_id == target,
-            Checkin.day == day,
-            Checkin.void.is_(False),
-        )
-        .values(void=True)
-    )
-    if not rowcount(res):
+    checkins = ctx.repo(Checkins)
+    if not await checkins.void(ctx.group_id, target, day):
         await ctx.reply(ctx.render(T_MAKEUP_BAD, name="", reason=f"{day} 没有可撤销的签到"))
         return
-    await repo.rebuild(ctx.batch, ctx.group_id, target, ctx.local_day(cfg_of(ctx).reset_hour))
+    await checkins.rebuild(ctx.group_id, target, ctx.local_day(cfg_of(ctx).reset_hour))
     await ctx.audit("checkin.void", target, day=str(day))
     await ctx.reply(ctx.render(T_VOID, name="", target=await ctx.member_name(target), day=str(day)))

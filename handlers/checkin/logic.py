@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -64,4 +65,54 @@ def current_streak(days: set[date], today: date) -> int:
 def best_streak(days: set[date]) -> int:
     return max(
         (run_ending_at(days, d) for d in days if d + timedelta(days=1) not in days), default=0
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """A member's check-in totals as stored (all zero before their first check-in)."""
+
+    total_days: int = 0
+    streak: int = 0
+    best_streak: int = 0
+    last_day: date | None = None
+    points: int = 0
+    season: str = ""  # "YYYY-MM": the month season_days/season_points count
+    season_days: int = 0
+    season_points: int = 0
+    cards: int = 0
+
+
+def after_checkin(t: Totals, day: date, streak: int, points: int, card: bool) -> Totals:
+    """The totals after a check-in on ``day`` (the day's streak and points decided)."""
+    season = day.strftime("%Y-%m")
+    same = t.season == season
+    return Totals(
+        total_days=t.total_days + 1,
+        streak=streak,
+        best_streak=max(t.best_streak, streak),
+        last_day=day,
+        points=t.points + points,
+        season=season,
+        season_days=(t.season_days if same else 0) + 1,
+        season_points=(t.season_points if same else 0) + points,
+        cards=t.cards + (1 if card else 0),
+    )
+
+
+def rebuilt(t: Totals, rows: list[tuple[date, int]], today: date) -> Totals:
+    """The totals recomputed from the (non-void) check-in rows (day, points); cards kept."""
+    days = {d for d, _ in rows}
+    last = max(days) if days else None
+    season = today.strftime("%Y-%m")
+    return Totals(
+        total_days=len(days),
+        streak=run_ending_at(days, last) if last else 0,
+        best_streak=best_streak(days),
+        last_day=last,
+        points=sum(p for _, p in rows),
+        season=season,
+        season_days=sum(1 for d, _ in rows if d.strftime("%Y-%m") == season),
+        season_points=sum(p for d, p in rows if d.strftime("%Y-%m") == season),
+        cards=t.cards,
     )

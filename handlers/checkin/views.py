@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import Config, Context
 from handlers.checkin import logic, repo
 from handlers.checkin.config import CheckinConfig
-from storage.models_checkin import CheckinStats
+from handlers.checkin.logic import Totals
+from handlers.checkin.repo import Checkins
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +36,7 @@ def today(config: Config, group_id: str, now: datetime) -> date:
     return logic.local_day(now, config.timezone(group_id), cfg.reset_hour)
 
 
-def _summary(st: CheckinStats, days: set[date], day: date) -> MemberCheckins:
+def _summary(st: Totals, days: set[date], day: date) -> MemberCheckins:
     season = day.strftime("%Y-%m")
     same = st.season == season
     return MemberCheckins(
@@ -54,16 +55,18 @@ async def member_checkins(
     session: AsyncSession, config: Config, group_id: str, user_id: str, now: datetime
 ) -> MemberCheckins:
     """A member's committed check-in totals (zeros when none)."""
-    st = await repo.stats_row(session, group_id, user_id)
-    days = await repo.days_of(session, group_id, user_id)
+    checkins = Checkins(session)
+    st = await checkins.totals(group_id, user_id)
+    days = await checkins.days(group_id, user_id)
     return _summary(st, days, today(config, group_id, now))
 
 
 async def my_checkins(ctx: Context, user_id: str) -> MemberCheckins:
     """A member's totals as the handler's batch sees them (its own writes included)."""
     assert ctx.group_id is not None
-    st = await repo.stats_seen(ctx.batch, ctx.group_id, user_id)
-    days = await repo.days_of(ctx.session, ctx.group_id, user_id)
+    checkins = ctx.repo(Checkins)
+    st = await checkins.totals(ctx.group_id, user_id)
+    days = await checkins.days(ctx.group_id, user_id)
     return _summary(st, days, today(ctx.config, ctx.group_id, ctx.now()))
 
 

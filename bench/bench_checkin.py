@@ -150,7 +150,7 @@ async def part1(n: int, conc: int, tmp: Path, split: bool) -> dict[str, float]:
 
 async def part2(rows: int, tmp: Path) -> list[tuple[str, float]]:
     from bot.config import parse_config
-    from handlers.checkin import repo
+    from handlers.checkin import leaderboard
     from storage.db import Database
 
     url = f"sqlite+aiosqlite:///{tmp / 'lb.db'}"
@@ -186,10 +186,10 @@ async def part2(rows: int, tmp: Path) -> list[tuple[str, float]]:
     today = start + timedelta(days=days - 1)
     async with db.read() as s:
         for board in ("today", "streak", "total", "points", "month"):
-            await repo.leaderboard(s, "g", board, 10, today)
+            await leaderboard(s, "g", board, 10, today)
             t0 = time.perf_counter()
             for _ in range(20):
-                await repo.leaderboard(s, "g", board, 10, today)
+                await leaderboard(s, "g", board, 10, today)
             out.append((board, (time.perf_counter() - t0) / 20 * 1000))
     await db.dispose()
     return out

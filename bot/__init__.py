@@ -9,7 +9,6 @@ other public modules are ``bot.web_public`` (routes and dashboard pages) and ``b
 from bot import templates
 from bot.commands import CommandOptions, Role, number
 from bot.config import Config
-from bot.dispatch.batch import Batch
 from bot.dispatch.context import Context
 from bot.dispatch.router import STOP, Router, group_only, not_command, private_only
 from bot.dispatch.tracking import (
@@ -34,6 +33,7 @@ from bot.feature import ConfigLoader, Feature, Job, Page
 from bot.first_start import first_start, record_first_start
 from bot.group_tags import group_tags
 from bot.jobs import submit
+from bot.members import MemberInfo, Members
 from bot.names import NAME_CHECKS, NameCheck, display_name
 from bot.repository import Repository
 from bot.runtime import Bot
@@ -57,7 +57,6 @@ __all__ = [
     "HEALTH_DETAILS",
     "NAME_CHECKS",
     "STOP",
-    "Batch",
     "Bot",
     "BotEnteredChat",
     "CommandOptions",
@@ -70,8 +69,10 @@ __all__ = [
     "GroupConfig",
     "Image",
     "Job",
+    "MemberInfo",
     "MemberJoined",
     "MemberLeft",
+    "Members",
     "MessageReceived",
     "NameCheck",
     "Page",

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.dispatch.batch import Batch
 from storage.base import Base
+from storage.dialect import insert_ignore
 
 if TYPE_CHECKING:
     from bot.events import Event
@@ -139,6 +140,18 @@ class Repository:
     ) -> None:
         """INSERT one row unless the ``conflict`` columns match an existing one."""
         await self._batch.insert_ignore(model, row, conflict)
+
+    async def _claim(self, model: type[Base], row: dict[str, Any], conflict: list[str]) -> bool:
+        """Insert the row; True for the one caller that inserted it. In a batch the row is
+        written with the batch as a plain INSERT: should it exist already, the unique
+        constraint fails the batch and its events run again one by one, where this answers
+        exactly (``INSERT … ON CONFLICT DO NOTHING RETURNING``)."""
+        if self._batch.deferred:
+            await self._batch.insert(model, row)
+            return True
+        table = model.__table__
+        stmt = insert_ignore(self._session, table, conflict).returning(*table.primary_key)
+        return (await self._session.execute(stmt, [row])).first() is not None
 
     async def _upsert_add(
         self,

@@ -136,7 +136,6 @@ def test_checker_names_file_and_line(tmp_path: Path) -> None:
 # entry is removed as soon as its file is clean (``test_the_allow_list_only_shrinks``).
 UNIT_OF_WORK_ALLOWED = {
     "handlers/autoreply/answer.py",
-    "handlers/autoreply/chatrules.py",
     "handlers/autoreply/commands.py",
     "handlers/autoreply/prune.py",
     "handlers/autoreply/repo.py",
@@ -152,10 +151,6 @@ UNIT_OF_WORK_ALLOWED = {
     "handlers/referral/ledger.py",
     "handlers/referral/mine.py",
     "handlers/referral/settle.py",
-    "handlers/rules/commands.py",
-    "handlers/rules/guard.py",
-    "handlers/rules/repo.py",
-    "handlers/stats/counting.py",
     "handlers/wecom_sync/events.py",
     "handlers/wecom_sync/joincodes.py",
     "handlers/welcome/events.py",

@@ -3,10 +3,11 @@
 Rules:
 - Events are taken from the inbox in id order, a batch at a time, and the batch's effects and
   its "done" marks commit together — a crash before the commit re-runs it cleanly.
-- Fast path: the whole batch shares one ``Batch`` (bot/dispatch/batch.py): the routers'
-  preloads read what the events need in bulk, and the rows they write go out in one statement
-  per table. Any error rolls the batch back and the events run again one savepoint each (slow
-  path, nothing cached), so a failing event or a constraint hit never takes others with it.
+- Fast path: the whole batch shares one ``Batch`` (bot/dispatch/batch.py): the features'
+  repositories read what the events need in bulk (``Repository.preload``), and the rows they
+  write go out in one statement per table. Any error rolls the batch back and the events run
+  again one savepoint each (slow path, nothing cached), so a failing event or a constraint
+  hit never takes others with it.
 - On PostgreSQL several instances share the inbox: a batch is taken with ``FOR UPDATE SKIP
   LOCKED`` and stays locked until its transaction ends, so no two instances run one event;
   and a group's events run on one instance at a time (see ``_own_groups``).
@@ -132,9 +133,6 @@ class Dispatcher:
         await preload_members(batch, events)
         for repo in self.services.preloaders:
             await repo.shared(batch).preload(events, self.services)
-        for router in self.services.routers:
-            for fn in router.preloads:
-                await fn(batch, events, self.services)
 
     @classmethod
     async def _relock(cls, session: Any, rows: list[Any]) -> list[Any]:

@@ -5,8 +5,8 @@ Rules:
   one unit of work; a handler returns ``STOP`` to keep later handlers from seeing the event.
 - A command handler matches only its own command; a matched command stops the event.
 - Filters are small composable predicates over the Context.
-- A router may declare preloads: bulk reads run once per dispatcher batch, so handlers find
-  their rows in the batch instead of querying once per event.
+- Bulk reads for a dispatcher batch are not a router's: a feature's repositories declare them
+  (``Repository.preload``, listed in ``Feature.repositories``).
 """
 
 from __future__ import annotations
@@ -19,15 +19,11 @@ from bot.commands import CommandSpec, Registry, Role
 from bot.events import Event, MessageReceived
 
 if TYPE_CHECKING:
-    from bot.dispatch.batch import Batch
     from bot.dispatch.context import Context
-    from bot.services import Services
 
 STOP = object()
 Handler = Callable[["Context"], Awaitable[Any]]
 Filter = Callable[["Context"], bool]
-# reads in bulk what a batch's events will need (see bot/dispatch/batch.py)
-Preload = Callable[["Batch", "list[Event]", "Services"], Awaitable[None]]
 
 
 def group_only(ctx: Context) -> bool:
@@ -58,12 +54,6 @@ class Router:
     name: str
     routes: list[Route] = field(default_factory=list)
     commands: list[CommandSpec] = field(default_factory=list)
-    preloads: list[Preload] = field(default_factory=list)
-
-    def preload(self, fn: Preload) -> Preload:
-        """Run before a batch of events, to fetch in bulk what its handlers will read."""
-        self.preloads.append(fn)
-        return fn
 
     def on(
         self, event_type: type[Event], *filters: Filter, observes: bool = False

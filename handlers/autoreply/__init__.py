@@ -14,6 +14,7 @@ from __future__ import annotations
 from bot import Feature, Page, templates
 from handlers.autoreply import answer, commands, prune, requests
 from handlers.autoreply.api import autoreply_page, setup_web
+from handlers.autoreply.chatrules import ChatRules
 from handlers.autoreply.config import AutoreplyConfig, budget_check
 from handlers.autoreply.repo import hits as rule_hits
 from handlers.autoreply.worker import on_shutdown, on_startup, run_pending
@@ -21,7 +22,6 @@ from handlers.autoreply.worker import on_shutdown, on_startup, run_pending
 router = commands.router
 for part in (answer, requests, prune):
     router.routes += part.router.routes
-    router.preloads += part.router.preloads
 
 FEATURE = Feature(
     name="autoreply",
@@ -34,6 +34,7 @@ FEATURE = Feature(
     jobs=(prune.JOB,),
     web=setup_web,
     pages=(Page("/admin/groups/{gid}/autoreply", autoreply_page, tab="自动回复"),),
+    repositories=(ChatRules,),
 )
 
 __all__ = ["FEATURE", "AutoreplyConfig", "rule_hits", "run_pending"]

@@ -32,7 +32,7 @@ from bot import (
     members_in_group,
     templates,
 )
-from handlers.autoreply.chatrules import COMMAND_PREFIXES, chat_rules, preload_chat_rules
+from handlers.autoreply.chatrules import COMMAND_PREFIXES, chat_rules
 from handlers.autoreply.config import AutoreplyConfig
 from handlers.autoreply.logic import Book, Books, Entry, entries_for, looks_like_question
 from handlers.autoreply.repo import record_answer, take_cooldown
@@ -40,7 +40,6 @@ from handlers.autoreply.requests import ask_later
 from handlers.checkin import CheckinConfig, checkin_board, checkins_on
 
 router = Router("autoreply")
-router.preload(preload_chat_rules)
 BOOKS: StateKey[Books] = StateKey("autoreply.books", Books)
 CN_WEEKDAY = "一二三四五六日"
 

@@ -2,7 +2,8 @@
 
 Rules:
 - A group's chat rules are kept in the process for ``KEEP_S`` seconds (monotonic clock) after
-  they were read; within a batch they are read once for all the batch's groups (a preload).
+  they were read; within a batch they are read once for all the batch's groups
+  (``ChatRules.preload``).
 - ``/加回复`` and ``/删回复`` drop the group's copy at once in this process, and nothing read
   by a batch that changed chat rules is kept (it may still roll back), so this process answers
   with a new rule from the next message on. Another instance sharing the database sees the
@@ -12,11 +13,12 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import Batch, Context, Event, MessageReceived, Services, StateKey
+from bot import Context, Event, MessageReceived, Repository, Services, StateKey
 from handlers.autoreply.logic import Entry
 from storage.models_autoreply import AutoreplyRule
 
@@ -39,11 +41,14 @@ _CHAT = (
 
 async def chat_entries(session: AsyncSession, gids: Sequence[str]) -> dict[str, tuple[Entry, ...]]:
     """The chat-added rules of ``gids``, per group, oldest first: each an entry ``#<id>``,
-    always in force, the group's own. (Read on the session's connection: chat rules are only
-    written by plain statements, so no pending write of a batch can be missed.)"""
+    always in force, the group's own."""
     rows = await (await session.connection()).execute(_CHAT, {"gids": list(gids)})
+    return _entries(rows.all(), gids)
+
+
+def _entries(rows: Sequence[Any], gids: Sequence[str]) -> dict[str, tuple[Entry, ...]]:
     out: dict[str, list[Entry]] = {g: [] for g in gids}
-    for rid, gid, match, keywords, reply in rows.all():
+    for rid, gid, match, keywords, reply in rows:
         out[gid].append(Entry(f"#{rid}", "chat", match, tuple(keywords), reply))
     return {g: tuple(v) for g, v in out.items()}
 
@@ -55,60 +60,73 @@ def _fresh(services: Services, gid: str) -> tuple[Entry, ...] | None:
     return got[1]
 
 
-def _keep(services: Services, batch: Batch, found: dict[str, tuple[Entry, ...]]) -> None:
-    if batch.memo.get(DIRTY):
-        return
-    kept = services.state.need(KEPT)
-    if len(kept) + len(found) > MAX_GROUPS:
-        kept.clear()
-    at = services.clock.monotonic()
-    for gid, entries in found.items():
-        kept[gid] = (at, entries)
+class ChatRules(Repository):
+    """The groups' chat-added rules, read once per batch and kept ``KEEP_S`` in the process."""
 
+    async def preload(self, events: Sequence[Event], services: Services) -> None:
+        """The chat rules of every group with a chat line in the batch, in one query."""
+        if not self._in_batch:
+            return
+        gids = {
+            e.group_id
+            for e in events
+            if isinstance(e, MessageReceived)
+            and e.group_id
+            and not e.text.lstrip().startswith(COMMAND_PREFIXES)
+        }
+        todo = []
+        for gid in sorted(gids):
+            if (entries := _fresh(services, gid)) is not None:
+                self._remember((MEMO, gid), entries)
+            else:
+                todo.append(gid)
+        if todo:
+            found = await self._entries(todo)
+            self._keep(services, found)
+            for gid, entries in found.items():
+                self._remember((MEMO, gid), entries)
 
-async def preload_chat_rules(batch: Batch, events: list[Event], services: Services) -> None:
-    """The chat rules of every group with a chat line in the batch, in one query."""
-    if not batch.deferred:
-        return
-    gids = {
-        e.group_id
-        for e in events
-        if isinstance(e, MessageReceived)
-        and e.group_id
-        and not e.text.lstrip().startswith(COMMAND_PREFIXES)
-    }
-    todo = []
-    for gid in sorted(gids):
+    async def of_group(self, gid: str, services: Services) -> tuple[Entry, ...]:
+        """This group's chat-added rules (kept, preloaded, or read now)."""
+        known = self._known((MEMO, gid))
+        if known is not None:
+            return tuple(known)
         if (entries := _fresh(services, gid)) is not None:
-            batch.memo[(MEMO, gid)] = entries
-        else:
-            todo.append(gid)
-    if todo:
-        found = await chat_entries(batch.session, todo)
-        _keep(services, batch, found)
+            return entries
+        found = await self._entries([gid])
+        self._keep(services, found)
+        self._remember((MEMO, gid), found[gid])
+        return found[gid]
+
+    def changed(self, gid: str, services: Services) -> None:
+        """After /加回复 or /删回复: this process reads the group's rules again, and keeps
+        nothing this unit of work reads (it may still roll back)."""
+        self._remember((MEMO, gid), None)
+        self._remember(DIRTY, True)
+        services.state.need(KEPT).pop(gid, None)
+
+    async def _entries(self, gids: Sequence[str]) -> dict[str, tuple[Entry, ...]]:
+        # chat rules are only written by plain statements: no pending write can be missed
+        return _entries((await self._read(_CHAT, {"gids": list(gids)})).all(), gids)
+
+    def _keep(self, services: Services, found: dict[str, tuple[Entry, ...]]) -> None:
+        if self._known(DIRTY):
+            return
+        kept = services.state.need(KEPT)
+        if len(kept) + len(found) > MAX_GROUPS:
+            kept.clear()
+        at = services.clock.monotonic()
         for gid, entries in found.items():
-            batch.memo[(MEMO, gid)] = entries
+            kept[gid] = (at, entries)
 
 
 async def chat_rules(ctx: Context) -> tuple[Entry, ...]:
-    """This group's chat-added rules (kept, preloaded, or read now)."""
+    """This group's chat-added rules."""
     assert ctx.group_id is not None
-    gid = ctx.group_id
-    memo = ctx.batch.memo.get((MEMO, gid)) if ctx.batch.deferred else None
-    if memo is not None:
-        return tuple(memo)
-    if (entries := _fresh(ctx.services, gid)) is not None:
-        return entries
-    found = await chat_entries(ctx.session, [gid])
-    _keep(ctx.services, ctx.batch, found)
-    if ctx.batch.deferred:
-        ctx.batch.memo[(MEMO, gid)] = found[gid]
-    return found[gid]
+    return await ctx.repo(ChatRules).of_group(ctx.group_id, ctx.services)
 
 
 def forget_chat_rules(ctx: Context) -> None:
-    """After /加回复 or /删回复: this process reads the group's rules again."""
+    """After /加回复 or /删回复 (see ``ChatRules.changed``)."""
     assert ctx.group_id is not None
-    ctx.batch.memo.pop((MEMO, ctx.group_id), None)
-    ctx.batch.memo[DIRTY] = True
-    ctx.services.state.need(KEPT).pop(ctx.group_id, None)
+    ctx.repo(ChatRules).changed(ctx.group_id, ctx.services)

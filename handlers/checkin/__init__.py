@@ -12,7 +12,8 @@ from bot import Feature, templates
 from handlers.checkin import boards, commands
 from handlers.checkin.config import CheckinConfig
 from handlers.checkin.logic import Totals
-from handlers.checkin.repo import Checkins, checkins_on, has_checked_in, leaderboard
+from handlers.checkin.ranking import checkins_on, has_checked_in, leaderboard
+from handlers.checkin.repo import Checkins
 from handlers.checkin.views import (
     MemberCheckins,
     board_staff,

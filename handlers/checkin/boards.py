@@ -10,8 +10,8 @@ the list of boards.
 from __future__ import annotations
 
 from bot import Context, Role, Router, group_only, templates
-from handlers.checkin import repo
 from handlers.checkin.commands import cfg_of
+from handlers.checkin.ranking import staff_of
 from handlers.checkin.repo import Checkins
 
 router = Router("checkin-boards")
@@ -49,7 +49,7 @@ async def board(ctx: Context) -> None:
         return
     kind, title, unit = BOARDS[key]
     cfg = cfg_of(ctx)
-    exclude = repo.staff_of(cfg, ctx.config.group_admins(ctx.group_id), ctx.config.bot.admins)
+    exclude = staff_of(cfg, ctx.config.group_admins(ctx.group_id), ctx.config.bot.admins)
     today = ctx.local_day(cfg.reset_hour)
     rows = await ctx.repo(Checkins).board(ctx.group_id, kind, 10, today, exclude)
     if not rows:

@@ -14,20 +14,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import Event, MessageReceived, Repository, Services
+from bot import Config, Event, MessageReceived, Repository, Services
 from handlers.checkin import logic
 from handlers.checkin.config import CheckinConfig
 from handlers.checkin.logic import Totals
+from handlers.checkin.ranking import checkins_on, leaderboard, staff_of
 from storage.dialect import rowcount
-from storage.models import Member
 from storage.models_checkin import Checkin, CheckinDayCount, CheckinStats
 
-BOARDS = {"today", "streak", "total", "points", "month"}
 WORDS = ("签到", "打卡", "checkin")  # a message with none of these is no check-in
 _FIELDS = tuple(Totals.__dataclass_fields__)
 CHUNK = 400
@@ -108,6 +107,16 @@ class Checkins(Repository):
         self, group_id: str, board: str, limit: int, today: date, exclude: set[str]
     ) -> list[tuple[str, str, int]]:
         """(user_id, name, value) rows of a board, best first (see ``leaderboard``)."""
+        return await leaderboard(self._db, group_id, board, limit, today, exclude)
+
+    async def ranked(
+        self, config: Config, group_id: str, board: str, limit: int, now: datetime
+    ) -> list[tuple[str, str, int]]:
+        """A board as the group shows it: its day at ``now``, staff left off when
+        ``exclude_staff``."""
+        cfg = config.feature(CheckinConfig, group_id)
+        exclude = staff_of(cfg, config.group_admins(group_id), config.bot.admins)
+        today = logic.local_day(now, config.timezone(group_id), cfg.reset_hour)
         return await leaderboard(self._db, group_id, board, limit, today, exclude)
 
     # --- writes --------------------------------------------------------------------------
@@ -204,91 +213,3 @@ async def stats_row(session: AsyncSession, group_id: str, user_id: str) -> Total
 
 async def days_of(session: AsyncSession, group_id: str, user_id: str) -> set[date]:
     return await Checkins(session).days(group_id, user_id)
-
-
-async def has_checked_in(
-    session: AsyncSession, group_id: str, user_id: str, since: datetime
-) -> bool:
-    """True when the member has a (non-void) check-in in the group at or after ``since``."""
-    found = await session.scalar(
-        select(Checkin.id)
-        .where(
-            Checkin.group_id == group_id,
-            Checkin.user_id == user_id,
-            Checkin.void.is_(False),
-            Checkin.at >= since,
-        )
-        .limit(1)
-    )
-    return found is not None
-
-
-async def checkins_on(session: AsyncSession, group_id: str, day: date) -> list[str]:
-    """User ids who checked in on the group's local ``day``, in check-in order."""
-    rows = await session.scalars(
-        select(Checkin.user_id)
-        .where(Checkin.group_id == group_id, Checkin.day == day, Checkin.void.is_(False))
-        .order_by(Checkin.at, Checkin.id)
-    )
-    return list(rows.all())
-
-
-async def leaderboard(
-    session: AsyncSession,
-    group_id: str,
-    board: str,
-    limit: int,
-    today: date,
-    exclude: set[str] | frozenset[str] = frozenset(),
-) -> list[tuple[str, str, int]]:
-    """(user_id, name, value) rows for board ``today|streak|total|points|month``, best first."""
-    if board not in BOARDS:
-        raise ValueError(f"unknown board {board}")
-    name = (
-        select(Member.name)
-        .where(Member.group_id == group_id, Member.user_id == CheckinStats.user_id)
-        .scalar_subquery()
-    )
-    if board == "today":  # the first ``limit`` of the day, in check-in order (a top-N sort)
-        day_q = select(Checkin.user_id, Checkin.points).where(
-            Checkin.group_id == group_id, Checkin.day == today, Checkin.void.is_(False)
-        )
-        if exclude:
-            day_q = day_q.where(Checkin.user_id.not_in(sorted(exclude)))
-        day_q = day_q.order_by(Checkin.at, Checkin.id).limit(limit)
-        day_rows = (await session.execute(day_q)).all()
-        names = await _names(session, group_id, [u for u, _ in day_rows])
-        return [(u, names.get(u, u), int(p)) for u, p in day_rows]
-    col = {
-        "streak": CheckinStats.streak,
-        "total": CheckinStats.total_days,
-        "points": CheckinStats.points,
-        "month": CheckinStats.season_days,
-    }[board]
-    q = select(CheckinStats.user_id, name, col).where(CheckinStats.group_id == group_id, col > 0)
-    if board == "streak":
-        q = q.where(CheckinStats.last_day >= today - timedelta(days=1))
-    if board == "month":
-        q = q.where(CheckinStats.season == today.strftime("%Y-%m"))
-    if exclude:
-        q = q.where(CheckinStats.user_id.not_in(sorted(exclude)))
-    q = q.order_by(col.desc(), CheckinStats.user_id).limit(limit)
-    return [(u, n or u, int(v)) for u, n, v in (await session.execute(q)).all()]
-
-
-async def _names(session: AsyncSession, group_id: str, users: list[str]) -> dict[str, str]:
-    if not users:
-        return {}
-    rows = await session.execute(
-        select(Member.user_id, Member.name).where(
-            Member.group_id == group_id, Member.user_id.in_(users)
-        )
-    )
-    return {u: n for u, n in rows.all() if n}
-
-
-def staff_of(cfg: CheckinConfig, group_admins: set[str], global_admins: list[str]) -> set[str]:
-    """Who is left off the boards when ``exclude_staff`` is on."""
-    if not cfg.exclude_staff:
-        return set()
-    return set(cfg.staff) | group_admins | set(global_admins)

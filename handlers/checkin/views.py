@@ -12,9 +12,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import Config, Context
-from handlers.checkin import logic, repo
+from handlers.checkin import logic
 from handlers.checkin.config import CheckinConfig
 from handlers.checkin.logic import Totals
+from handlers.checkin.ranking import staff_of
 from handlers.checkin.repo import Checkins
 
 
@@ -94,13 +95,11 @@ def board_staff(config: Config, group_id: str) -> set[str]:
     """Who is left off rankings in this group (empty unless ``exclude_staff``): configured
     staff, the group's configured admins and the global admins."""
     cfg = config.feature(CheckinConfig, group_id)
-    return repo.staff_of(cfg, config.group_admins(group_id), config.bot.admins)
+    return staff_of(cfg, config.group_admins(group_id), config.bot.admins)
 
 
 async def checkin_board(
     session: AsyncSession, config: Config, group_id: str, board: str, limit: int, now: datetime
 ) -> list[tuple[str, str, int]]:
     """(user_id, name, value) rows of ``today|streak|total|points|month``, staff left off."""
-    exclude = board_staff(config, group_id)
-    day = today(config, group_id, now)
-    return await repo.leaderboard(session, group_id, board, limit, day, exclude)
+    return await Checkins(session).ranked(config, group_id, board, limit, now)

@@ -30,17 +30,14 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-
 from bot import Context, Router, Scheduled, group_active, templates
-from handlers.checkin import CheckinConfig, checkin_board, checkins_on
+from handlers.checkin import CheckinConfig, Checkins
 from handlers.groupmsg import hand_over
+from handlers.programme.repo import Ledger
 from handlers.programme.slots import slot_of
 from handlers.referral import invite_leaderboard
 from schedules.lottery import draw, seed_for
 from schedules.model import Slot
-from storage.dialect import insert_ignore
-from storage.models_programme import LotteryDraw, ProgrammeOccurrence
 
 log = logging.getLogger("groupbot.programme")
 router = Router("programme-posting")
@@ -68,9 +65,9 @@ async def claim(
 ) -> bool:
     """Insert the ledger row; True for the one caller that inserted it.
 
-    In a dispatcher batch the row is written with the batch, as a plain INSERT: should the
-    occurrence be claimed already, the unique constraint fails the batch and its events run
-    again one by one, where this claim answers exactly."""
+    In a dispatcher batch the row is written with the batch: should the occurrence be
+    claimed already, the unique constraint fails the batch and its events run again one by
+    one, where this claim answers exactly (``Ledger.claim``)."""
     row = dict(
         slot_id=slot.id,
         group_id=ctx.group_id,
@@ -81,27 +78,15 @@ async def claim(
         reason=reason[:256],
         created_at=ctx.now(),
     )
-    if ctx.batch is not None and ctx.batch.deferred:
-        await ctx.batch.insert(ProgrammeOccurrence, row)
-        return True
-    table = ProgrammeOccurrence.__table__
-    stmt = insert_ignore(ctx.session, table, ["slot_id", "group_id", "at"]).returning(table.c.id)
-    return (await ctx.session.execute(stmt, [row])).scalar() is not None
+    return await ctx.repo(Ledger).claim(row)
 
 
 async def content_of(ctx: Context, slot: Slot) -> str:
     """The slot's content, or the pool item whose turn is next (N posts sent: item N)."""
     if not slot.pool:
         return slot.content
-    n = await ctx.session.scalar(
-        select(func.count())
-        .select_from(ProgrammeOccurrence)
-        .where(
-            ProgrammeOccurrence.slot_id == slot.id,
-            ProgrammeOccurrence.group_id == ctx.group_id,
-            ProgrammeOccurrence.status == "sent",
-        )
-    )
+    assert ctx.group_id is not None
+    n = await ctx.repo(Ledger).sent_count(slot.id, ctx.group_id)
     return slot.pool[int(n or 0) % len(slot.pool)]
 
 
@@ -117,13 +102,14 @@ async def values_for(ctx: Context, slot: Slot, names: set[str]) -> dict[str, Any
 
     async def board(kind: str) -> str:
         # the same board as /签到榜: staff left off when ``exclude_staff``
-        return top(await checkin_board(ctx.session, ctx.config, gid, kind, 5, ctx.now()), "分")
+        rows = await ctx.repo(Checkins).ranked(ctx.config, gid, kind, 5, ctx.now())
+        return top(rows, "分")
 
     async def invites() -> str:
         return top(await invite_leaderboard(ctx.session, gid, 5), "人")
 
     async def checkins() -> int:
-        return len(await checkins_on(ctx.session, gid, today))
+        return len(await ctx.repo(Checkins).on_day(gid, today))
 
     live: dict[str, Callable[[], Awaitable[Any]]] = {
         "checkins_today": checkins,
@@ -195,10 +181,9 @@ async def run_lottery(ctx: Context, slot: Slot, occurrence: str) -> dict[str, An
     """Draw among today's check-ins, store the draw (once per occurrence), name the winners."""
     assert ctx.group_id is not None
     today = ctx.local_day(ctx.feature(CheckinConfig).reset_hour)
-    candidates = sorted(set(await checkins_on(ctx.session, ctx.group_id, today)))
+    candidates = sorted(set(await ctx.repo(Checkins).on_day(ctx.group_id, today)))
     seed = seed_for(occurrence, candidates)
     winners = draw(seed, candidates, slot.winners)
-    table = LotteryDraw.__table__
     row = dict(
         occurrence=occurrence,
         group_id=ctx.group_id,
@@ -207,7 +192,7 @@ async def run_lottery(ctx: Context, slot: Slot, occurrence: str) -> dict[str, An
         winners=winners,
         drawn_at=ctx.now(),
     )
-    await ctx.session.execute(insert_ignore(ctx.session, table, ["occurrence"]), [row])
+    await ctx.repo(Ledger).record_draw(row)
     await ctx.audit("programme.lottery", slot.id, seed=seed, winners=winners)
     names = [await ctx.member_name(w) for w in winners]
     return {

@@ -15,11 +15,21 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot import CommandOptions, Context, Role, Router, group_only, number, private_only, templates
+from bot import (
+    CommandOptions,
+    Context,
+    MemberInfo,
+    Members,
+    Role,
+    Router,
+    group_only,
+    number,
+    private_only,
+    templates,
+)
 from handlers.referral import claims, ledger, pools
 from handlers.referral.config import ReferralConfig
 from handlers.referral.settle import announce_tiers
-from storage.models import Member
 from storage.models_referral import Invite, InviteAdjustment
 
 router = Router("referral-admin")
@@ -38,7 +48,7 @@ async def _bad(ctx: Context, what: str) -> None:
     await ctx.reply(ctx.render(T_BAD, what=what))
 
 
-def _first_join(member: Member) -> bool:
+def _first_join(member: MemberInfo) -> bool:
     """Their first time here, as far as we know (a join we saw first, or no join seen)."""
     if member.join_count == 0:
         return True
@@ -53,7 +63,7 @@ async def attribute(ctx: Context) -> None:
         await _bad(ctx, "用法：/归属 @新成员 @邀请人")
         return
     invitee, inviter = ctx.command.mentions[:2]
-    member = await ctx.batch.get(Member, (ctx.group_id, invitee))
+    member = await ctx.repo(Members).get(ctx.group_id, invitee)
     if member is None or not member.in_group:
         await _bad(ctx, "这位新成员不在群里")
         return

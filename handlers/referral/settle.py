@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from bot import Context, Router, Scheduled, group_active, submit, templates
+from bot import Context, Members, Router, Scheduled, group_active, submit, templates
 from handlers.checkin import has_checked_in
 from handlers.referral import ledger
 from handlers.referral.config import ReferralConfig
@@ -76,7 +76,7 @@ async def announce_tiers(ctx: Context, group_id: str, inviter: str, before: int)
 
 async def active_since(ctx: Context, group_id: str, user_id: str, since: datetime) -> bool:
     """Spoke in the group, or checked in, at or after ``since``."""
-    member = await ctx.batch.get(Member, (group_id, user_id))
+    member = await ctx.repo(Members).get(group_id, user_id)
     if member is not None and member.last_active_at is not None:
         if member.last_active_at >= since:
             return True
@@ -96,7 +96,7 @@ async def settle(ctx: Context) -> None:
         cfg = ctx.config.feature(ReferralConfig, inv.group_id)
         if not cfg.enabled or now - inv.joined_at < timedelta(days=cfg.qualify_days):
             continue
-        member = await ctx.batch.get(Member, (inv.group_id, inv.invitee_id))
+        member = await ctx.repo(Members).get(inv.group_id, inv.invitee_id)
         if member is None or not member.in_group:
             continue
         if cfg.require_activity and not await active_since(

@@ -10,14 +10,10 @@ Rules:
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
-
-from bot import CommandOptions, Context, Role, Router, group_only, number, templates
+from bot import CommandOptions, Context, Members, Role, Router, group_only, number, templates
+from handlers.rules.actions import protected, record, warn_member
 from handlers.rules.config import RulesConfig
-from handlers.rules.repo import protected, record, warn_member, warning_count
-from storage.dialect import insert_ignore
-from storage.models import Member
-from storage.models_moderation import AllowListEntry, ModerationLog, Warning_
+from handlers.rules.repo import Moderation
 
 router = Router("rules-commands")
 T_RULES = templates.register("rules.text", "📜 {group} 群规：\n{rules}", "rules", "group", "bot")
@@ -28,17 +24,14 @@ ADMIN: CommandOptions = {"role": Role.ADMIN, "filters": (group_only,)}
 
 async def target_of(ctx: Context) -> str | None:
     """The first ``@x`` of the command as a user id (a unique shown name is resolved)."""
-    assert ctx.command is not None
+    assert ctx.command is not None and ctx.group_id is not None
     if not ctx.command.mentions:
         return None
     token = ctx.command.mentions[0]
-    if await ctx.batch.get(Member, (ctx.group_id, token)) is not None:
+    members = ctx.repo(Members)
+    if await members.get(ctx.group_id, token) is not None:
         return token
-    ids = (
-        await ctx.session.scalars(
-            select(Member.user_id).where(Member.group_id == ctx.group_id, Member.name == token)
-        )
-    ).all()
+    ids = await members.named(ctx.group_id, token)
     return ids[0] if len(ids) == 1 else token
 
 
@@ -94,17 +87,6 @@ async def warn_cmd(ctx: Context) -> None:
         await done(ctx, f"已记录（记录号 #{out.undo[0]}，/撤销 {out.undo[0]} 可撤回）")
 
 
-async def revoke_warning(ctx: Context, w: Warning_) -> None:
-    """Revoke a warning and mark its log rows undone (the same transaction)."""
-    w.revoked = True
-    w.revoked_by = ctx.user_id
-    await ctx.session.execute(
-        update(ModerationLog)
-        .where(ModerationLog.warning_id == w.id, ModerationLog.undone_at.is_(None))
-        .values(undone_at=ctx.now())
-    )
-
-
 @router.command("撤销警告", help="撤销成员最近一次警告", usage="@成员", **ADMIN)
 async def revoke(ctx: Context) -> None:
     assert ctx.command is not None and ctx.group_id is not None
@@ -112,23 +94,14 @@ async def revoke(ctx: Context) -> None:
     if target is None:
         await bad(ctx, "用法：/撤销警告 @成员")
         return
-    last = await ctx.session.scalar(
-        select(Warning_)
-        .where(
-            Warning_.group_id == ctx.group_id,
-            Warning_.user_id == target,
-            Warning_.revoked.is_(False),
-            Warning_.expires_at > ctx.now(),
-        )
-        .order_by(Warning_.id.desc())
-        .limit(1)
-    )
+    moderation = ctx.repo(Moderation)
+    last = await moderation.last_warning(ctx.group_id, target, ctx.now())
     if last is None:
         await bad(ctx, "没有可撤销的警告")
         return
-    await revoke_warning(ctx, last)
+    await moderation.revoke(last.id, ctx.user_id, ctx.now())
     await record(ctx, target, "manual", "revoke", reason=last.reason, actor=ctx.user_id)
-    left = await warning_count(ctx.session, ctx.group_id, target, ctx.now())
+    left = await moderation.warning_count(ctx.group_id, target, ctx.now())
     name = await ctx.member_name(target)
     await done(ctx, f"已撤销 {name} 的一次警告（{last.reason}），现有 {left} 次")
 
@@ -140,7 +113,8 @@ async def undo(ctx: Context) -> None:
     words = ctx.command.words
     raw = words[0].lstrip("#＃") if words else ""
     n = number(raw, 1)
-    row = await ctx.session.get(ModerationLog, n) if n is not None else None
+    moderation = ctx.repo(Moderation)
+    row = await moderation.entry(n) if n is not None else None
     if row is None or row.group_id != ctx.group_id:
         await bad(
             ctx,
@@ -157,11 +131,11 @@ async def undo(ctx: Context) -> None:
         await bad(ctx, f"#{row.id} 是试运行记录，并未执行，无需撤销")
         return
     if row.action == "warn" and row.warning_id is not None:
-        w = await ctx.session.get(Warning_, row.warning_id)
+        w = await moderation.warning(row.warning_id)
         if w is None or w.revoked:
             await bad(ctx, f"#{row.id} 的警告已被撤销")
             return
-        await revoke_warning(ctx, w)
+        await moderation.revoke(w.id, ctx.user_id, ctx.now())
         what = f"已撤销 {name} 的警告（{w.reason}）"
     elif row.rule == "allowlist" and row.action in ("add", "remove"):
         await set_allowed(ctx, row.user_id, row.action == "remove")
@@ -175,7 +149,7 @@ async def undo(ctx: Context) -> None:
     else:
         await bad(ctx, f"#{row.id}（{row.action}）无法撤销")
         return
-    row.undone_at = ctx.now()
+    await moderation.mark_undone(row.id, ctx.now())
     await record(ctx, row.user_id, "manual", "undo", reason=f"撤销 #{row.id}", actor=ctx.user_id)
     await done(ctx, what)
 
@@ -185,22 +159,10 @@ async def history(ctx: Context) -> None:
     assert ctx.command is not None and ctx.group_id is not None
     target = await target_of(ctx) or ctx.user_id
     now = ctx.now()
-    warns = (
-        await ctx.session.scalars(
-            select(Warning_)
-            .where(Warning_.group_id == ctx.group_id, Warning_.user_id == target)
-            .order_by(Warning_.id)
-        )
-    ).all()
-    logs = (
-        await ctx.session.scalars(
-            select(ModerationLog)
-            .where(ModerationLog.group_id == ctx.group_id, ModerationLog.user_id == target)
-            .order_by(ModerationLog.id.desc())
-            .limit(10)
-        )
-    ).all()
-    n = await warning_count(ctx.session, ctx.group_id, target, now)
+    moderation = ctx.repo(Moderation)
+    warns = await moderation.warnings_of(ctx.group_id, target)
+    logs = await moderation.entries_of(ctx.group_id, target, 10)
+    n = await moderation.warning_count(ctx.group_id, target, now)
     lines = [f"{await ctx.member_name(target)}：生效警告 {n} 次"]
     for w in warns:
         state = "已撤销" if w.revoked else ("已过期" if w.expires_at <= now else "生效中")
@@ -213,20 +175,7 @@ async def history(ctx: Context) -> None:
 
 async def set_allowed(ctx: Context, target: str, allowed: bool) -> None:
     assert ctx.group_id is not None
-    ctx.batch.forget(AllowListEntry, (ctx.group_id, target))
-    if allowed:
-        stmt = insert_ignore(ctx.session, AllowListEntry, ["group_id", "user_id"])
-        await ctx.session.execute(
-            stmt.values(
-                group_id=ctx.group_id, user_id=target, added_by=ctx.user_id, added_at=ctx.now()
-            )
-        )
-    else:
-        await ctx.session.execute(
-            delete(AllowListEntry).where(
-                AllowListEntry.group_id == ctx.group_id, AllowListEntry.user_id == target
-            )
-        )
+    await ctx.repo(Moderation).set_allowed(ctx.group_id, target, allowed, ctx.user_id, ctx.now())
 
 
 @router.command("白名单", help="群规白名单（不受群规检查）", usage="添加|移除|列表 @成员", **ADMIN)
@@ -234,13 +183,7 @@ async def allowlist(ctx: Context) -> None:
     assert ctx.command is not None and ctx.group_id is not None
     op = ctx.command.words[0] if ctx.command.words else "列表"
     if op in ("列表", "list"):
-        rows = (
-            await ctx.session.scalars(
-                select(AllowListEntry.user_id)
-                .where(AllowListEntry.group_id == ctx.group_id)
-                .order_by(AllowListEntry.user_id)
-            )
-        ).all()
+        rows = await ctx.repo(Moderation).allow_list(ctx.group_id)
         await done(ctx, "白名单：" + ("、".join(rows) or "（空）"))
         return
     target = await target_of(ctx)

@@ -4,7 +4,7 @@ Rules:
 - Owners, admins, global admins, the bot itself and the allow-list (``/白名单``, or ``exempt``
   in config) are never checked.
 - Checks run in order — banned words, ads, flood — and the first that fires runs its action
-  ladder (see ``handlers.rules.repo``); a message that broke a rule goes no further (no
+  ladder (see ``handlers.rules.actions``); a message that broke a rule goes no further (no
   command or other feature sees it).
 - Banned words are matched on normalised text (full-width, case, spacing and punctuation do
   not hide a word; ``*`` spans a few characters) by a linear-time matcher.
@@ -23,23 +23,20 @@ from collections import OrderedDict
 
 from bot import (
     STOP,
-    Batch,
     Context,
-    Event,
     MessageReceived,
     Patterns,
     Role,
     Router,
-    Services,
     StateKey,
     group_only,
 )
 from handlers.rules import commands
+from handlers.rules.actions import delete_quietly, enforce
 from handlers.rules.config import RulesConfig
 from handlers.rules.logic import FloodHit, FloodTracker, find_ads
-from handlers.rules.repo import delete_quietly, enforce
+from handlers.rules.repo import Moderation
 from handlers.rules.throttle import command_throttle
-from storage.models_moderation import AllowListEntry
 
 router = Router("rules")
 # flood guards of this process, one per distinct flood setting
@@ -90,18 +87,7 @@ async def exempt(ctx: Context, cfg: RulesConfig) -> bool:
     if ctx.role >= Role.ADMIN or ctx.is_self(ctx.user_id) or ctx.user_id in cfg.exempt:
         return True
     assert ctx.group_id is not None
-    return await ctx.batch.get(AllowListEntry, (ctx.group_id, ctx.user_id)) is not None
-
-
-@router.preload
-async def preload_allowlist(batch: Batch, events: list[Event], _services: Services) -> None:
-    """The allow-list entries of a batch's speakers, in one query."""
-    keys = [
-        (ev.group_id, ev.user_id)
-        for ev in events
-        if isinstance(ev, MessageReceived) and ev.group_id and ev.user_id
-    ]
-    await batch.preload(AllowListEntry, keys)
+    return await ctx.repo(Moderation).allowed(ctx.group_id, ctx.user_id)
 
 
 @router.on(MessageReceived, group_only)

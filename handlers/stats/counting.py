@@ -17,9 +17,6 @@ Rules:
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
-
-from sqlalchemy import select
 
 from bot import (
     Context,
@@ -31,12 +28,9 @@ from bot import (
     members_in_group,
 )
 from handlers.stats.config import StatsConfig
-from storage.models_programme import ProgrammeOccurrence
-from storage.models_stats import StatsActivity, StatsDaily, StatsPostEngagement
+from handlers.stats.repo import POST_LOOKBACK, Counters
 
 router = Router("stats")
-# a late programme post is made at most the programme's grace period (≤ 24 h) after its time
-POST_LOOKBACK = timedelta(hours=25)
 
 
 def happened_at(ctx: Context) -> datetime:
@@ -50,35 +44,6 @@ def stats_day(ctx: Context) -> date:
 
 def _enabled(ctx: Context) -> bool:
     return bool(ctx.feature(StatsConfig).enabled)
-
-
-async def bump(ctx: Context, day: date, members: int | None = None, **add: int) -> None:
-    """Add ``add`` (joins/leaves/messages) to the group's day row; set ``members`` if given."""
-    counts: dict[str, Any] = {"joins": 0, "leaves": 0, "messages": 0, **add}
-    await ctx.batch.upsert_add(
-        StatsDaily, {"group_id": ctx.group_id, "day": day}, counts, {"members": members}
-    )
-
-
-async def recent_posts(ctx: Context, since: datetime) -> list[tuple[int, datetime, datetime]]:
-    """(id, slot time, posted at) of the group's programme posts made at or after ``since``;
-    read once per batch (again only if an older message needs more)."""
-    key = ("stats.recent_posts", ctx.group_id)
-    have = ctx.batch.memo.get(key)
-    if have is not None and have[0] <= since:
-        posts: list[tuple[int, datetime, datetime]] = have[1]
-        return posts
-    occ = ProgrammeOccurrence
-    q = select(occ.id, occ.at, occ.created_at).where(
-        occ.group_id == ctx.group_id,
-        occ.status == "sent",
-        occ.at >= since - POST_LOOKBACK,
-        occ.created_at >= since,
-    )
-    rows = [(i, a, c) for i, a, c in (await ctx.batch.read(q)).all()]
-    if ctx.batch.deferred:
-        ctx.batch.memo[key] = (since, rows)
-    return rows
 
 
 def _membership_changed(ctx: Context) -> bool:
@@ -96,37 +61,34 @@ def _membership_changed(ctx: Context) -> bool:
 async def count_message(ctx: Context) -> None:
     """One message; the speaker is active today and engaged with any post just before."""
     msg = ctx.message
-    assert msg is not None
+    assert msg is not None and msg.group_id is not None
     if not msg.user_id or ctx.is_self(msg.user_id):
         return
     at = happened_at(ctx)
     day = stats_day(ctx)
     members = await members_in_group(ctx) if _membership_changed(ctx) else None
-    await bump(ctx, day, members, messages=1)
-    await ctx.batch.upsert_add(
-        StatsActivity,
-        {"group_id": ctx.group_id, "day": day, "user_id": msg.user_id},
-        {"messages": 1},
-        {"last_at": at},
-    )
+    counters = ctx.repo(Counters)
+    await counters.bump(msg.group_id, day, members, messages=1)
+    await counters.spoke(msg.group_id, day, msg.user_id, at)
     window = timedelta(minutes=ctx.feature(StatsConfig).engagement_minutes)
-    for occ_id, slot_at, posted in await recent_posts(ctx, at - window):
+    for occ_id, slot_at, posted in await counters.recent_posts(msg.group_id, at - window):
         if at - window <= posted <= at and slot_at >= at - window - POST_LOOKBACK:
-            row = {"occurrence_id": occ_id, "user_id": msg.user_id, "group_id": ctx.group_id}
-            await ctx.batch.insert_ignore(StatsPostEngagement, row, ["occurrence_id", "user_id"])
+            await counters.engaged(msg.group_id, occ_id, msg.user_id)
 
 
 @router.on(MemberJoined, group_only, _enabled, observes=True)
 async def count_join(ctx: Context) -> None:
     ev = ctx.event
-    assert isinstance(ev, MemberJoined)
+    assert isinstance(ev, MemberJoined) and ev.group_id is not None
     if ev.user_id and not ctx.is_self(ev.user_id):
-        await bump(ctx, stats_day(ctx), await members_in_group(ctx), joins=1)
+        members = await members_in_group(ctx)
+        await ctx.repo(Counters).bump(ev.group_id, stats_day(ctx), members, joins=1)
 
 
 @router.on(MemberLeft, group_only, _enabled, observes=True)
 async def count_leave(ctx: Context) -> None:
     ev = ctx.event
-    assert isinstance(ev, MemberLeft)
+    assert isinstance(ev, MemberLeft) and ev.group_id is not None
     if ev.user_id and not ctx.is_self(ev.user_id):
-        await bump(ctx, stats_day(ctx), await members_in_group(ctx), leaves=1)
+        members = await members_in_group(ctx)
+        await ctx.repo(Counters).bump(ev.group_id, stats_day(ctx), members, leaves=1)

@@ -24,6 +24,7 @@ from bot import (
     GroupChanged,
     MemberJoined,
     MemberLeft,
+    Members,
     Router,
     ensure_group,
     set_group_active,
@@ -73,7 +74,7 @@ async def on_group_changed(ctx: Context) -> None:
     )
     if incremental:
         for uid in ev.member_ids:
-            row = await ctx.batch.get(Member, (gid, uid))
+            row = await ctx.repo(Members).get(gid, uid)
             if row is None or not row.in_group:
                 continue
             await ctx.emit(_left(gid, uid, row.join_count, ev))

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot import Context, group_active, templates
+from bot import Context, Members, group_active, templates
 from handlers.rules import RulesConfig
 from handlers.welcome.config import WelcomeConfig
 from storage.dialect import insert, insert_ignore
@@ -138,7 +138,7 @@ async def fresh_newcomers(
     for r in rows:
         if r.user_id in out:
             continue
-        member = await ctx.batch.get(Member, (group_id, r.user_id))
+        member = await ctx.repo(Members).get(group_id, r.user_id)
         if member is not None and not member.in_group:
             continue  # left before we greeted them
         seen = await ctx.session.get(Greeted, (group_id, r.user_id))

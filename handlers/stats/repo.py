@@ -1,0 +1,67 @@
+"""The counters statistics keep per group and day (``Counters``).
+
+Rules:
+- Counters are upserts keyed by (group, day) (and member) that add in the database, so no
+  read-then-write race exists; a dispatcher batch adds up its events' counts and writes each
+  row once.
+- A member is engaged with a programme post once (unique per post and member).
+- A group's recent programme posts are read once per batch (again only when an older message
+  needs more).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from bot import Repository
+from storage.models_programme import ProgrammeOccurrence
+from storage.models_stats import StatsActivity, StatsDaily, StatsPostEngagement
+
+# a late programme post is made at most the programme's grace period (≤ 24 h) after its time
+POST_LOOKBACK = timedelta(hours=25)
+
+
+class Counters(Repository):
+    async def bump(self, group_id: str, day: date, members: int | None = None, **add: int) -> None:
+        """Add ``add`` (joins/leaves/messages) to the group's day; set ``members`` if given."""
+        counts: dict[str, Any] = {"joins": 0, "leaves": 0, "messages": 0, **add}
+        await self._upsert_add(
+            StatsDaily, {"group_id": group_id, "day": day}, counts, {"members": members}
+        )
+
+    async def spoke(self, group_id: str, day: date, user_id: str, at: datetime) -> None:
+        """One more message by the member that day (they are active)."""
+        await self._upsert_add(
+            StatsActivity,
+            {"group_id": group_id, "day": day, "user_id": user_id},
+            {"messages": 1},
+            {"last_at": at},
+        )
+
+    async def engaged(self, group_id: str, occurrence_id: int, user_id: str) -> None:
+        row = {"occurrence_id": occurrence_id, "user_id": user_id, "group_id": group_id}
+        await self._insert_ignore(StatsPostEngagement, row, ["occurrence_id", "user_id"])
+
+    async def recent_posts(
+        self, group_id: str, since: datetime
+    ) -> list[tuple[int, datetime, datetime]]:
+        """(id, slot time, posted at) of the group's programme posts made at or after
+        ``since``."""
+        key = ("stats.recent_posts", group_id)
+        have = self._known(key)
+        if have is not None and have[0] <= since:
+            posts: list[tuple[int, datetime, datetime]] = have[1]
+            return posts
+        occ = ProgrammeOccurrence
+        q = select(occ.id, occ.at, occ.created_at).where(
+            occ.group_id == group_id,
+            occ.status == "sent",
+            occ.at >= since - POST_LOOKBACK,
+            occ.created_at >= since,
+        )
+        rows = [(i, a, c) for i, a, c in (await self._read(q)).all()]
+        self._remember(key, (since, rows))
+        return rows

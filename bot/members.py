@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.repository import Repository
 from storage.models import Member
@@ -44,6 +44,18 @@ class Members(Repository):
         if row is None:
             return None
         return MemberInfo(*(getattr(row, f) for f in _FIELDS))
+
+    async def name(self, group_id: str, user_id: str) -> str:
+        """The name we last saw for a member (or the id)."""
+        row = await self._row(Member, group_id, user_id)
+        return (row.name if row is not None else "") or user_id
+
+    async def count_in(self, group_id: str) -> int:
+        """Members in the group now, as far as the bot knows (``members_in_group`` keeps a
+        batch's count of the event's own group without a query)."""
+        q = select(func.count()).select_from(Member)
+        q = q.where(Member.group_id == group_id, Member.in_group.is_(True))
+        return int(await self._scalar(q) or 0)
 
     async def named(self, group_id: str, name: str) -> list[str]:
         """The user ids whose shown name in the group is ``name``."""

@@ -153,8 +153,6 @@ UNIT_OF_WORK_ALLOWED = {
     "handlers/referral/settle.py",
     "handlers/wecom_sync/events.py",
     "handlers/wecom_sync/joincodes.py",
-    "handlers/welcome/events.py",
-    "handlers/welcome/greet.py",
 }
 # what only the core's repository base class (and the dispatcher) may know of a batch
 BATCH_WORDS = {"batch", "deferred", "memo", "forget", "memo_add"}

@@ -282,11 +282,13 @@ class Context:
             )
         )
 
-    async def setting(self, key: str, default: Any = None) -> Any:
-        """A per-group setting changed from chat, or ``default``."""
-        if self.group_id is None:
+    async def setting(self, key: str, default: Any = None, group_id: str | None = None) -> Any:
+        """A per-group setting changed from chat (of this group, or ``group_id``: a job that
+        serves many), or ``default``."""
+        gid = group_id or self.group_id
+        if gid is None:
             return default
-        row = await self.session.get(GroupSetting, (self.group_id, key))
+        row = await self.session.get(GroupSetting, (gid, key))
         return default if row is None else row.value
 
     async def set_setting(self, key: str, value: Any) -> None:

@@ -22,11 +22,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from bot import Context, MemberJoined, MemberLeft, Router, Scheduled, group_only, submit, templates
 from handlers.welcome.config import WelcomeConfig
 from handlers.welcome.greet import greet_group
+from handlers.welcome.repo import Greetings, Pending
 from storage.models_moderation import PendingGreeting
 
 if TYPE_CHECKING:
@@ -45,20 +46,17 @@ T_BYE = templates.register(
 async def on_join(ctx: Context) -> None:
     """Write the join down; the flush greets it once the burst has settled."""
     ev = ctx.event
-    assert isinstance(ev, MemberJoined)
+    assert isinstance(ev, MemberJoined) and ev.group_id is not None
     if not ctx.feature(WelcomeConfig).enabled or ctx.is_self(ev.user_id) or not ev.user_id:
         return
-    ctx.session.add(
-        PendingGreeting(
-            group_id=ctx.group_id,
-            user_id=ev.user_id,
-            name=ctx.member.name if ctx.member else "",  # the shown name (bot/names.py)
-            inviter_id=ev.inviter_id,
-            platform=ctx.group.platform if ctx.group else ev.platform,
-            joined_at=ctx.now(),
-            done=False,
-            event_id=ctx.event_id,
-        )
+    await ctx.repo(Greetings).add_pending(
+        ev.group_id,
+        ev.user_id,
+        name=ctx.member.name if ctx.member else "",  # the shown name (bot/names.py)
+        inviter_id=ev.inviter_id,
+        platform=ctx.group.platform if ctx.group else ev.platform,
+        joined_at=ctx.now(),
+        event_id=ctx.event_id,
     )
 
 
@@ -81,14 +79,9 @@ async def flush(ctx: Context) -> None:
     if ev.job != FLUSH_JOB:
         return
     now = ctx.now()
-    pending = (
-        await ctx.session.scalars(
-            select(PendingGreeting)
-            .where(PendingGreeting.done.is_(False))
-            .order_by(PendingGreeting.id)
-        )
-    ).all()
-    by_group: dict[str, list[PendingGreeting]] = {}
+    greetings = ctx.repo(Greetings)
+    pending = await greetings.pending()
+    by_group: dict[str, list[Pending]] = {}
     for p in pending:
         by_group.setdefault(p.group_id, []).append(p)
     for gid, rows in by_group.items():
@@ -97,11 +90,7 @@ async def flush(ctx: Context) -> None:
         overdue = min(r.joined_at for r in rows) <= now - timedelta(seconds=cfg.max_wait_s)
         if settled or overdue:
             await greet_group(ctx, gid, rows, cfg)
-    await ctx.session.execute(
-        delete(PendingGreeting).where(
-            PendingGreeting.done.is_(True), PendingGreeting.joined_at < now - KEEP_DONE
-        )
-    )
+    await greetings.prune(now - KEEP_DONE)
 
 
 async def flush_due(bot: Bot) -> bool:

@@ -17,14 +17,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
-
 from bot import Context, Members, group_active, templates
 from handlers.rules import RulesConfig
 from handlers.welcome.config import WelcomeConfig
-from storage.dialect import insert, insert_ignore
-from storage.models import GroupSetting, Member
-from storage.models_moderation import Greeted, PendingGreeting, WelcomeNotice
+from handlers.welcome.repo import Greetings, Pending
 
 V = ("mention", "name", "inviter", "count", "rules", "group", "bot")
 T_GREET = templates.register(
@@ -77,21 +73,18 @@ T_NEAR = templates.register(
 
 
 async def members_in(ctx: Context, group_id: str) -> int:
-    """Members in ``group_id`` now (``tracking.members_in_group`` for a job serving many)."""
-    q = select(func.count()).select_from(Member)
-    q = q.where(Member.group_id == group_id, Member.in_group.is_(True))
-    return int(await ctx.session.scalar(q) or 0)
+    """Members in ``group_id`` now (``members_in_group`` for a job serving many)."""
+    return await ctx.repo(Members).count_in(group_id)
 
 
 async def name_in(ctx: Context, group_id: str, user_id: str) -> str:
-    q = select(Member.name).where(Member.group_id == group_id, Member.user_id == user_id)
-    return (await ctx.session.scalar(q)) or user_id
+    return await ctx.repo(Members).name(group_id, user_id)
 
 
 async def rules_line(ctx: Context, group_id: str) -> str:
     """The group's rules (set with /设置规则, else config), first line only."""
-    row = await ctx.session.get(GroupSetting, (group_id, "rules.text"))
-    text = str(row.value if row is not None else ctx.config.feature(RulesConfig, group_id).text)
+    default = ctx.config.feature(RulesConfig, group_id).text
+    text = str(await ctx.setting("rules.text", default, group_id=group_id))
     first = text.strip().splitlines()[0] if text.strip() else ""
     return first + ("…（发送 /规则 查看全部）" if "\n" in text.strip() else "")
 
@@ -110,7 +103,7 @@ async def next_group(ctx: Context, group_id: str) -> str:
     return ""
 
 
-def raid_size(rows: list[PendingGreeting], cfg: WelcomeConfig) -> int:
+def raid_size(rows: list[Pending], cfg: WelcomeConfig) -> int:
     """The most joins within any ``raid_window_s`` when that exceeds ``raid_joins``, else 0."""
     times = sorted(r.joined_at for r in rows)
     best, lo = 0, 0
@@ -123,46 +116,36 @@ def raid_size(rows: list[PendingGreeting], cfg: WelcomeConfig) -> int:
 
 async def notice_once(ctx: Context, group_id: str, key: str, text: str) -> None:
     """Tell the admins ``text`` unless this group already had notice ``key``."""
-    stmt = insert_ignore(ctx.session, WelcomeNotice, ["group_id", "key"])
-    stmt = stmt.values(group_id=group_id, key=key[:64], created_at=ctx.now())
-    if await ctx.session.scalar(stmt.returning(WelcomeNotice.group_id)) is not None:
+    if await ctx.repo(Greetings).first_notice(group_id, key, ctx.now()):
         await ctx.notify_admins(text, group_id)
 
 
 async def fresh_newcomers(
-    ctx: Context, group_id: str, rows: list[PendingGreeting], cfg: WelcomeConfig
-) -> list[PendingGreeting]:
+    ctx: Context, group_id: str, rows: list[Pending], cfg: WelcomeConfig
+) -> list[Pending]:
     """Those of ``rows`` to greet now (one per member), recorded as greeted."""
     now = ctx.now()
-    out: dict[str, PendingGreeting] = {}
+    greetings = ctx.repo(Greetings)
+    out: dict[str, Pending] = {}
     for r in rows:
         if r.user_id in out:
             continue
         member = await ctx.repo(Members).get(group_id, r.user_id)
         if member is not None and not member.in_group:
             continue  # left before we greeted them
-        seen = await ctx.session.get(Greeted, (group_id, r.user_id))
-        if seen is not None and seen.greeted_at > now - timedelta(hours=cfg.once_per_hours):
+        seen = await greetings.greeted_at(group_id, r.user_id)
+        if seen is not None and seen > now - timedelta(hours=cfg.once_per_hours):
             continue
-        stmt = insert(ctx.session, Greeted).values(
-            group_id=group_id, user_id=r.user_id, greeted_at=now
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["group_id", "user_id"], set_={"greeted_at": now}
-        )
-        await ctx.session.execute(stmt)
+        await greetings.greeted(group_id, r.user_id, now)
         out[r.user_id] = r
     return list(out.values())
 
 
-async def greet_group(
-    ctx: Context, group_id: str, rows: list[PendingGreeting], cfg: WelcomeConfig
-) -> None:
+async def greet_group(ctx: Context, group_id: str, rows: list[Pending], cfg: WelcomeConfig) -> None:
     """Handle one settled burst: raid summary and alert, or one greeting; capacity hints."""
     key = f"welcome:{group_id}:{rows[0].id}"
     plat = rows[-1].platform or None
-    for r in rows:
-        r.done = True
+    await ctx.repo(Greetings).mark_done([r.id for r in rows])
     if not await group_active(ctx, group_id):
         reason = "group inactive: the bot left or was removed"
         await ctx.audit("welcome.skipped", group_id, reason=reason, joins=len(rows))

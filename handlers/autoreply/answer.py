@@ -6,7 +6,7 @@ Rules:
   that any feature took as a command, is never matched.
 - The bot's own messages, empty texts and groups the bot only observes get nothing.
 - One reply per message: the most specific entry in force wins (``logic``); it answers at most
-  once per ``cooldown_s`` per group (``repo.take_cooldown``); a match in its cooldown stays
+  once per ``cooldown_s`` per group (``Replies.take_cooldown``); a match in its cooldown stays
   silent (nothing less specific answers instead, and the model is not asked).
 - The answer is recorded under the event's key before the reply is queued (``evt:{id}``,
   unique): a re-run or a redelivered event never answers twice.
@@ -35,9 +35,9 @@ from bot import (
 from handlers.autoreply.chatrules import COMMAND_PREFIXES, chat_rules
 from handlers.autoreply.config import AutoreplyConfig
 from handlers.autoreply.logic import Book, Books, Entry, entries_for, looks_like_question
-from handlers.autoreply.repo import record_answer, take_cooldown
+from handlers.autoreply.repo import Replies
 from handlers.autoreply.requests import ask_later
-from handlers.checkin import CheckinConfig, checkin_board, checkins_on
+from handlers.checkin import CheckinConfig, Checkins
 
 router = Router("autoreply")
 BOOKS: StateKey[Books] = StateKey("autoreply.books", Books)
@@ -70,9 +70,9 @@ async def values(ctx: Context, text: str) -> dict[str, Any]:
         out["members"] = await members_in_group(ctx)
     if "checkins_today" in names:
         day = ctx.local_day(ctx.feature(CheckinConfig).reset_hour)
-        out["checkins_today"] = len(await checkins_on(ctx.session, ctx.group_id, day))
+        out["checkins_today"] = len(await ctx.repo(Checkins).on_day(ctx.group_id, day))
     if "top_checkin" in names:
-        rows = await checkin_board(ctx.session, ctx.config, ctx.group_id, "today", 5, ctx.now())
+        rows = await ctx.repo(Checkins).ranked(ctx.config, ctx.group_id, "today", 5, ctx.now())
         board = "\n".join(f"{i}. {n} {v}分" for i, (_u, n, v) in enumerate(rows, 1))
         out["top_checkin"] = board or "暂无"
     return out
@@ -117,11 +117,19 @@ async def answer(ctx: Context, cfg: AutoreplyConfig, entry: Entry, msg: MessageR
     """Answer with ``entry`` unless it is in its cooldown or the event was answered."""
     when = entry.when
     cooldown = when.cooldown_s if when is not None and when.cooldown_s is not None else None
-    if not await take_cooldown(ctx, entry.id, cfg.cooldown_s if cooldown is None else cooldown):
+    assert ctx.group_id is not None
+    replies = ctx.repo(Replies)
+    seconds = cfg.cooldown_s if cooldown is None else cooldown
+    if not await replies.take_cooldown(ctx.group_id, entry.id, seconds, ctx.now()):
         return
-    day = ctx.local_day()
-    if not await record_answer(
-        ctx, f"evt:{ctx.event_id}", entry.id, entry.source, msg.user_id, day
+    if not await replies.record_answer(
+        f"evt:{ctx.event_id}",
+        ctx.group_id,
+        rule_id=entry.id,
+        source=entry.source,
+        user_id=msg.user_id,
+        day=ctx.local_day(),
+        created_at=ctx.now(),
     ):
         return
     text = templates.fill(entry.reply, await values(ctx, entry.reply) | _fixed(ctx))

@@ -15,8 +15,6 @@ Rules:
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
-
 from bot import (
     CommandOptions,
     Context,
@@ -32,9 +30,7 @@ from bot import (
 from handlers.autoreply.chatrules import chat_rules, forget_chat_rules
 from handlers.autoreply.config import VARIABLES, AutoreplyConfig
 from handlers.autoreply.logic import entries_for
-from handlers.autoreply.repo import hits
-from storage.dialect import insert, rowcount
-from storage.models_autoreply import AutoreplyRule
+from handlers.autoreply.repo import Replies
 
 router = Router("autoreply-commands")
 ADMIN: CommandOptions = {"role": Role.ADMIN, "filters": (group_only,)}
@@ -97,20 +93,12 @@ async def add_rule(ctx: Context) -> None:
         return
     cfg = ctx.feature(AutoreplyConfig)
     key = key_of(match, words)
-    count = await ctx.session.scalar(
-        select(func.count())
-        .select_from(AutoreplyRule)
-        .where(AutoreplyRule.group_id == ctx.group_id, AutoreplyRule.key != key)
-    )
-    if int(count or 0) >= cfg.max_chat_rules:
+    replies = ctx.repo(Replies)
+    if await replies.rules_besides(ctx.group_id, key) >= cfg.max_chat_rules:
         await say(ctx, T_BAD, f"本群最多 {cfg.max_chat_rules} 条关键词回复，请先 /删回复")
         return
     values = dict(reply=reply, keywords=words, created_by=ctx.user_id, created_at=ctx.now())
-    stmt = insert(ctx.session, AutoreplyRule).values(
-        group_id=ctx.group_id, key=key, match=match, **values
-    )
-    stmt = stmt.on_conflict_do_update(index_elements=["group_id", "key"], set_=values)
-    rid = await ctx.session.scalar(stmt.returning(AutoreplyRule.id))
+    rid = await replies.put_rule(ctx.group_id, key, match, **values)
     forget_chat_rules(ctx)
     await ctx.audit("autoreply.add", f"#{rid}", keywords=words, match=match)
     shown = "、".join(words)
@@ -124,17 +112,15 @@ async def remove_rule(ctx: Context) -> None:
     if not spec:
         await say(ctx, T_BAD, "用法：/删回复 关键词（与添加时相同）或 /删回复 #编号")
         return
-    where = [AutoreplyRule.group_id == ctx.group_id]
     n = number(spec, 1) if spec.startswith(("#", "＃")) else None
-    if n is not None:
-        where.append(AutoreplyRule.id == n)
-    else:
+    key = None
+    if n is None:
         try:
-            where.append(AutoreplyRule.key == key_of(*parse_spec(spec)))
+            key = key_of(*parse_spec(spec))
         except ValueError as exc:
             await say(ctx, T_BAD, str(exc))
             return
-    if rowcount(await ctx.session.execute(delete(AutoreplyRule).where(*where))) == 0:
+    if not await ctx.repo(Replies).remove_rule(ctx.group_id, n, key):
         await say(ctx, T_BAD, await _not_found(ctx, spec))
         return
     forget_chat_rules(ctx)
@@ -161,7 +147,7 @@ async def list_rules(ctx: Context) -> None:
         await say(ctx, T_DONE, "本群还没有关键词回复，管理员可发送 /加回复 关键词 回复内容")
         return
     day = ctx.local_day()
-    today = await hits(ctx.session, ctx.group_id, day, day)
+    today = await ctx.repo(Replies).hits(ctx.group_id, day, day)
     lines = [f"本群关键词回复（{len(entries)} 条，冷却 {cfg.cooldown_s:g} 秒）："]
     for e in entries[:50]:
         when = e.when

@@ -15,10 +15,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete
-
 from bot import Context, Job, Router, Scheduled, submit
-from storage.models_autoreply import AutoreplyAiRequest, AutoreplyAiUsage, AutoreplyCooldown
+from handlers.autoreply.repo import Replies
 
 if TYPE_CHECKING:
     from bot import Bot
@@ -44,11 +42,6 @@ async def prune(ctx: Context) -> None:
     if ev.job != PRUNE_JOB:
         return
     now = ctx.now()
-    r = AutoreplyAiRequest
-    await ctx.session.execute(
-        delete(r).where(r.status.not_in(("pending", "asking")), r.created_at < now - KEEP_REQUESTS)
+    await ctx.repo(Replies).prune(
+        now - KEEP_REQUESTS, now - KEEP_COOLDOWNS, (now - KEEP_USAGE).date()
     )
-    c = AutoreplyCooldown
-    await ctx.session.execute(delete(c).where(c.answered_at < now - KEEP_COOLDOWNS))
-    u = AutoreplyAiUsage
-    await ctx.session.execute(delete(u).where(u.day < (now - KEEP_USAGE).date()))

@@ -19,10 +19,8 @@ import asyncio
 from bot import Context, Router, Scheduled, StateKey, templates
 from handlers.autoreply.config import AutoreplyConfig
 from handlers.autoreply.logic import Entry, prompt
-from handlers.autoreply.repo import record_answer
+from handlers.autoreply.repo import Replies
 from handlers.rules import rules_text
-from storage.dialect import insert_ignore
-from storage.models_autoreply import AutoreplyAiRequest
 
 router = Router("autoreply-ai")
 ANSWER_JOB = "autoreply.ai_answer"
@@ -58,9 +56,7 @@ async def ask_later(ctx: Context, cfg: AutoreplyConfig, entries: list[Entry], te
         reason="",
         created_at=ctx.now(),
     )
-    await ctx.session.execute(
-        insert_ignore(ctx.session, AutoreplyAiRequest.__table__, ["key"]).values(row)
-    )
+    await ctx.repo(Replies).ask(row)
     ctx.services.state.need(WAKE).set()
 
 
@@ -71,12 +67,20 @@ async def on_answer(ctx: Context) -> None:
     assert isinstance(ev, Scheduled)
     if ev.job != ANSWER_JOB or ctx.group_id is None:
         return
-    req = await ctx.session.get(AutoreplyAiRequest, int(ev.data.get("request", 0)))
+    replies = ctx.repo(Replies)
+    req = await replies.request(int(ev.data.get("request", 0)))
     if req is None or req.status != "asking" or req.group_id != ctx.group_id:
         return
-    req.status, req.finished_at = "answered", ctx.now()
-    day = ctx.local_day()
-    if not await record_answer(ctx, f"evt:{req.event_id}", "ai", "ai", req.user_id, day):
+    await replies.answered(req.id, ctx.now())
+    if not await replies.record_answer(
+        f"evt:{req.event_id}",
+        ctx.group_id,
+        rule_id="ai",
+        source="ai",
+        user_id=req.user_id,
+        day=ctx.local_day(),
+        created_at=ctx.now(),
+    ):
         return
     name = await ctx.member_name(req.user_id)
     text = ctx.render(T_AI, answer=str(ev.data.get("answer", "")), name=name)

@@ -57,6 +57,15 @@ class Members(Repository):
         q = q.where(Member.group_id == group_id, Member.in_group.is_(True))
         return int(await self._scalar(q) or 0)
 
+    async def present(self, group_id: str) -> list[MemberInfo]:
+        """The members in the group now."""
+        rows = await self._query(
+            select(*Member.__table__.c).where(
+                Member.group_id == group_id, Member.in_group.is_(True)
+            )
+        )
+        return [MemberInfo(*(r._mapping[f] for f in _FIELDS)) for r in rows]
+
     async def named(self, group_id: str, name: str) -> list[str]:
         """The user ids whose shown name in the group is ``name``."""
         return await self._scalars(

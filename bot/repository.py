@@ -108,8 +108,11 @@ class Repository:
         """A query of tables the unit of work does not write (pending writes stay pending)."""
         return await self._batch.read(stmt, params)
 
-    async def _query(self, stmt: Any, params: dict[str, Any] | None = None) -> Any:
-        """A query that sees every write made before it (pending ones are written first)."""
+    async def _query(
+        self, stmt: Any, params: dict[str, Any] | list[dict[str, Any]] | None = None
+    ) -> Any:
+        """A statement that sees every write made before it (pending ones are written first);
+        a list of parameter sets runs it for each."""
         return await self._session.execute(stmt, params)
 
     async def _scalar(self, stmt: Any) -> Any:

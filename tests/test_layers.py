@@ -138,16 +138,7 @@ UNIT_OF_WORK_ALLOWED = {
     "handlers/broadcast/fanout.py",
     "handlers/programme/admin.py",
     "handlers/programme/commands.py",
-    "handlers/programme/posting.py",
     "handlers/programme/slots.py",
-    "handlers/referral/admin.py",
-    "handlers/referral/claims.py",
-    "handlers/referral/commands.py",
-    "handlers/referral/ledger.py",
-    "handlers/referral/mine.py",
-    "handlers/referral/settle.py",
-    "handlers/wecom_sync/events.py",
-    "handlers/wecom_sync/joincodes.py",
 }
 # what only the core's repository base class (and the dispatcher) may know of a batch
 BATCH_WORDS = {"batch", "deferred", "memo", "forget", "memo_add"}

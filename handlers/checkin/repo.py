@@ -23,7 +23,7 @@ from bot import Config, Event, MessageReceived, Repository, Services
 from handlers.checkin import logic
 from handlers.checkin.config import CheckinConfig
 from handlers.checkin.logic import Totals
-from handlers.checkin.ranking import checkins_on, leaderboard, staff_of
+from handlers.checkin.ranking import checkins_on, has_checked_in, leaderboard, staff_of
 from storage.dialect import rowcount
 from storage.models_checkin import Checkin, CheckinDayCount, CheckinStats
 
@@ -98,6 +98,10 @@ class Checkins(Repository):
             )
         )
         return set(rows)
+
+    async def checked_in_since(self, group_id: str, user_id: str, since: datetime) -> bool:
+        """True when the member has a (non-void) check-in at or after ``since``."""
+        return await has_checked_in(self._db, group_id, user_id, since)
 
     async def on_day(self, group_id: str, day: date) -> list[str]:
         """User ids who checked in on the group's local ``day``, in check-in order."""

@@ -35,7 +35,7 @@ from handlers.checkin import CheckinConfig, Checkins
 from handlers.groupmsg import hand_over
 from handlers.programme.repo import Ledger
 from handlers.programme.slots import slot_of
-from handlers.referral import invite_leaderboard
+from handlers.referral import Referrals
 from schedules.lottery import draw, seed_for
 from schedules.model import Slot
 
@@ -106,7 +106,7 @@ async def values_for(ctx: Context, slot: Slot, names: set[str]) -> dict[str, Any
         return top(rows, "分")
 
     async def invites() -> str:
-        return top(await invite_leaderboard(ctx.session, gid, 5), "人")
+        return top(await ctx.repo(Referrals).leaderboard(gid, 5), "人")
 
     async def checkins() -> int:
         return len(await ctx.repo(Checkins).on_day(gid, today))

@@ -1,7 +1,8 @@
 """Invite counting and referral rewards (邀请有礼/裂变): attribution, qualification, tiers,
 claims with a code pool, admin corrections, and ``/我的`` (check-ins and invites together).
 
-Other features use ``invite_counts`` and ``invite_leaderboard``; the WeCom join links use
+Other features use the repository ``Referrals`` (``ctx.repo(Referrals)``: ``counts``,
+``leaderboard``, ``code`` …), ``invite_counts`` and ``invite_leaderboard``; the WeCom join links use
 ``referral_code`` (a member's code, the join-way ``state``) and ``referrer_for_code``.
 """
 
@@ -12,7 +13,8 @@ from handlers.referral import admin, claims, commands, mine, settle
 from handlers.referral.cli import register_cli
 from handlers.referral.codes import referral_code, referrer_for_code
 from handlers.referral.config import ReferralConfig
-from handlers.referral.ledger import invite_counts, invite_leaderboard
+from handlers.referral.queries import invite_counts, invite_leaderboard
+from handlers.referral.repo import Referrals
 
 router = commands.router
 for part in (settle, claims, admin, mine):
@@ -31,6 +33,7 @@ FEATURE = Feature(
 __all__ = [
     "FEATURE",
     "ReferralConfig",
+    "Referrals",
     "invite_counts",
     "invite_leaderboard",
     "referral_code",

@@ -13,8 +13,6 @@ Rules:
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from bot import (
     CommandOptions,
     Context,
@@ -27,10 +25,10 @@ from bot import (
     private_only,
     templates,
 )
-from handlers.referral import claims, ledger, pools
+from handlers.referral import ledger, pools
 from handlers.referral.config import ReferralConfig
+from handlers.referral.repo import Referrals
 from handlers.referral.settle import announce_tiers
-from storage.models_referral import Invite, InviteAdjustment
 
 router = Router("referral-admin")
 T_OK = templates.register("referral.admin_ok", "✅ {what}", "what", "group", "bot")
@@ -93,19 +91,9 @@ async def adjust(ctx: Context) -> None:
         await _bad(ctx, f"单次调整最多 ±{cap} 个有效邀请（可在 [referral] adjust_cap 修改）")
         return
     reason = " ".join(words[1:])
-    before = (await ledger.invite_counts(ctx.session, ctx.group_id, target))["valid"]
-    ctx.session.add(
-        InviteAdjustment(
-            group_id=ctx.group_id,
-            user_id=target,
-            delta=delta,
-            reason=reason,
-            actor_id=ctx.user_id,
-            undone=False,
-            created_at=ctx.now(),
-        )
-    )
-    await ctx.session.flush()
+    referrals = ctx.repo(Referrals)
+    before = (await referrals.counts(ctx.group_id, target))["valid"]
+    await referrals.adjust(ctx.group_id, target, delta, reason, ctx.user_id, ctx.now())
     await ctx.audit("referral.adjust", target, delta=delta, reason=reason)
     await _ok(ctx, f"已为 {target} 调整有效邀请 {delta:+d}")
     await announce_tiers(ctx, ctx.group_id, target, before)
@@ -118,20 +106,12 @@ async def undo(ctx: Context) -> None:
         await _bad(ctx, "用法：/撤销调整 @成员")
         return
     target = ctx.command.mentions[0]
-    last = await ctx.session.scalar(
-        select(InviteAdjustment)
-        .where(
-            InviteAdjustment.group_id == ctx.group_id,
-            InviteAdjustment.user_id == target,
-            InviteAdjustment.undone.is_(False),
-        )
-        .order_by(InviteAdjustment.id.desc())
-        .limit(1)
-    )
+    referrals = ctx.repo(Referrals)
+    last = await referrals.last_adjustment(ctx.group_id, target)
     if last is None:
         await _bad(ctx, "没有可撤销的调整")
         return
-    last.undone = True
+    await referrals.undo_adjustment(last.id)
     await ctx.audit("referral.undo_adjust", target, delta=last.delta, adjustment=last.id)
     await _ok(ctx, f"已撤销 {target} 的调整 {last.delta:+d}")
 
@@ -142,15 +122,13 @@ async def void(ctx: Context) -> None:
     if not ctx.command.mentions:
         await _bad(ctx, "用法：/作废邀请 @新成员")
         return
-    inv = await ctx.session.scalar(
-        select(Invite).where(
-            Invite.group_id == ctx.group_id, Invite.invitee_id == ctx.command.mentions[0]
-        )
-    )
+    referrals = ctx.repo(Referrals)
+    inv = await referrals.invite(ctx.group_id, ctx.command.mentions[0])
     if inv is None or inv.status == "void":
         await _bad(ctx, "没有这条邀请记录")
         return
-    before, inv.status = inv.status, "void"
+    before = inv.status
+    await referrals.set_status(inv.id, "void")
     await ctx.audit("referral.void", inv.invitee_id, inviter=inv.inviter_id, was=before)
     await _ok(ctx, f"已作废 {inv.inviter_id} 邀请 {inv.invitee_id} 的记录（原为 {before}）")
 
@@ -159,20 +137,9 @@ async def void(ctx: Context) -> None:
 async def history(ctx: Context) -> None:
     assert ctx.command is not None and ctx.group_id is not None
     target = ctx.command.mentions[0] if ctx.command.mentions else ctx.user_id
-    rows = (
-        await ctx.session.scalars(
-            select(Invite)
-            .where(Invite.group_id == ctx.group_id, Invite.inviter_id == target)
-            .order_by(Invite.id)
-        )
-    ).all()
-    adjs = (
-        await ctx.session.scalars(
-            select(InviteAdjustment)
-            .where(InviteAdjustment.group_id == ctx.group_id, InviteAdjustment.user_id == target)
-            .order_by(InviteAdjustment.id)
-        )
-    ).all()
+    referrals = ctx.repo(Referrals)
+    rows = await referrals.invites_by(ctx.group_id, target)
+    adjs = await referrals.adjustments(ctx.group_id, target)
     lines = [
         f"{r.invitee_id} {r.status} {r.joined_at.astimezone(ctx.tz):%m-%d} {r.source}" for r in rows
     ]
@@ -181,7 +148,7 @@ async def history(ctx: Context) -> None:
         + ("（已撤销）" if a.undone else "")
         for a in adjs
     ]
-    counts = await ledger.invite_counts(ctx.session, ctx.group_id, target)
+    counts = await referrals.counts(ctx.group_id, target)
     head = f"{target} 的邀请记录（有效 {counts['valid']}）："
     await ctx.reply(head + "\n" + ("\n".join(lines) or "（无）"))
 
@@ -231,7 +198,8 @@ async def import_codes(ctx: Context) -> None:
         await _bad(ctx, why)
         return
     rows = [(tier, c) for c in words[2:]]
-    added = await claims.add_codes(ctx.session, ctx.now(), rows, pool)
-    done, _ = await claims.fulfil_pending(ctx.session, ctx.config, ctx.now(), pool)
+    referrals = ctx.repo(Referrals)
+    added = await referrals.add_codes(ctx.now(), rows, pool)
+    done, _ = await referrals.fulfil_pending(ctx.config, ctx.now(), pool)
     await ctx.audit("referral.codes_import", "", tier=tier, added=added, fulfilled=done, pool=pool)
     await _ok(ctx, f"已导入 {added} 个兑换码，补发 {done} 个待领奖励")

@@ -21,9 +21,9 @@ from functools import partial
 from pathlib import Path
 
 from bot import Config, ConfigLoader, database
-from handlers.referral.claims import add_codes, fulfil_pending, handover_text
 from handlers.referral.config import ReferralConfig
 from handlers.referral.pools import pool_of
+from handlers.referral.rewards import add_codes, fulfil_pending, handover_text
 from storage.models import AuditEntry
 
 MAX_CODE_LEN = 256

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from bot import Context, MemberJoined, MemberLeft, Router, group_only, templates
 from handlers.referral import ledger
-from handlers.referral.codes import referrer_for_code
 from handlers.referral.config import ReferralConfig
+from handlers.referral.repo import Referrals
 
 router = Router("referral")
 V = ("name", "group", "bot")
@@ -42,7 +42,7 @@ async def attribution(ctx: Context, ev: MemberJoined) -> tuple[str, str]:
     if ev.inviter_id and ev.inviter_source:
         return ev.inviter_id, ev.inviter_source
     if ev.state and ctx.group_id is not None:
-        who = await referrer_for_code(ctx.session, ctx.group_id, ev.state)
+        who = await ctx.repo(Referrals).referrer(ctx.group_id, ev.state)
         if who:
             return who, "wecom_state"
     return "", ""
@@ -71,7 +71,7 @@ async def on_leave(ctx: Context) -> None:
 async def mine(ctx: Context) -> None:
     assert ctx.group_id is not None
     cfg = ctx.feature(ReferralConfig)
-    c = await ledger.invite_counts(ctx.session, ctx.group_id, ctx.user_id)
+    c = await ctx.repo(Referrals).counts(ctx.group_id, ctx.user_id)
     nxt = next((t for t in cfg.tiers if t.invites > c["valid"]), None)
     name = await ctx.member_name(ctx.user_id)
     if nxt is not None:
@@ -87,7 +87,7 @@ async def mine(ctx: Context) -> None:
 @router.command("邀请榜", help="有效邀请排行", filters=(group_only,))
 async def board(ctx: Context) -> None:
     assert ctx.group_id is not None
-    rows = await ledger.invite_leaderboard(ctx.session, ctx.group_id, BOARD_SIZE)
+    rows = await ctx.repo(Referrals).leaderboard(ctx.group_id, BOARD_SIZE)
     if not rows:
         await ctx.reply(ctx.render(T_BOARD_EMPTY, name=""))
         return

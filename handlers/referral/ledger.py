@@ -20,88 +20,25 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from bot import Context
+from bot import Context, Members
 from handlers.referral.config import ReferralConfig
-from storage.dialect import insert_ignore, rowcount
-from storage.models import AuditEntry, Member
-from storage.models_referral import Invite, InviteAdjustment
+from handlers.referral.queries import invite_counts, invite_leaderboard
+from handlers.referral.repo import Referrals
 
 TRUSTED = {"onebot_invite", "wecom_invitor", "wecom_state", "console", "admin"}
 CREDITED = ("pending", "valid", "left", "deducted")
 
 
-async def invite_counts(session: AsyncSession, group_id: str, user_id: str) -> dict[str, int]:
-    """``{"valid","pending","left","fake"}`` invites credited to ``user_id`` in the group.
-
-    ``valid`` includes admin adjustments (never below zero); ``left`` includes deductions."""
-    rows = await session.execute(
-        select(Invite.status, func.count())
-        .where(Invite.group_id == group_id, Invite.inviter_id == user_id)
-        .group_by(Invite.status)
-    )
-    by = {str(s): int(n) for s, n in rows.all()}
-    adj = await session.scalar(
-        select(func.coalesce(func.sum(InviteAdjustment.delta), 0)).where(
-            InviteAdjustment.group_id == group_id,
-            InviteAdjustment.user_id == user_id,
-            InviteAdjustment.undone.is_(False),
-        )
-    )
-    return {
-        "valid": max(0, by.get("valid", 0) + int(adj or 0)),
-        "pending": by.get("pending", 0),
-        "left": by.get("left", 0) + by.get("deducted", 0),
-        "fake": by.get("fake", 0),
-    }
-
-
-async def invite_leaderboard(
-    session: AsyncSession, group_id: str, limit: int
-) -> list[tuple[str, str, int]]:
-    """(user_id, name, valid invites incl. adjustments) best first; ties by user id."""
-    valid = (
-        select(Invite.inviter_id.label("uid"), func.count().label("n"))
-        .where(Invite.group_id == group_id, Invite.status == "valid")
-        .group_by(Invite.inviter_id)
-    )
-    adj = (
-        select(InviteAdjustment.user_id.label("uid"), func.sum(InviteAdjustment.delta).label("n"))
-        .where(InviteAdjustment.group_id == group_id, InviteAdjustment.undone.is_(False))
-        .group_by(InviteAdjustment.user_id)
-    )
-    totals: dict[str, int] = {}
-    for q in (valid, adj):
-        for uid, n in (await session.execute(q)).all():
-            totals[uid] = totals.get(uid, 0) + int(n or 0)
-    ranked = sorted(((u, n) for u, n in totals.items() if n > 0), key=lambda x: (-x[1], x[0]))
-    ranked = ranked[: max(0, limit)]
-    names = dict(
-        (
-            await session.execute(
-                select(Member.user_id, Member.name).where(
-                    Member.group_id == group_id, Member.user_id.in_([u for u, _ in ranked])
-                )
-            )
-        ).all()
-    )
-    return [(u, names.get(u) or u, n) for u, n in ranked]
-
-
 async def audit(ctx: Context, group_id: str, action: str, target: str, **detail: Any) -> None:
     """An audit row for ``group_id`` (jobs serve many groups, so ``ctx.audit`` won't do)."""
-    ctx.session.add(
-        AuditEntry(
-            group_id=group_id,
-            actor_id=ctx.user_id,
-            action=action,
-            target_id=target,
-            detail=detail,
-            event_id=ctx.event_id,
-            created_at=ctx.now(),
-        )
+    await ctx.repo(Referrals).audit(
+        group_id,
+        action,
+        target,
+        actor_id=ctx.user_id,
+        detail=detail,
+        event_id=ctx.event_id,
+        created_at=ctx.now(),
     )
 
 
@@ -111,28 +48,23 @@ async def is_staff(ctx: Context, cfg: ReferralConfig, uid: str) -> bool:
         return True
     if uid in ctx.config.bot.admins:
         return True
-    role = await ctx.session.scalar(
-        select(Member.role).where(Member.group_id == ctx.group_id, Member.user_id == uid)
-    )
-    return role in ("owner", "admin")
+    assert ctx.group_id is not None
+    member = await ctx.repo(Members).get(ctx.group_id, uid)
+    return member is not None and member.role in ("owner", "admin")
 
 
 async def _credit(
     ctx: Context, cfg: ReferralConfig, inviter: str, at: datetime
 ) -> tuple[str, dict[str, Any]]:
     """``("pending", slot)`` when the invite may be credited, else ``("capped", {})``."""
-    mine = (Invite.group_id == ctx.group_id, Invite.inviter_id == inviter)
+    assert ctx.group_id is not None
+    referrals = ctx.repo(Referrals)
     if cfg.cooldown_minutes:
-        last = await ctx.session.scalar(
-            select(func.max(Invite.joined_at)).where(*mine, Invite.credit_seq.is_not(None))
-        )
+        last = await referrals.last_credited_join(ctx.group_id, inviter)
         if last is not None and at - last < timedelta(minutes=cfg.cooldown_minutes):
             return "capped", {}
     day = ctx.local_day(at=at)
-    used = await ctx.session.scalar(
-        select(func.coalesce(func.max(Invite.credit_seq), 0)).where(*mine, Invite.credit_day == day)
-    )
-    seq = int(used or 0) + 1
+    seq = await referrals.credits_on(ctx.group_id, inviter, day) + 1
     if cfg.daily_cap and seq > cfg.daily_cap:
         return "capped", {}
     return "pending", {"credit_day": day, "credit_seq": seq}
@@ -169,18 +101,11 @@ async def record_join(
         credit_day=slot.get("credit_day"),
         credit_seq=slot.get("credit_seq"),
     )
-    table = Invite.__table__
-    stmt = insert_ignore(ctx.session, table, ["group_id", "invitee_id"]).returning(table.c.id)
-    new = await ctx.session.execute(stmt, [dict(group_id=gid, invitee_id=invitee, **values)])
-    if new.scalar() is None:
+    referrals = ctx.repo(Referrals)
+    if not await referrals.add_invite(gid, invitee, values):
         if source != "admin":
             return None  # this person already has a ledger row here: rejoins never count again
-        res = await ctx.session.execute(
-            update(Invite)
-            .where(Invite.group_id == gid, Invite.invitee_id == invitee, Invite.status == "void")
-            .values(**values)
-        )
-        if not rowcount(res):
+        if not await referrals.reattribute(gid, invitee, values):
             return None
     await audit(ctx, gid, "referral.credit", invitee, inviter=inviter, source=source, status=status)
     return status
@@ -192,36 +117,18 @@ async def record_leave(ctx: Context, invitee: str) -> None:
     gid = ctx.group_id
     if gid is None:
         return
-    inv = await ctx.session.scalar(
-        select(Invite).where(Invite.group_id == gid, Invite.invitee_id == invitee)
-    )
+    referrals = ctx.repo(Referrals)
+    inv = await referrals.invite(gid, invitee)
     if inv is None:
         return
     now = ctx.now()
     if inv.status == "pending":
-        inv.status, inv.left_at = "left", now
+        await referrals.set_status(inv.id, "left", left_at=now)
         await audit(ctx, gid, "referral.left", invitee, inviter=inv.inviter_id)
     elif inv.status == "valid" and inv.qualified_at is not None:
         if now - inv.qualified_at <= timedelta(days=cfg.deduct_days):
-            inv.status, inv.left_at = "deducted", now
+            await referrals.set_status(inv.id, "deducted", left_at=now)
             await audit(ctx, gid, "referral.deduct", invitee, inviter=inv.inviter_id)
 
 
-async def due_pending(session: AsyncSession, now: datetime, min_days: float) -> list[Invite]:
-    """Pending invites old enough to qualify under the shortest ``qualify_days`` in force."""
-    q = (
-        select(Invite)
-        .where(Invite.status == "pending", Invite.joined_at <= now - timedelta(days=min_days))
-        .order_by(Invite.id)
-    )
-    return list((await session.scalars(q)).all())
-
-
-async def qualify(session: AsyncSession, invite_id: int, now: datetime) -> bool:
-    """Pending → valid; False when someone (another run, an admin) changed it first."""
-    res = await session.execute(
-        update(Invite)
-        .where(Invite.id == invite_id, Invite.status == "pending")
-        .values(status="valid", qualified_at=now)
-    )
-    return bool(rowcount(res))
+__all__ = ["audit", "invite_counts", "invite_leaderboard", "record_join", "record_leave"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bot import Context, Router, group_only, templates
 from handlers.checkin import my_checkins
-from handlers.referral.ledger import invite_counts
+from handlers.referral.repo import Referrals
 
 router = Router("referral-mine")
 V = ("name", "group", "bot")
@@ -36,7 +36,7 @@ T_MINE = templates.register(
 async def mine(ctx: Context) -> None:
     assert ctx.group_id is not None
     c = await my_checkins(ctx, ctx.user_id)
-    inv = await invite_counts(ctx.session, ctx.group_id, ctx.user_id)
+    inv = await ctx.repo(Referrals).counts(ctx.group_id, ctx.user_id)
     await ctx.reply(
         ctx.render(
             T_MINE,

@@ -18,13 +18,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
 from bot import Context, Members, Router, Scheduled, group_active, submit, templates
-from handlers.checkin import has_checked_in
+from handlers.checkin import Checkins
 from handlers.referral import ledger
 from handlers.referral.config import ReferralConfig
-from storage.models import Group, Member
+from handlers.referral.repo import Referrals
 
 if TYPE_CHECKING:
     from bot import Bot
@@ -53,7 +51,7 @@ async def queue_settle(bot: Bot) -> None:
 async def announce_tiers(ctx: Context, group_id: str, inviter: str, before: int) -> None:
     """Announce every tier the inviter's valid count crossed since ``before`` (once each)."""
     cfg = ctx.config.feature(ReferralConfig, group_id)
-    after = (await ledger.invite_counts(ctx.session, group_id, inviter))["valid"]
+    after = (await ctx.repo(Referrals).counts(group_id, inviter))["valid"]
     crossed = [t for t in cfg.tiers if before < t.invites <= after]
     if not crossed:
         return
@@ -62,10 +60,8 @@ async def announce_tiers(ctx: Context, group_id: str, inviter: str, before: int)
         for t in crossed:
             await ctx.audit("referral.tier_not_announced", inviter, tier=t.invites, reason=reason)
         return
-    name = await ctx.session.scalar(
-        select(Member.name).where(Member.group_id == group_id, Member.user_id == inviter)
-    )
-    platform = await ctx.session.scalar(select(Group.platform).where(Group.id == group_id))
+    name = await ctx.repo(Members).name(group_id, inviter)
+    platform = await ctx.repo(Referrals).platform_of(ctx.config, group_id)
     for t in crossed:
         text = ctx.render_for(
             group_id, T_TIER, name=name or inviter, count=t.invites, reward=t.reward
@@ -80,7 +76,7 @@ async def active_since(ctx: Context, group_id: str, user_id: str, since: datetim
     if member is not None and member.last_active_at is not None:
         if member.last_active_at >= since:
             return True
-    return await has_checked_in(ctx.session, group_id, user_id, since)
+    return await ctx.repo(Checkins).checked_in_since(group_id, user_id, since)
 
 
 @router.on(Scheduled)
@@ -92,7 +88,8 @@ async def settle(ctx: Context) -> None:
     now = ctx.now()
     groups: list[str | None] = [None, *(g.id for g in ctx.config.groups)]
     shortest = min(ctx.config.feature(ReferralConfig, g).qualify_days for g in groups)
-    for inv in await ledger.due_pending(ctx.session, now, shortest):
+    referrals = ctx.repo(Referrals)
+    for inv in await referrals.due_pending(now, shortest):
         cfg = ctx.config.feature(ReferralConfig, inv.group_id)
         if not cfg.enabled or now - inv.joined_at < timedelta(days=cfg.qualify_days):
             continue
@@ -103,8 +100,8 @@ async def settle(ctx: Context) -> None:
             ctx, inv.group_id, inv.invitee_id, inv.joined_at
         ):
             continue
-        before = (await ledger.invite_counts(ctx.session, inv.group_id, inv.inviter_id))["valid"]
-        if not await ledger.qualify(ctx.session, inv.id, now):
+        before = (await referrals.counts(inv.group_id, inv.inviter_id))["valid"]
+        if not await referrals.qualify(inv.id, now):
             continue
         await ledger.audit(
             ctx, inv.group_id, "referral.valid", inv.invitee_id, inviter=inv.inviter_id

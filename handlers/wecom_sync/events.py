@@ -17,8 +17,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select, update
-
 from bot import (
     Context,
     GroupChanged,
@@ -29,9 +27,7 @@ from bot import (
     ensure_group,
     set_group_active,
 )
-from storage.dialect import insert_ignore
-from storage.models import Group, Member
-from storage.models_wecom import WeComJoinWay, WeComSyncRequest
+from handlers.wecom_sync.repo import Sync
 
 router = Router("wecom_sync")
 MEMBER_CHANGES = ("add_member", "del_member")
@@ -59,8 +55,8 @@ async def on_group_changed(ctx: Context) -> None:
     if not gid or not synced(ctx, gid):
         return
     await ensure_group(ctx)
-    group = await ctx.session.get(Group, gid)
-    stored = group.member_version if group else ""
+    sync = ctx.repo(Sync)
+    stored = await sync.member_version(gid)
     if ev.change_type == "dismiss":
         await _everyone_leaves(ctx, gid, ev)
         await set_group_active(ctx, gid, False)
@@ -79,28 +75,22 @@ async def on_group_changed(ctx: Context) -> None:
                 continue
             await ctx.emit(_left(gid, uid, row.join_count, ev))
         if ev.cur_mem_ver:
-            await ctx.session.execute(
-                update(Group).where(Group.id == gid).values(member_version=ev.cur_mem_ver)
-            )
+            await sync.set_member_version(gid, ev.cur_mem_ver)
         return
     member_change = ev.change_type == "create" or ev.update_detail in MEMBER_CHANGES
     version_moved = bool(ev.cur_mem_ver) and ev.cur_mem_ver != stored
     if not (member_change or version_moved):
         return
     delay = timedelta(seconds=ctx.config.wecom.sync.delay_s)
-    stmt = insert_ignore(ctx.session, WeComSyncRequest, ["key"]).values(
-        key=f"evt:{ev.dedup_key}"[:200],
+    await sync.request_sync(
+        f"evt:{ev.dedup_key}",
         group_id=gid,
         reason=ev.update_detail or ev.change_type or "update",
         member_ids=list(ev.member_ids),
         quit_scene=ev.quit_scene,
         event_at=ev.occurred_at,
         due_at=ctx.now() + delay,
-        status="queued",
-        attempts=0,
-        last_error="",
     )
-    await ctx.session.execute(stmt)
 
 
 def _left(gid: str, uid: str, join_count: int, ev: GroupChanged) -> MemberLeft:
@@ -115,13 +105,8 @@ def _left(gid: str, uid: str, join_count: int, ev: GroupChanged) -> MemberLeft:
 
 
 async def _everyone_leaves(ctx: Context, gid: str, ev: GroupChanged) -> None:
-    rows = await ctx.session.execute(
-        select(Member.user_id, Member.join_count).where(
-            Member.group_id == gid, Member.in_group.is_(True)
-        )
-    )
-    for uid, join_count in rows:
-        await ctx.emit(_left(gid, uid, join_count, ev))
+    for m in await ctx.repo(Members).present(gid):
+        await ctx.emit(_left(gid, m.user_id, m.join_count, ev))
 
 
 @router.on(MemberJoined)
@@ -131,8 +116,4 @@ async def on_join_code_used(ctx: Context) -> None:
     assert isinstance(ev, MemberJoined)
     if not ev.state or not ctx.group_id:
         return
-    await ctx.session.execute(
-        update(WeComJoinWay)
-        .where(WeComJoinWay.group_id == ctx.group_id, WeComJoinWay.state == ev.state)
-        .values(last_used_at=ctx.now())
-    )
+    await ctx.repo(Sync).join_code_used(ctx.group_id, ev.state, ctx.now())

@@ -25,9 +25,9 @@ from sqlalchemy import delete, func, or_, select, update
 
 from bot import Context, group_only, queue_group_text, templates
 from bot.wecom_api import WeComClient, WeComError
-from handlers.referral import referral_code
+from handlers.referral import Referrals
 from handlers.wecom_sync.events import router, synced
-from storage.dialect import insert_ignore
+from handlers.wecom_sync.repo import Sync
 from storage.models import Member
 from storage.models_wecom import WeComJoinWay
 
@@ -62,23 +62,17 @@ async def my_join_code(ctx: Context) -> None:
     gid, uid = ctx.group_id, ctx.user_id
     assert gid is not None
     name = await ctx.member_name(uid)
-    code = await referral_code(ctx.session, gid, uid, now=ctx.now())
+    code = await ctx.repo(Referrals).code(gid, uid, ctx.now())
     w = ctx.config.wecom
     if not (synced(ctx, gid) and w.corp_id and w.secret):
         await ctx.reply(ctx.render(T_PLAIN, name=name, code=code))
         return
-    row = await ctx.session.get(WeComJoinWay, (gid, uid))
+    sync = ctx.repo(Sync)
+    row = await sync.join_code(gid, uid)
     if row is not None and row.status == "ready" and row.qr_code:
         await ctx.reply(ctx.render(T_READY, name=name, url=row.qr_code))
         return
-    if row is None:
-        await ctx.session.execute(
-            insert_ignore(ctx.session, WeComJoinWay, ["group_id", "user_id"]).values(
-                group_id=gid, user_id=uid, state=code, status="pending", requested_at=ctx.now()
-            )
-        )
-    elif row.status == "failed":
-        row.status, row.attempts, row.last_error = "pending", 0, ""
+    await sync.ask_join_code(gid, uid, code, ctx.now())
     await ctx.reply(ctx.render(T_PENDING, name=name))
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select, update
 from bot.events import Scheduled
 from bot.runtime import Bot
 from bot.web.app import create_app
-from handlers.broadcast import fanout, repo
+from handlers.broadcast import fanout, repo, store
 from storage.models import InboxEvent, OutboxMessage
 from storage.models_broadcast import Broadcast, BroadcastGroup
 from tests.harness import Harness, make_config
@@ -156,7 +156,7 @@ async def test_a_cancel_racing_the_fan_out_wins_over_it(
     """The fan-out has read its groups; a cancel commits before it queues: nothing goes."""
     h, client = setup
     await h.bot.drain()  # (the job's run at start)
-    real = fanout.known_groups
+    real = store.known_groups
     cancelled: list[bool | None] = []
 
     async def cancel_first(session: Any, ids: Any = None) -> Any:
@@ -165,7 +165,7 @@ async def test_a_cancel_racing_the_fan_out_wins_over_it(
                 cancelled.append(await repo.cancel(s, bid, h.clock.now()))
         return await real(session, ids)
 
-    monkeypatch.setattr(fanout, "known_groups", cancel_first)
+    monkeypatch.setattr(store, "known_groups", cancel_first)
     bid = await post(client, {"targets": ["tag:宝妈"], "text": "抢跑"})
     await asyncio.wait_for(h.bot.drain(), 30)
     assert cancelled == [True]

@@ -135,7 +135,6 @@ def test_checker_names_file_and_line(tmp_path: Path) -> None:
 # never the unit of work's session or batch. The files still doing so, to be converted; an
 # entry is removed as soon as its file is clean (``test_the_allow_list_only_shrinks``).
 UNIT_OF_WORK_ALLOWED = {
-    "handlers/broadcast/fanout.py",
     "handlers/programme/admin.py",
     "handlers/programme/commands.py",
     "handlers/programme/slots.py",

@@ -21,14 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import exists, or_, select, update
-
-from bot import Context, Router, Scheduled, group_active, queue_group_text, submit
+from bot import Context, Router, Scheduled, group_active, submit
 from handlers.broadcast.logic import RenderError, render, values_for
-from handlers.broadcast.repo import known_groups, outbox_key
-from storage.models_broadcast import Broadcast, BroadcastGroup
+from handlers.broadcast.repo import outbox_key
+from handlers.broadcast.store import Fanout
 
 if TYPE_CHECKING:
     from bot import Bot
@@ -59,12 +57,6 @@ async def start(bot: Bot, broadcast_id: int) -> None:
     await bot.inbox.submit(event)
 
 
-def _due(now: datetime) -> Any:
-    return select(Broadcast.id).where(
-        Broadcast.status == "scheduled", or_(Broadcast.at.is_(None), Broadcast.at <= now)
-    )
-
-
 @router.on(Scheduled)
 async def fan_out(ctx: Context) -> None:
     ev = ctx.event
@@ -72,28 +64,14 @@ async def fan_out(ctx: Context) -> None:
     if ev.job not in (DUE_JOB, FANOUT_JOB):
         return
     now = ctx.now()
-    due = list(await ctx.session.scalars(_due(now)))
+    fanout = ctx.repo(Fanout)
+    due = await fanout.due(now)
     if not due:
         return
-    todo = (
-        await ctx.session.execute(
-            select(BroadcastGroup.broadcast_id, BroadcastGroup.group_id, Broadcast.text)
-            .join(Broadcast, Broadcast.id == BroadcastGroup.broadcast_id)
-            .where(BroadcastGroup.broadcast_id.in_(due), BroadcastGroup.state == "scheduled")
-            .order_by(BroadcastGroup.broadcast_id, BroadcastGroup.group_id)
-            .limit(CHUNK)
-        )
-    ).all()
-    actions = dict(
-        (
-            await ctx.session.execute(
-                select(Broadcast.id, Broadcast.action).where(Broadcast.id.in_(due))
-            )
-        ).all()
-    )
-    await _queue(ctx, [(b, g, t, actions[b] == "markdown") for b, g, t in todo], now)
+    todo = await fanout.next_groups(due, CHUNK)
+    await _queue(ctx, todo, now)
     if len(todo) == CHUNK:  # more to do: the next chunk in a transaction of its own
-        last_b, last_g, _ = todo[-1]
+        last_b, last_g, _, _ = todo[-1]
         follow = Scheduled(
             dedup_key=f"bcfan:{last_b}:{last_g}",
             platform="internal",
@@ -103,20 +81,13 @@ async def fan_out(ctx: Context) -> None:
         )
         await ctx.emit(follow)
         return
-    left = exists().where(
-        BroadcastGroup.broadcast_id == Broadcast.id, BroadcastGroup.state == "scheduled"
-    )
-    await ctx.session.execute(
-        update(Broadcast)
-        .where(Broadcast.id.in_(due), Broadcast.status == "scheduled", ~left)
-        .values(status="queued")
-        .execution_options(synchronize_session=False)
-    )
+    await fanout.finish(due)
 
 
 async def _queue(ctx: Context, todo: Sequence[tuple[int, str, str, bool]], now: datetime) -> None:
     """Claim the groups and queue their messages (or record why one cannot have one)."""
-    known = await known_groups(ctx.session, sorted({gid for _, gid, _, _ in todo}))
+    fanout = ctx.repo(Fanout)
+    known = await fanout.known(sorted({gid for _, gid, _, _ in todo}))
     bot_name = ctx.config.bot.name
     ready: dict[int, dict[str, tuple[str, str, bool]]] = {}  # broadcast → group → message
     for bid, gid, text, markdown in todo:
@@ -133,34 +104,20 @@ async def _queue(ctx: Context, todo: Sequence[tuple[int, str, str, bool]], now: 
                 continue
             except RenderError as exc:
                 reason = str(exc)
-        await ctx.session.execute(
-            _claim(bid, [gid]).values(state="failed", reason=reason[:256], queued_at=now)
-        )
+        await fanout.fail(bid, gid, reason, now)
     for bid, messages in ready.items():
         # one claim for the chunk: a group claimed meanwhile by another run, or cancelled, is
         # not returned and gets nothing queued
-        claimed = await ctx.session.scalars(
-            _claim(bid, list(messages))
-            .values(state="queued", parts=1, queued_at=now)
-            .returning(BroadcastGroup.__table__.c.group_id)
-        )
-        for gid in claimed.all():
+        for gid in await fanout.claim(bid, list(messages), now):
             body, platform, markdown = messages[gid]
-            parts = await queue_group_text(
-                ctx.session,
+            parts = await fanout.queue(
                 ctx.config,
-                now=now,
-                group_id=gid,
-                text=body,
+                now,
+                gid,
+                body,
                 idem_key=outbox_key(bid, gid),
                 platform=platform,
                 markdown=markdown,
             )
             if parts != 1:
-                await ctx.session.execute(_claim(bid, [gid], "queued").values(parts=parts))
-
-
-def _claim(bid: int, gids: list[str], state: str = "scheduled") -> Any:
-    """UPDATE of the broadcast's groups ``gids`` that are still in ``state``."""
-    t = BroadcastGroup.__table__
-    return update(t).where(t.c.broadcast_id == bid, t.c.group_id.in_(gids), t.c.state == state)
+                await fanout.set_parts(bid, gid, parts)

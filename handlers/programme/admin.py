@@ -10,15 +10,13 @@ restarts and every instance sees them at its next tick.
 from __future__ import annotations
 
 from pydantic import ValidationError
-from sqlalchemy import delete
 
 from bot import CommandOptions, Context, Role, Router, group_only, templates
 from handlers.programme.config import ProgrammeConfig
-from handlers.programme.posting import render_slot
-from handlers.programme.slots import find_slot, slot_of
+from handlers.programme.posting import render_slot, slot_of
+from handlers.programme.repo import Ledger
+from handlers.programme.slots import find_slot
 from schedules.model import VARIABLES, Slot, in_quiet, parse_quiet
-from storage.dialect import insert_ignore, rowcount
-from storage.models_programme import ProgrammeCustomSlot, ProgrammePause
 
 router = Router("programme-admin")
 V = ("group", "bot")
@@ -95,8 +93,6 @@ async def add(ctx: Context) -> None:
     if find_slot(cfg, slot.id) is not None:
         await ctx.reply(ctx.render(T_FAIL, reason=f"已有名为「{slot.id}」的节目"))
         return
-    table = ProgrammeCustomSlot.__table__
-    stmt = insert_ignore(ctx.session, table, ["group_id", "slot_id"]).returning(table.c.slot_id)
     row = dict(
         group_id=ctx.group_id,
         slot_id=slot.id,
@@ -107,7 +103,7 @@ async def add(ctx: Context) -> None:
         created_by=ctx.user_id,
         created_at=ctx.now(),
     )
-    if (await ctx.session.execute(stmt, [row])).scalar() is None:
+    if not await ctx.repo(Ledger).add_slot(row):
         await ctx.reply(ctx.render(T_FAIL, reason=f"已有名为「{slot.id}」的节目"))
         return
     await ctx.audit("programme.add", slot.id, days=slot.days, time=slot.time)
@@ -119,12 +115,7 @@ async def add(ctx: Context) -> None:
 async def remove(ctx: Context) -> None:
     assert ctx.command is not None
     sid = ctx.command.words[0] if ctx.command.words else ""
-    res = await ctx.session.execute(
-        delete(ProgrammeCustomSlot).where(
-            ProgrammeCustomSlot.group_id == ctx.group_id, ProgrammeCustomSlot.slot_id == sid
-        )
-    )
-    if not rowcount(res):
+    if not await ctx.repo(Ledger).remove_slot(ctx.group_id, sid):
         in_config = find_slot(ctx.feature(ProgrammeConfig), sid) is not None
         reason = "配置文件里的节目不能删除，可以 /暂停节目" if in_config else f"没有节目「{sid}」"
         await ctx.reply(ctx.render(T_FAIL, reason=reason))
@@ -139,10 +130,7 @@ async def pause(ctx: Context) -> None:
     if slot is None:
         await ctx.reply(ctx.render(T_FAIL, reason="没有这个节目，发送 /节目表 查看"))
         return
-    table = ProgrammePause.__table__
-    stmt = insert_ignore(ctx.session, table, ["group_id", "slot_id"])
-    row = dict(group_id=ctx.group_id, slot_id=slot.id, paused_by=ctx.user_id, paused_at=ctx.now())
-    await ctx.session.execute(stmt, [row])
+    await ctx.repo(Ledger).pause(ctx.group_id, slot.id, ctx.user_id, ctx.now())
     await ctx.audit("programme.pause", slot.id)
     await ctx.reply(ctx.render(T_DONE, what=f"已暂停节目「{slot.id}」，/恢复节目 {slot.id} 可恢复"))
 
@@ -153,11 +141,7 @@ async def resume(ctx: Context) -> None:
     if slot is None:
         await ctx.reply(ctx.render(T_FAIL, reason="没有这个节目，发送 /节目表 查看"))
         return
-    await ctx.session.execute(
-        delete(ProgrammePause).where(
-            ProgrammePause.group_id == ctx.group_id, ProgrammePause.slot_id == slot.id
-        )
-    )
+    await ctx.repo(Ledger).resume(ctx.group_id, slot.id)
     await ctx.audit("programme.resume", slot.id)
     await ctx.reply(ctx.render(T_DONE, what=f"已恢复节目「{slot.id}」"))
 

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from bot import Context, Router, group_only, templates
 from handlers.programme.caps import excesses, week_months
-from handlers.programme.table import STATUS_CN, monday_of, week
+from handlers.programme.repo import Ledger
+from handlers.programme.table import STATUS_CN, monday_of
 
 router = Router("programme-commands")
 T_WEEK = templates.register(
@@ -27,7 +28,7 @@ async def show_week(ctx: Context) -> None:
     if ctx.command.words and ctx.command.words[0] in ("下周", "next"):
         monday += timedelta(days=7)
         title = "下周节目表"
-    rows = await week(ctx.config, ctx.session, ctx.group_id, monday, ctx.now())
+    rows = await ctx.repo(Ledger).week(ctx.config, ctx.group_id, monday, ctx.now())
     if not rows:
         await ctx.reply(ctx.render(T_EMPTY, title=title))
         return

@@ -33,8 +33,9 @@ from typing import Any
 from bot import Context, Router, Scheduled, group_active, templates
 from handlers.checkin import CheckinConfig, Checkins
 from handlers.groupmsg import hand_over
+from handlers.programme.config import ProgrammeConfig
 from handlers.programme.repo import Ledger
-from handlers.programme.slots import slot_of
+from handlers.programme.slots import find_slot, occurrence_key
 from handlers.referral import Referrals
 from schedules.lottery import draw, seed_for
 from schedules.model import Slot
@@ -53,11 +54,6 @@ T_FAILED = templates.register(
     "reason",
     *V,
 )
-
-
-def occurrence_key(slot_id: str, group_id: str, at: datetime) -> str:
-    """The occurrence's id: its inbox event, outbox post and lottery draw all carry it."""
-    return f"prog:{slot_id}:{group_id}:{at.isoformat()}"
 
 
 async def claim(
@@ -133,6 +129,16 @@ async def render_slot(ctx: Context, slot: Slot, extra: dict[str, Any] | None = N
     text = await content_of(ctx, slot)
     values = {**await values_for(ctx, slot, templates.fields(text)), **(extra or {})}
     return templates.fill(text, values)
+
+
+async def custom_slot(ctx: Context, slot_id: str) -> Slot | None:
+    ov = await ctx.repo(Ledger).overrides()
+    return next((s for s in ov.custom.get(ctx.group_id or "", []) if s.id == slot_id), None)
+
+
+async def slot_of(ctx: Context, slot_id: str) -> Slot | None:
+    """This group's slot by id: from the config, or added from chat."""
+    return find_slot(ctx.feature(ProgrammeConfig), slot_id) or await custom_slot(ctx, slot_id)
 
 
 @router.on(Scheduled)

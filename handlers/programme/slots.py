@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import Config, Context
+from bot import Config
 from handlers.programme.config import ProgrammeConfig, group_views
 from schedules.due import Occurrence, occurrences
 from schedules.model import Slot
@@ -82,11 +82,6 @@ def find_slot(cfg: ProgrammeConfig, slot_id: str) -> Slot | None:
     return None
 
 
-async def custom_slot(ctx: Context, slot_id: str) -> Slot | None:
-    ov = await load_overrides(ctx.session)
-    return next((s for s in ov.custom.get(ctx.group_id or "", []) if s.id == slot_id), None)
-
-
-async def slot_of(ctx: Context, slot_id: str) -> Slot | None:
-    """This group's slot by id: from the config, or added from chat."""
-    return find_slot(ctx.feature(ProgrammeConfig), slot_id) or await custom_slot(ctx, slot_id)
+def occurrence_key(slot_id: str, group_id: str, at: datetime) -> str:
+    """The occurrence's id: its inbox event, outbox post and lottery draw all carry it."""
+    return f"prog:{slot_id}:{group_id}:{at.isoformat()}"

@@ -16,8 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import Config, first_start
-from handlers.programme.posting import occurrence_key
-from handlers.programme.slots import due, load_overrides
+from handlers.programme.slots import due, load_overrides, occurrence_key
 from schedules.due import Occurrence
 from storage.models import OutboxMessage
 from storage.models_programme import ProgrammeOccurrence

@@ -28,8 +28,7 @@ from sqlalchemy import select
 
 from bot import Job, Scheduled, StateKey, record_first_start
 from handlers.programme.config import ProgrammeConfig
-from handlers.programme.posting import occurrence_key
-from handlers.programme.slots import due, load_overrides
+from handlers.programme.slots import due, load_overrides, occurrence_key
 from schedules.due import Occurrence
 from schedules.window import Ticker, Verdict, verdict
 from storage.models_programme import ProgrammeOccurrence

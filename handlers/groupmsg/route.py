@@ -17,12 +17,9 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
-
-from bot import Context, queue_app_text, templates
+from bot import Context, templates
 from handlers.groupmsg.config import GroupMsgConfig, is_customer_group
-from storage.dialect import insert_ignore
-from storage.models_groupmsg import GroupMsgItem
+from handlers.groupmsg.repo import Items
 
 T_REMINDER = templates.register(
     "groupmsg.reminder",
@@ -33,7 +30,6 @@ T_REMINDER = templates.register(
     "content",
     "bot",
 )
-NOT_COUNTED = ("cancelled", "failed")
 
 
 def month_span(at: datetime, tz: Any) -> tuple[datetime, datetime]:
@@ -51,18 +47,7 @@ def day_span(at: datetime, tz: Any) -> tuple[datetime, datetime]:
 
 async def official_count(ctx: Context, gid: str, lo: datetime, hi: datetime) -> int:
     """企业群发 items of ``gid`` due in ``[lo, hi)`` that count against the caps."""
-    n = await ctx.session.scalar(
-        select(func.count())
-        .select_from(GroupMsgItem)
-        .where(
-            GroupMsgItem.group_id == gid,
-            GroupMsgItem.channel == "groupmsg",
-            GroupMsgItem.state.not_in(NOT_COUNTED),
-            GroupMsgItem.due_at >= lo,
-            GroupMsgItem.due_at < hi,
-        )
-    )
-    return int(n or 0)
+    return await ctx.repo(Items).official_count(gid, lo, hi)
 
 
 async def over_cap(ctx: Context, gid: str, at: datetime, cfg: GroupMsgConfig) -> str:
@@ -112,15 +97,13 @@ async def hand_over(
         end_at=at + timedelta(minutes=cfg.window_minutes),
         created_at=ctx.now(),
     )
-    table = GroupMsgItem.__table__
-    stmt = insert_ignore(ctx.session, table, ["key"]).returning(table.c.id)
-    if (await ctx.session.execute(stmt, [row])).scalar() is None:
+    items = ctx.repo(Items)
+    if not await items.add(row):
         return True  # this occurrence was handed over already
     if channel == "reminder":
         local = at.astimezone(ctx.config.timezone(gid)).strftime("%m-%d %H:%M")
         body = ctx.render_for(gid, T_REMINDER, time=local, theme=theme or "群消息", content=text)
-        await queue_app_text(
-            ctx.session,
+        await items.remind(
             now=ctx.now(),
             user_id=cfg.owner,
             text=body,

@@ -16,8 +16,7 @@ from bot.web_public import BOT, bad_request, not_found
 from handlers.groupmsg import states_for
 from handlers.programme.cancel import cancel
 from handlers.programme.caps import excesses, week_months
-from handlers.programme.posting import occurrence_key
-from handlers.programme.slots import due, load_overrides
+from handlers.programme.slots import due, load_overrides, occurrence_key
 from handlers.programme.table import format_rows, monday_of, week, with_status
 
 MAX_RANGE = timedelta(days=62)

@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING
 
 from bot import cancel_queued
 from handlers.groupmsg import cancel_source
-from handlers.programme.posting import occurrence_key
-from handlers.programme.slots import due, load_overrides
+from handlers.programme.slots import due, load_overrides, occurrence_key
 from storage.dialect import insert_ignore
 from storage.models_programme import ProgrammeOccurrence
 

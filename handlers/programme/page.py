@@ -11,7 +11,7 @@ from aiohttp import web
 from bot.web_public import BOT, cards, excerpt, group_tabs, load_group, page, table, when
 from handlers.groupmsg import STATE_CN, states_for
 from handlers.programme.caps import excesses, week_months
-from handlers.programme.posting import occurrence_key
+from handlers.programme.slots import occurrence_key
 from handlers.programme.table import STATUS_CN, monday_of, week
 
 CHANNEL_CN = {"post": "群内发送", "groupmsg": "企业群发", "reminder": "提醒群主"}

@@ -9,6 +9,7 @@ other public modules are ``bot.web_public`` (routes and dashboard pages) and ``b
 from bot import templates
 from bot.commands import CommandOptions, Role, number
 from bot.config import Config
+from bot.dispatch.batch import Batch  # deprecated for features: use a Repository
 from bot.dispatch.context import Context
 from bot.dispatch.router import STOP, Router, group_only, not_command, private_only
 from bot.dispatch.tracking import (
@@ -57,6 +58,7 @@ __all__ = [
     "HEALTH_DETAILS",
     "NAME_CHECKS",
     "STOP",
+    "Batch",
     "Bot",
     "BotEnteredChat",
     "CommandOptions",

@@ -15,18 +15,12 @@ Rules:
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot import Config, Context, Router, Scheduled, submit
-from handlers.members.candidates import inactive_members, staff_ids, vip_scores
-from handlers.members.config import AutoTag, Condition, MembersConfig
-from handlers.members.tags import TooMany, add_tag, remove_tag
-from storage.models import Group
-from storage.models_members import MemberTag
+from handlers.members.config import AutoTag, MembersConfig
+from handlers.members.repo import Tags
+from handlers.members.tags import TooMany
 
 if TYPE_CHECKING:
     from bot import Bot
@@ -34,7 +28,6 @@ if TYPE_CHECKING:
 JOB = "members.auto_tags"
 EVERY_S = 900
 CHUNK = 50
-EVERYONE = 1_000_000
 
 router = Router("members-auto")
 
@@ -54,76 +47,39 @@ async def queue_auto_tags(bot: Bot) -> None:
         await submit(bot, JOB)
 
 
-def invite_weight(config: Config, gid: str) -> int:
-    """``[stats] vip_invite_weight`` (read by its table name: stats reads this feature, so
-    this feature does not import stats)."""
-    try:
-        return int(config.feature("stats", gid).vip_invite_weight)
-    except (KeyError, AttributeError):
-        return 3
-
-
-async def matching(
-    session: AsyncSession, config: Config, gid: str, now: datetime, conds: list[Condition]
-) -> dict[Condition, set[str]]:
-    """Who each condition holds for in the group (staff left off)."""
-    staff = await staff_ids(session, config, gid)
-    out: dict[Condition, set[str]] = {}
-    scores = None
-    for c in conds:
-        if c.metric == "inactive_days":
-            idle = await inactive_members(session, gid, now, c.at_least, EVERYONE)
-            out[c] = {r.user_id for r in idle} - staff
-            continue
-        if scores is None:
-            scores = await vip_scores(session, gid, invite_weight(config, gid), staff)
-        field = {"vip_score": "score", "checkin_days": "checkins", "invites": "invites"}
-        out[c] = {v.user_id for v in scores if getattr(v, field[c.metric]) >= c.at_least}
-    return out
-
-
 async def apply_rules(ctx: Context, gid: str) -> tuple[int, int]:
     """Bring one group's auto tags up to date: (added, removed)."""
     rules = _rules(ctx.config, gid)
     if not rules:
         return 0, 0
     now = ctx.now()
-    found = await matching(ctx.session, ctx.config, gid, now, [r.condition for r in rules])
+    tags = ctx.repo(Tags)
+    found = await tags.matching(ctx.config, gid, now, [r.condition for r in rules])
     cap = ctx.config.feature(MembersConfig, gid).max_tags_per_member
     added = removed = 0
     for tag in sorted({r.tag for r in rules}):
         mine = [r for r in rules if r.tag == tag]
         want: set[str] = set().union(*(found[r.condition] for r in mine))
-        holders = dict(
-            (
-                await ctx.session.execute(
-                    select(MemberTag.user_id, MemberTag.source).where(
-                        MemberTag.group_id == gid, MemberTag.tag == tag
-                    )
-                )
-            ).all()
-        )
+        holders = await tags.holders(gid, tag)
         why = " 或 ".join(str(r.condition) for r in mine)
         common: dict[str, Any] = {"gid": gid, "tag": tag, "actor": "auto", "now": now}
         for uid in sorted(want - set(holders)):
             try:
-                await add_tag(ctx.session, uid=uid, source="auto", cap=cap, rule=why, **common)
+                await tags.add(uid=uid, source="auto", cap=cap, rule=why, **common)
                 added += 1
             except TooMany:
                 continue
         if not all(r.untag for r in mine):
             continue
         for uid in sorted(u for u, src in holders.items() if src == "auto" and u not in want):
-            if await remove_tag(
-                ctx.session, uid=uid, source="auto", only_auto=True, rule=why, **common
-            ):
+            if await tags.remove(uid=uid, source="auto", only_auto=True, rule=why, **common):
                 removed += 1
     return added, removed
 
 
 async def _groups(ctx: Context, after: str) -> list[str]:
     """The groups with rules after ``after`` (configured and met on the wire), by id."""
-    seen = await ctx.session.scalars(select(Group.id).where(Group.id > after).order_by(Group.id))
+    seen = await ctx.repo(Tags).groups_after(after)
     ids = sorted({g.id for g in ctx.config.groups if g.id > after} | set(seen))
     return [g for g in ids if _rules(ctx.config, g)]
 

@@ -10,12 +10,10 @@ Rules:
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from bot import CommandOptions, Context, Role, Router, group_only, templates
+from bot import CommandOptions, Context, Members, Role, Router, group_only, templates
 from handlers.members.config import MembersConfig
-from handlers.members.tags import TooMany, add_tag, remove_tag, tag_counts, tagged
-from storage.models import Member
+from handlers.members.repo import Tags
+from handlers.members.tags import TooMany
 
 router = Router("members")
 V = ("group", "bot")
@@ -46,15 +44,10 @@ async def target_of(ctx: Context) -> str | None:
     if not ctx.command.mentions:
         return None
     token = ctx.command.mentions[0][:128]
-    if await ctx.batch.get(Member, (ctx.group_id, token)) is not None:
+    members = ctx.repo(Members)
+    if await members.get(ctx.group_id, token) is not None:
         return token
-    ids = (
-        await ctx.session.scalars(
-            select(Member.user_id)
-            .where(Member.group_id == ctx.group_id, Member.name == token)
-            .limit(2)
-        )
-    ).all()
+    ids = await members.named(ctx.group_id, token)
     return ids[0] if len(ids) == 1 else None
 
 
@@ -94,8 +87,7 @@ async def tag_cmd(ctx: Context) -> None:
     cfg = ctx.feature(MembersConfig)
     name = await ctx.member_name(target)
     try:
-        new = await add_tag(
-            ctx.session,
+        new = await ctx.repo(Tags).add(
             gid=ctx.group_id,
             uid=target,
             tag=tag,
@@ -118,8 +110,7 @@ async def untag_cmd(ctx: Context) -> None:
     if got is None:
         return
     target, tag = got
-    gone = await remove_tag(
-        ctx.session,
+    gone = await ctx.repo(Tags).remove(
         gid=ctx.group_id,
         uid=target,
         tag=tag,
@@ -137,7 +128,7 @@ async def list_cmd(ctx: Context) -> None:
     assert ctx.command is not None and ctx.group_id is not None
     words = ctx.command.words
     if not words:
-        counts = await tag_counts(ctx.session, ctx.group_id)
+        counts = await ctx.repo(Tags).counts(ctx.group_id)
         if not counts:
             await ctx.reply(ctx.render(T_NONE))
             return
@@ -148,7 +139,7 @@ async def list_cmd(ctx: Context) -> None:
     if len(words) > 1 or not ctx.feature(MembersConfig).allows(tag):
         await _bad(ctx, "用法：/标签列表 [标签]")
         return
-    ids = sorted(await tagged(ctx.session, ctx.group_id, tag))
+    ids = sorted(await ctx.repo(Tags).tagged(ctx.group_id, tag))
     names = [await ctx.member_name(u) for u in ids[:SHOWN]]
     more = f" 等（共 {len(ids)} 人）" if len(ids) > SHOWN else ""
     shown = "、".join(names) + more if names else "（无）"

@@ -19,6 +19,7 @@ from typing import Any
 from bot.config import Config, ConfigError, load_config
 from bot.feature import Feature
 from bot.preflight import EXIT_CANNOT_START, StartupError, listen_sockets
+from bot.staff import cli as staff_cli
 from bot.state import HEALTH, LEADER
 
 EXIT_BAD_CONFIG = 2
@@ -243,6 +244,7 @@ def build_parser(features: Sequence[Feature], entry: str) -> argparse.ArgumentPa
     ch.add_argument("--group", help="console group id (default: the first console group)")
     ch.add_argument("--user", default="alice", help="who you are at the start")
     load = partial(load_or_exit, features=tuple(features))
+    staff_cli.setup(sub, load)
     for f in features:
         if f.cli is not None:
             f.cli(sub, load)

@@ -63,6 +63,7 @@ class Config:
     wecom = property(lambda self: self.core.wecom)
     onebot = property(lambda self: self.core.onebot)
     retention = property(lambda self: self.core.retention)
+    console = property(lambda self: self.core.console)
     groups = property(lambda self: self.core.groups)
 
     def group(self, gid: str | None) -> GroupConfig | None:

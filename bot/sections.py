@@ -163,6 +163,18 @@ class RetentionConfig(Section):
     audit_days: int = Field(365, ge=0)
 
 
+class ConsoleConfig(Section):
+    """Staff sign-in to the dashboard (``groupbot user add``): a session ends after
+    ``idle_minutes`` without a request or ``max_hours`` after signing in, whichever is first;
+    after ``max_failures`` wrong passwords for one name or from one address within
+    ``lockout_s`` seconds, signing in is refused until that much time has passed."""
+
+    idle_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
+    max_hours: int = Field(12, ge=1, le=30 * 24)
+    max_failures: int = Field(5, ge=1, le=100)
+    lockout_s: int = Field(900, ge=1, le=24 * 3600)
+
+
 class CoreConfig(Section):
     server: ServerConfig = ServerConfig()
     storage: StorageConfig = StorageConfig()
@@ -170,5 +182,6 @@ class CoreConfig(Section):
     wecom: WeComConfig = WeComConfig()
     onebot: OneBotConfig = OneBotConfig()
     retention: RetentionConfig = RetentionConfig()
+    console: ConsoleConfig = ConsoleConfig()
     groups: list[GroupConfig] = []
     templates: dict[str, str] = {}

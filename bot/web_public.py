@@ -5,6 +5,10 @@ Rules: API errors are JSON ``{"error": reason}`` with 400/404; query numbers are
 ``int_param``; every value shown on a page goes through ``esc`` (``table``/``cards`` do it);
 CSV downloads come from ``csv_response``; a page form that changes something carries
 ``form_guard(request)`` and its POST handler reads it with ``checked_form`` (403 otherwise).
+Console users: any non-GET dashboard request needs the role ``operator`` (checked before the
+handler); a handler needing more calls ``require_role(request, "admin")``; every change is
+recorded with ``record_change(session, request, action, target, group_id=…, **detail)`` in the
+change's own transaction (actor ``staff:<name>``, ``token`` or ``api``).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from bot.web.dashboard.layout import (
     when,
 )
 from bot.web.ingest import BOT
+from bot.web.staff import Principal, actor, principal_of, record_change, require_role
 
 
 def bot_of(request: web.Request) -> Bot:
@@ -49,7 +54,9 @@ def int_param(request: web.Request, name: str, default: int, lo: int, hi: int) -
 __all__ = [
     "BOT",
     "Page",
+    "Principal",
     "Series",
+    "actor",
     "bad_request",
     "bar_chart",
     "bot_of",
@@ -68,6 +75,9 @@ __all__ = [
     "load_group",
     "not_found",
     "page",
+    "principal_of",
+    "record_change",
+    "require_role",
     "sparkline",
     "table",
     "when",

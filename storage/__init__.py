@@ -10,6 +10,7 @@ from storage import (  # noqa: F401  (import registers the tables)
     models_moderation,
     models_programme,
     models_referral,
+    models_staff,
     models_stats,
     models_wecom,
 )

@@ -1,5 +1,6 @@
-"""The dashboard's session cookie: set by the login form or ``?token=``, checked by the
-token guard (``bot.web.auth``)."""
+"""The dashboard's session cookies: the token's (set by the login form with the token or by
+``?token=``) and a staff member's (set by the login form with name and password), both
+checked by the token guard (``bot.web.auth``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import hashlib
 import hmac
 
 from aiohttp import web
+
+from bot.web.ingest import BOT
 
 COOKIE = "groupbot_session"
 
@@ -25,4 +28,21 @@ def set_session(response: web.StreamResponse, request: web.Request, token: str) 
         samesite="Strict",
         secure=request.secure,
         max_age=7 * 24 * 3600,
+    )
+
+
+STAFF_COOKIE = "groupbot_staff"
+
+
+def set_staff_session(response: web.StreamResponse, request: web.Request, value: str) -> None:
+    """A staff member's session cookie: a random value whose hash names the stored session
+    (``bot.staff.sessions``); the browser forgets it when the session would run out anyway."""
+    response.set_cookie(
+        STAFF_COOKIE,
+        value,
+        path="/admin",
+        httponly=True,
+        samesite="Strict",
+        secure=request.secure,
+        max_age=request.app[BOT].config.console.max_hours * 3600,
     )

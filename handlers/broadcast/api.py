@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.web_public import bot_of, int_param, json_body, not_found
+from bot.web_public import bot_of, int_param, json_body, not_found, record_change
 from handlers.broadcast import repo
 from handlers.broadcast.fanout import start
 from handlers.broadcast.logic import (
@@ -71,6 +71,7 @@ async def submit_broadcast(
     req, gids, _known = await checked(request, data)
     async with bot.db.transaction() as s:
         bid, n = await repo.create(s, req, gids, key, bot.clock.now())
+        record_change(s, request, "broadcast.create", str(bid), targets=list(req.targets), groups=n)
     if req.at is None:
         await start(bot, bid)
     return bid, n
@@ -152,6 +153,8 @@ async def delete_broadcast(request: web.Request) -> web.Response:
     bid = broadcast_id(request)
     async with bot.db.transaction() as s:
         taken = await repo.cancel(s, bid, bot.clock.now())
+        if taken is not None:
+            record_change(s, request, "broadcast.cancel", str(bid), took_back=taken)
     if taken is None:
         raise not_found(f"unknown broadcast {bid}")
     async with bot.db.read() as s:

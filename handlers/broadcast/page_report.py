@@ -18,6 +18,7 @@ from bot.web_public import (
     link,
     not_found,
     page,
+    record_change,
     table,
     when,
 )
@@ -90,6 +91,8 @@ async def cancel_post(request: web.Request) -> web.Response:
     await checked_form(request)
     bid = broadcast_id(request)
     async with bot.db.transaction() as s:
-        if await repo.cancel(s, bid, bot.clock.now()) is None:
+        taken = await repo.cancel(s, bid, bot.clock.now())
+        if taken is None:
             raise not_found(f"unknown broadcast {bid}")
+        record_change(s, request, "broadcast.cancel", str(bid), took_back=taken)
     return web.Response(status=303, headers={"Location": f"{PATH}/{bid}"})

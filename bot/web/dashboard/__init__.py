@@ -13,7 +13,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from bot.feature import Page
-from bot.web.dashboard import login, outbox
+from bot.web.dashboard import changes, login, outbox
 from bot.web.dashboard.layout import NAV, TABS, link, page
 from bot.web.ingest import BOT
 
@@ -36,6 +36,7 @@ def setup(app: web.Application, pages: Sequence[Page]) -> None:
     paths = {p.path for p in pages}
     app[NAV] = [("/admin/", "总览"), ("/admin/outbox", "消息队列")]
     app[NAV] += [(p.path, p.nav) for p in pages if p.nav]
+    app[NAV] += [(changes.PATH, "最近修改")]
     app[TABS] = [(p.path, p.tab) for p in pages if p.tab]
     r = app.router
     r.add_get("/admin", _to_overview)
@@ -45,5 +46,6 @@ def setup(app: web.Application, pages: Sequence[Page]) -> None:
     r.add_post(login.LOGIN_PATH, login.login_post)
     r.add_get("/admin/logout", login.logout)
     r.add_get("/admin/outbox", outbox.outbox_page)
+    r.add_get(changes.PATH, changes.changes_page)
     for p in pages:
         r.add_get(p.path, p.handler)

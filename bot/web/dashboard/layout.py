@@ -18,6 +18,7 @@ from aiohttp import web
 
 from bot.web.api import not_found
 from bot.web.ingest import BOT
+from bot.web.staff import ROLE_CN, principal_of
 from storage.models import Group
 
 # (href, label) of the top bar and of each group's tab row; filled from the features' pages
@@ -72,8 +73,16 @@ def esc(value: Any) -> str:
 def nav(request: web.Request) -> str:
     links = request.app.get(NAV, [])
     items = "".join(f'<a href="{esc(href)}">{esc(label)}</a>' for href, label in links)
+    who = principal_of(request)
+    me = (
+        f'<span class="me" data-role="{esc(who.role)}">{esc(who.name)}'
+        f"（{esc(ROLE_CN.get(who.role, who.role))}）</span>"
+        if who is not None
+        else ""
+    )
     return (
-        f'<header><strong>groupbot 群数据</strong>{items}<a href="/admin/logout">退出</a></header>'
+        f"<header><strong>groupbot 群数据</strong>{items}{me}"
+        '<a href="/admin/logout">退出</a></header>'
     )
 
 

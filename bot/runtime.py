@@ -262,8 +262,9 @@ class Bot:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(t, timeout=self.config.server.shutdown_timeout_s)
         await self.inbox.stop()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.drain(), timeout=self.config.server.shutdown_timeout_s)
+        if self.workers:  # an instance that does not process never starts on a stop either
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.drain(), timeout=self.config.server.shutdown_timeout_s)
         for hook in self.shutdown_hooks:
             with contextlib.suppress(Exception):
                 await hook(self)

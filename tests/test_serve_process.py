@@ -142,3 +142,28 @@ async def test_sigkill_after_ack_loses_nothing_and_sigterm_is_graceful(tmp_path:
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(15) == 0
         assert await counts(url) == ({"done": n}, {"sent": n})
+
+
+@pytest.mark.slow
+async def test_an_ingest_only_instance_processes_nothing_on_sigterm(tmp_path: Path) -> None:
+    """An instance with ``server.workers = false`` stores and acknowledges only: a graceful stop
+    does not start processing or sending either (the processing instances own that work, and a
+    second sender of the same rows is how duplicates happen)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    url = pgdb.database_url(tmp_path, "bot.db")
+    cfg = write_config(tmp_path, port, url)
+    n = 5
+    async with aiohttp.ClientSession() as http:
+        proc = start(cfg, GROUPBOT_SERVER__WORKERS="false")
+        try:
+            await wait_healthy(http, base, proc)
+            for i in range(n):
+                body = message(i)
+                headers = {"Content-Type": "application/json", "X-Signature": sign(SECRET, body)}
+                async with http.post(f"{base}/onebot", data=body, headers=headers) as r:
+                    assert r.status == 204
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(15) == 0
+    assert await counts(url) == ({"queued": n}, {})

@@ -13,6 +13,7 @@ from handlers import (
     autoreply,
     broadcast,
     checkin,
+    entry,
     groupmsg,
     matrix,
     members,
@@ -37,6 +38,7 @@ FEATURES: list[Feature] = [
     members.FEATURE,  # member tags (/标签), auto-tag rules, guided actions
     broadcast.FEATURE,  # operators' broadcasts (群发): scheduled fan-out, delivery reports
     matrix.FEATURE,  # the group matrix: every group's figures side by side, by tag
+    entry.FEATURE,  # 活码: the public /j/{campaign} page fills groups in turn
     autoreply.FEATURE,  # answers what no command or feature took; after moderation
     help_.FEATURE,
 ]

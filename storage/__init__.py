@@ -5,6 +5,7 @@ from storage import (  # noqa: F401  (import registers the tables)
     models_autoreply,
     models_broadcast,
     models_checkin,
+    models_entry,
     models_groupmsg,
     models_members,
     models_moderation,

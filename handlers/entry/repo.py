@@ -1,0 +1,111 @@
+"""Reads and writes of the entry tables.
+
+Rules:
+- A campaign's groups are its configured groups in order, then the groups WeCom opened for
+  it (``entry_groups``) in the order they were found.
+- Member counts are the bot's live counts (members with ``in_group``), read in one statement.
+- A visit is one upsert of its (campaign, group, local day) row: ``visits + 1`` and
+  ``last_at``; the table grows by a row per group and day, never per visit.
+- A join counts for the campaign when the page showed that group's QR within the campaign's
+  ``join_window_minutes`` before the join (``last_at``): the page cannot know who scans, so
+  this is attribution by time, and on a busy group other joins in the window count too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import Config
+from handlers.entry.config import Campaign
+from storage.dialect import insert
+from storage.models import Member
+from storage.models_entry import EntryGroup, EntryQr, EntryVisit
+
+
+async def opened_groups(session: AsyncSession, cid: str | None = None) -> list[EntryGroup]:
+    """Groups WeCom opened for campaigns (one campaign's, or all), oldest first."""
+    q = select(EntryGroup).order_by(EntryGroup.added_at, EntryGroup.group_id)
+    if cid is not None:
+        q = q.where(EntryGroup.campaign_id == cid)
+    return list((await session.scalars(q)).all())
+
+
+async def group_ids(session: AsyncSession, c: Campaign) -> list[str]:
+    extra = [g.group_id for g in await opened_groups(session, c.id)]
+    return list(c.groups) + [g for g in extra if g not in c.groups]
+
+
+async def member_counts(session: AsyncSession, gids: Sequence[str]) -> dict[str, int]:
+    q = (
+        select(Member.group_id, func.count())
+        .where(Member.group_id.in_(list(gids)), Member.in_group.is_(True))
+        .group_by(Member.group_id)
+    )
+    counts = {gid: 0 for gid in gids}
+    counts.update({gid: int(n) for gid, n in (await session.execute(q)).all()})
+    return counts
+
+
+async def qr_rows(session: AsyncSession, cid: str) -> dict[str, EntryQr]:
+    rows = await session.scalars(select(EntryQr).where(EntryQr.campaign_id == cid))
+    return {r.group_id: r for r in rows}
+
+
+async def count_visit(session: AsyncSession, cid: str, gid: str, day: date, now: datetime) -> None:
+    stmt = insert(session, EntryVisit).values(
+        campaign_id=cid, group_id=gid, day=day, visits=1, joins=0, last_at=now
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["campaign_id", "group_id", "day"],
+        set_={"visits": EntryVisit.visits + 1, "last_at": now},
+    )
+    await session.execute(stmt)
+
+
+async def count_join(session: AsyncSession, c: Campaign, gid: str, day: date, at: datetime) -> bool:
+    """Count a join in ``gid`` at ``at`` when the page showed the group shortly before
+    (module rule); True when it counted."""
+    since = at - timedelta(minutes=c.join_window_minutes)
+    shown = await session.scalar(
+        select(func.max(EntryVisit.last_at)).where(
+            EntryVisit.campaign_id == c.id,
+            EntryVisit.group_id == gid,
+            EntryVisit.day >= day - timedelta(days=1),
+        )
+    )
+    if shown is None or not since <= shown <= at + timedelta(minutes=1):
+        return False
+    stmt = insert(session, EntryVisit).values(
+        campaign_id=c.id, group_id=gid, day=day, visits=0, joins=1, last_at=None
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["campaign_id", "group_id", "day"],
+        set_={"joins": EntryVisit.joins + 1},
+    )
+    await session.execute(stmt)
+    return True
+
+
+async def totals(session: AsyncSession, cid: str, since: date) -> dict[str, tuple[int, int]]:
+    """group → (visits, joins) from ``since`` on."""
+    q = (
+        select(EntryVisit.group_id, func.sum(EntryVisit.visits), func.sum(EntryVisit.joins))
+        .where(EntryVisit.campaign_id == cid, EntryVisit.day >= since)
+        .group_by(EntryVisit.group_id)
+    )
+    return {g: (int(v or 0), int(j or 0)) for g, v, j in (await session.execute(q)).all()}
+
+
+async def group_names(session: AsyncSession, config: Config, gids: Sequence[str]) -> dict[str, str]:
+    """Display names: the configured name, else the name WeCom gave an opened group, else
+    the group's id."""
+    opened = {g.group_id: g.name for g in await opened_groups(session)}
+    out = {}
+    for gid in gids:
+        g = config.group(gid)
+        out[gid] = (g.name if g and g.name else "") or opened.get(gid, "") or gid
+    return out

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from bot import Context, MemberJoined, Router, Scheduled, templates
-from handlers.entry import repo
 from handlers.entry.config import campaign, campaigns
 from handlers.entry.logic import ALERT_JOB
+from handlers.entry.repo import Entries
 from storage.models_entry import EntryQr
 
 if TYPE_CHECKING:
@@ -67,8 +67,9 @@ async def _alert(ctx: Context, cid: str, reason: str) -> None:
     c = campaign(ctx.config, cid)
     if c is None:
         return
-    gids = await repo.group_ids(ctx.session, c)
-    names = await repo.group_names(ctx.session, ctx.config, gids)
+    entries = ctx.repo(Entries)
+    gids = await entries.group_ids(c)
+    names = await entries.names(ctx.config, gids)
     key = T_FULL_ALERT if reason == "full" else T_NO_QR_ALERT
     text = ctx.render(key, title=c.title, groups="、".join(names[g] for g in gids))
     await ctx.notify_admins(text, group_id=c.groups[0])
@@ -77,16 +78,17 @@ async def _alert(ctx: Context, cid: str, reason: str) -> None:
 async def _expiring(ctx: Context, data: dict[str, object]) -> None:
     cid, gid = str(data.get("campaign", "")), str(data.get("group", ""))
     c = campaign(ctx.config, cid)
-    row = await ctx.session.get(EntryQr, (cid, gid))
+    entries = ctx.repo(Entries)
+    row = await entries.qr(cid, gid)
     if row is None or row.warned_at is not None or row.expires_at is None:
         return
     if c is None:  # the campaign left the config: nobody to warn, stop asking
-        row.warned_at = ctx.now()
+        await entries.mark_warned(cid, gid, ctx.now())
         return
     if row.uploaded_at.isoformat() != data.get("uploaded_at"):
         return  # replaced since: the new upload is warned about in its turn
-    row.warned_at = ctx.now()
-    names = await repo.group_names(ctx.session, ctx.config, [gid])
+    await entries.mark_warned(cid, gid, ctx.now())
+    names = await entries.names(ctx.config, [gid])
     local = row.expires_at.astimezone(ctx.config.timezone(None))
     text = ctx.render(
         T_EXPIRING, title=c.title, group=names[gid], expires=local.strftime("%m-%d %H:%M")
@@ -102,9 +104,9 @@ async def on_join(ctx: Context) -> None:
     if gid is None or ctx.is_self(ev.user_id):
         return
     for c in campaigns(ctx.config):
-        if gid in await repo.group_ids(ctx.session, c):
+        if gid in await ctx.repo(Entries).group_ids(c):
             day = ev.occurred_at.astimezone(ctx.config.timezone(None)).date()
-            await repo.count_join(ctx.session, c, gid, day, ev.occurred_at)
+            await ctx.repo(Entries).count_join(c, gid, day, ev.occurred_at)
             return
 
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import Config
+from bot import Config, Repository
 from handlers.entry.config import Campaign
 from storage.dialect import insert
 from storage.models import Member
@@ -109,3 +109,29 @@ async def group_names(session: AsyncSession, config: Config, gids: Sequence[str]
         g = config.group(gid)
         out[gid] = (g.name if g and g.name else "") or opened.get(gid, "") or gid
     return out
+
+
+class Entries(Repository):
+    """What the entry feature's handlers read and write (``ctx.repo(Entries)``)."""
+
+    async def group_ids(self, c: Campaign) -> list[str]:
+        return await group_ids(self._db, c)
+
+    async def names(self, config: Config, gids: Sequence[str]) -> dict[str, str]:
+        return await group_names(self._db, config, gids)
+
+    async def qr(self, cid: str, gid: str) -> EntryQr | None:
+        rows = await self._scalars(
+            select(EntryQr).where(EntryQr.campaign_id == cid, EntryQr.group_id == gid)
+        )
+        return rows[0] if rows else None
+
+    async def mark_warned(self, cid: str, gid: str, at: datetime) -> None:
+        await self._execute(
+            update(EntryQr)
+            .where(EntryQr.campaign_id == cid, EntryQr.group_id == gid)
+            .values(warned_at=at)
+        )
+
+    async def count_join(self, c: Campaign, gid: str, day: date, at: datetime) -> bool:
+        return await count_join(self._db, c, gid, day, at)

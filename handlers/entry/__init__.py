@@ -13,8 +13,10 @@ from aiohttp import web
 from bot import Feature, Job, Page, templates
 from handlers.entry import public
 from handlers.entry.api import setup_web
+from handlers.entry.cli import register_cli
 from handlers.entry.config import EntryConfig, check
 from handlers.entry.events import WATCH_S, qr_watch, router
+from handlers.entry.joinway import EVERY_S, round_job
 from handlers.entry.page import PATH, entry_admin_page, qr_post
 
 
@@ -31,7 +33,11 @@ FEATURE = Feature(
     templates=templates.owned_by(__name__),
     web=_web,
     pages=(Page(PATH, entry_admin_page, nav="活码"),),
-    jobs=(Job("entry.qr_watch", qr_watch, WATCH_S, at_start=True),),
+    jobs=(
+        Job("entry.qr_watch", qr_watch, WATCH_S, at_start=True),
+        Job("entry.wecom", round_job, EVERY_S, at_start=True),
+    ),
+    cli=register_cli,
     checks=(check,),
 )
 

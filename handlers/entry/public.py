@@ -4,6 +4,9 @@ Rules:
 - It shows the QR (or link) of the group ``logic.choose`` picks — never a full group's — and
   counts the visit for that group and local day (``repo.count_visit``; a visit that found
   nothing to show counts under the group ``""``). Only GET counts (not HEAD).
+- A campaign backed by a WeCom 加入群聊 code shows that code's QR once it is ready (WeCom
+  sends each newcomer to a group with room and opens a new group when all are full); its
+  visits count under the group ``"wecom"``.
 - Nothing to show: the campaign's ``full_message`` (or the ``entry.full_page`` template) and
   an alert for admins, once per window (``logic.alert``).
 - Hardening: an unknown campaign is a 404 whose body is the same for every name (nothing
@@ -72,6 +75,17 @@ async def entry_page(request: web.Request) -> web.Response:
     if c is None:
         return not_found()
     now = bot.clock.now()
+    if c.wecom is not None:
+        async with bot.db.read() as s:
+            qr = await repo.wecom_qr(s, c.id)
+        if qr:  # WeCom's own code sends each newcomer to a group with room, or opens one
+            if request.method == "GET":
+                day = now.astimezone(bot.config.timezone(None)).date()
+                async with bot.db.transaction() as s:
+                    await repo.count_visit(s, c.id, repo.WECOM, day, now)
+            hint = templates.render(bot.config, T_SCAN, c.groups[0], title=c.title, group=c.title)
+            body = f'<img src="{esc(qr)}" alt="群二维码"><p>{esc(hint)}</p>'
+            return _page(c.title, f"<h1>{esc(c.title)}</h1>{body}")
     async with bot.db.read() as s:
         choice = await choose(s, bot.config, c, now)
         names = await repo.group_names(s, bot.config, [choice.group_id or ""])

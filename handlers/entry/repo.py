@@ -23,7 +23,17 @@ from bot import Config, Repository
 from handlers.entry.config import Campaign
 from storage.dialect import insert
 from storage.models import Member
-from storage.models_entry import EntryGroup, EntryQr, EntryVisit
+from storage.models_entry import EntryGroup, EntryJoinWay, EntryQr, EntryVisit
+
+WECOM = "wecom"  # the visits row of a page that showed the campaign's WeCom code
+
+
+async def wecom_qr(session: AsyncSession, cid: str) -> str:
+    """The campaign's WeCom 加入群聊 QR code URL when ready, else ''."""
+    q = select(EntryJoinWay.qr_code).where(
+        EntryJoinWay.campaign_id == cid, EntryJoinWay.status == "ready"
+    )
+    return str(await session.scalar(q) or "")
 
 
 async def opened_groups(session: AsyncSession, cid: str | None = None) -> list[EntryGroup]:

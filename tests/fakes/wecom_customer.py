@@ -36,6 +36,7 @@ class CustomerGroups:
         r.add_post(f"{BASE}/groupchat/add_join_way", self.add_join_way)
         r.add_post(f"{BASE}/groupchat/get_join_way", self.get_join_way)
         r.add_post(f"{BASE}/groupchat/del_join_way", self.del_join_way)
+        r.add_post(f"{BASE}/groupchat/update_join_way", self.update_join_way)
         for op in ("add", "edit", "get", "del"):
             r.add_post(f"{BASE}/group_welcome_template/{op}", self.template)
 
@@ -172,6 +173,19 @@ class CustomerGroups:
                 "join_way": {**way, "config_id": config_id, "qr_code": qr},
             }
         )
+
+    async def update_join_way(self, request: web.Request) -> web.Response:
+        body, err = await self._begin(request)
+        if err is not None:
+            return err
+        config_id = str(body.get("config_id", ""))
+        if config_id not in self.join_ways:
+            return _err(41044, "invalid config_id")
+        chats = body.get("chat_id_list") or []
+        if not chats or len(chats) > 5 or any(c not in self.chats for c in chats):
+            return _err(40058, "invalid chat_id_list")
+        self.join_ways[config_id] = {k: v for k, v in body.items() if k != "config_id"}
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
 
     async def del_join_way(self, request: web.Request) -> web.Response:
         body, err = await self._begin(request)

@@ -77,14 +77,14 @@ async def entry_page(request: web.Request) -> web.Response:
     now = bot.clock.now()
     if c.wecom is not None:
         async with bot.db.read() as s:
-            qr = await repo.wecom_qr(s, c.id)
-        if qr:  # WeCom's own code sends each newcomer to a group with room, or opens one
+            code = await repo.wecom_qr(s, c.id)
+        if code:  # WeCom's own code sends each newcomer to a group with room, or opens one
             if request.method == "GET":
                 day = now.astimezone(bot.config.timezone(None)).date()
                 async with bot.db.transaction() as s:
                     await repo.count_visit(s, c.id, repo.WECOM, day, now)
             hint = templates.render(bot.config, T_SCAN, c.groups[0], title=c.title, group=c.title)
-            body = f'<img src="{esc(qr)}" alt="群二维码"><p>{esc(hint)}</p>'
+            body = f'<img src="{esc(code)}" alt="群二维码"><p>{esc(hint)}</p>'
             return _page(c.title, f"<h1>{esc(c.title)}</h1>{body}")
     async with bot.db.read() as s:
         choice = await choose(s, bot.config, c, now)

@@ -32,7 +32,7 @@ from bot.events import (
 )
 from bot.feature import ConfigLoader, Feature, Job, Page
 from bot.first_start import first_start, record_first_start
-from bot.group_tags import group_tags
+from bot.group_tags import TagError, effective_tags, group_tags, set_group_tags, stored_tags
 from bot.jobs import submit
 from bot.members import MemberInfo, Members
 from bot.names import NAME_CHECKS, NameCheck, display_name
@@ -87,9 +87,11 @@ __all__ = [
     "Section",
     "Services",
     "StateKey",
+    "TagError",
     "cancel_queued",
     "database",
     "display_name",
+    "effective_tags",
     "ensure_group",
     "first_start",
     "group_active",
@@ -107,6 +109,8 @@ __all__ = [
     "record_first_start",
     "role_of",
     "set_group_active",
+    "set_group_tags",
+    "stored_tags",
     "submit",
     "templates",
     "utc",

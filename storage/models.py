@@ -1,4 +1,4 @@
-"""Core tables: groups, members, the inbox, the outbox, settings and the audit log.
+"""Core tables: groups, members, the inbox, the outbox, settings, group tags and the audit log.
 
 Feature tables live in their own ``storage/models_<feature>.py`` modules; all of them are
 imported by ``storage/__init__`` so Alembic and ``create_all`` see every table.
@@ -116,6 +116,17 @@ class GroupSetting(Base):
     value: Mapped[Any] = mapped_column(JSON)
     updated_by: Mapped[str] = mapped_column(String(128), default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class GroupTag(Base):
+    """A tag given to a group from the console or the API, on top of its configured
+    ``[[groups]].tags`` (``bot.group_tags`` merges the two)."""
+
+    __tablename__ = "group_tags"
+    group_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(default=0)  # the order the tags were given in
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class AuditEntry(Base):

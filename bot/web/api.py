@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, select
 
+from bot.group_tags import group_tags
 from bot.outbox.queue import enqueue, route
 from bot.web.ingest import BOT
 from storage.models import Group, Member, OutboxMessage
@@ -91,6 +92,7 @@ async def list_groups(request: web.Request) -> web.Response:
             count_q = count_q.where(Member.group_id.in_(shown))
         counts = dict((await s.execute(count_q.group_by(Member.group_id))).all())
         active = dict((await s.execute(active_q)).all()) if ids else {}
+        tags = await group_tags(s, bot.config, shown)
     out = []
     for gid in ids:
         g = bot.config.group(gid)
@@ -100,7 +102,7 @@ async def list_groups(request: web.Request) -> web.Response:
                 "id": g.id,
                 "name": g.name,
                 "platform": g.platform,
-                "tags": list(g.tags),
+                "tags": list(tags[g.id]),
                 "members": counts.get(g.id, 0),
                 "active": active.get(g.id, True),
             }
@@ -111,7 +113,7 @@ async def list_groups(request: web.Request) -> web.Response:
                 "id": row.id,
                 "name": row.name,
                 "platform": row.platform,
-                "tags": [],
+                "tags": list(tags[row.id]),
                 "members": counts.get(row.id, 0),
                 "active": row.active,
             }

@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot import group_tags
 from bot.web_public import bot_of, int_param, json_body, not_found, record_change
 from handlers.broadcast import repo
 from handlers.broadcast.fanout import start
@@ -52,7 +53,8 @@ async def checked(
     req = parse_request(data, bot.clock.now())
     async with bot.db.read() as s:
         known = await repo.known_groups(s)
-    return req, resolve(bot.config, known, req.targets), known
+        tags = await group_tags(s, bot.config, [*(g.id for g in bot.config.groups), *known])
+    return req, resolve(bot.config, known, tags, req.targets), known
 
 
 async def submit_broadcast(

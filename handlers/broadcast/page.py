@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot import templates
+from bot import group_tags, templates
 from bot.web_public import bot_of, checked_form, esc, excerpt, form_guard, link, page, table, when
 from handlers.broadcast import repo
 from handlers.broadcast.api import preview, submit_broadcast
@@ -72,12 +72,18 @@ def _box(name: str, value: str, label: str, chosen: set[str]) -> str:
     )
 
 
-def compose(request: web.Request, form: Mapping[str, str], chosen: set[str]) -> str:
-    """The form, filled with what was sent last (if anything)."""
+def compose(
+    request: web.Request,
+    form: Mapping[str, str],
+    chosen: set[str],
+    group_tags: Mapping[str, tuple[str, ...]],
+) -> str:
+    """The form, filled with what was sent last (if anything); ``group_tags``: the configured
+    groups' effective tags."""
     config = bot_of(request).config
     tags: dict[str, int] = {}
     for g in config.groups:
-        for t in g.tags:
+        for t in group_tags.get(g.id, ()):
             tags[t] = tags.get(t, 0) + 1
     boxes = [_box("target", "all", "全部群", chosen)]
     boxes += [_box("target", f"tag:{t}", f"标签 {t}（{n} 个群）", chosen) for t, n in tags.items()]
@@ -132,8 +138,11 @@ async def show(
     extra: str = "",
     status: int = 200,
 ) -> web.Response:
+    bot = bot_of(request)
+    async with bot.db.read() as s:
+        tags = await group_tags(s, bot.config, [g.id for g in bot.config.groups])
     body = (
-        f"{STYLE}<h1>群发</h1>{extra}{compose(request, form or {}, chosen or set())}"
+        f"{STYLE}<h1>群发</h1>{extra}{compose(request, form or {}, chosen or set(), tags)}"
         f"<h2>最近的群发</h2>{await recent(request)}"
     )
     return page(request, "群发", body, status=status)

@@ -3,8 +3,9 @@
 Rules:
 - ``all``: every group in ``[[groups]]``, and with ``[bot] unknown_groups = "manage"`` also
   every group the bot met on the wire (the bot never speaks in ignored or observed groups).
-- ``tag:<t>``: the groups in ``[[groups]]`` carrying the tag; a tag no group carries is an
-  error (a typo must not quietly send to nobody).
+- ``tag:<t>``: the groups ``all`` would name that carry the tag — their effective tags
+  (``bot.group_tags``: configured, and given from the console); a tag no such group carries is
+  an error (a typo must not quietly send to nobody).
 - ``group:<id>``: that group, configured or met on the wire (an explicit choice, as for
   ``POST /api/groups/{gid}/messages``); an unknown id is an error.
 - Each group is in a broadcast once, however many targets name it; order: as configured,
@@ -29,9 +30,14 @@ class Known:
     active: bool
 
 
-def resolve(config: Config, known: Mapping[str, Known], targets: Iterable[str]) -> list[str]:
+def resolve(
+    config: Config,
+    known: Mapping[str, Known],
+    tags: Mapping[str, tuple[str, ...]],
+    targets: Iterable[str],
+) -> list[str]:
     """The group ids ``targets`` name (BadInput naming ``targets[i]`` for one that names
-    none)."""
+    none); ``tags``: the effective tags of the configured and the known groups."""
     configured = [g.id for g in config.groups]
     wire = sorted(gid for gid in known if config.group(gid) is None)
     chosen: set[str] = set()
@@ -43,7 +49,8 @@ def resolve(config: Config, known: Mapping[str, Known], targets: Iterable[str]) 
             if config.bot.unknown_groups == "manage":
                 chosen.update(wire)
         elif kind == "tag":
-            tagged = [g.id for g in config.groups if value in g.tags]
+            reach = configured + (wire if config.bot.unknown_groups == "manage" else [])
+            tagged = [g for g in reach if value in tags.get(g, ())]
             if not tagged:
                 raise BadInput(field, f"no group is tagged {value!r}")
             chosen.update(tagged)

@@ -1,6 +1,7 @@
 """The group matrix: every group side by side — members, growth, leaves, activity, check-ins,
 reach of programme posts, invites and dead letters over a window of days — filtered, sorted
-and added up by tag (``GET /api/matrix``, the ``/admin/matrix`` page, CSV and XLSX downloads).
+and added up by tag (``GET /api/matrix``, the ``/admin/matrix`` page, CSV and XLSX downloads);
+and the tags given to groups from the console (``/api/groups/{gid}/tags``, the 标签 tab).
 
 Reads other features' tables only by query (``storage.models*``) and the group list through
 ``handlers.stats``.
@@ -8,18 +9,30 @@ Reads other features' tables only by query (``storage.models*``) and the group l
 
 from __future__ import annotations
 
+from aiohttp import web
+
 from bot import Feature, Page, templates
 from handlers.matrix.api import setup_api
 from handlers.matrix.config import MatrixConfig
 from handlers.matrix.page import PATH, export_page, matrix_page
+from handlers.matrix.tags import PAGE as TAGS_PAGE
+from handlers.matrix.tags import setup_tags, tags_page
+
+
+def _web(app: web.Application) -> None:
+    """``/api/matrix``, ``/api/groups/{gid}/tags`` and the tag form's POST."""
+    setup_api(app)
+    setup_tags(app)
+
 
 FEATURE = Feature(
     name="matrix",
     config=MatrixConfig,
     templates=templates.owned_by(__name__),
-    web=setup_api,
+    web=_web,
     pages=(
         Page(PATH, matrix_page, nav="群矩阵"),
+        Page(TAGS_PAGE, tags_page, tab="标签"),
         Page(PATH + ".csv", export_page),
         Page(PATH + ".xlsx", export_page),
     ),

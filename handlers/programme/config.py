@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from bot import Config, Section
+from bot import Config, Section, effective_tags
 from schedules.due import GroupView, targets
 from schedules.model import Campaign, Slot, in_quiet, parse_quiet
 
@@ -36,12 +37,17 @@ class ProgrammeConfig(Section):
         return self
 
 
-def group_views(config: Config) -> list[GroupView]:
+def group_views(
+    config: Config, stored: Mapping[str, Sequence[str]] | None = None
+) -> list[GroupView]:
+    """The configured groups as the schedule sees them; ``stored``: the tags given from the
+    console (``bot.stored_tags``), merged as ``bot.effective_tags`` does."""
+    tags = effective_tags(config, stored or {})
     out = []
     for g in config.groups:
         cfg = config.feature(ProgrammeConfig, g.id)
         quiet = parse_quiet(cfg.quiet_hours)
-        out.append(GroupView(g.id, tuple(g.tags), config.timezone(g.id), quiet or ()))
+        out.append(GroupView(g.id, tags[g.id], config.timezone(g.id), quiet or ()))
     return out
 
 

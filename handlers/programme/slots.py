@@ -1,4 +1,6 @@
-"""The slots in force: the config's, plus those admins added from chat, minus paused ones.
+"""The slots in force: the config's, plus those admins added from chat, minus paused ones;
+``tag:`` targets match a group's effective tags (``bot.group_tags``: configured, and given from
+the console).
 
 Chat edits are rows in the database, read again at every tick, so they survive restarts and
 every instance sees them. A row saved before content rules were enforced still loads: it
@@ -13,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import Config
+from bot import Config, stored_tags
 from handlers.programme.config import ProgrammeConfig, group_views
 from schedules.due import Occurrence, occurrences
 from schedules.model import Slot
@@ -26,6 +28,7 @@ class Overrides:
 
     custom: dict[str, list[Slot]] = field(default_factory=dict)
     paused: dict[str, set[str]] = field(default_factory=dict)
+    tags: dict[str, list[str]] = field(default_factory=dict)  # given from the console
 
 
 async def load_overrides(session: AsyncSession) -> Overrides:
@@ -44,6 +47,7 @@ async def load_overrides(session: AsyncSession) -> Overrides:
     pauses = await session.execute(select(ProgrammePause.group_id, ProgrammePause.slot_id))
     for gid, sid in pauses.all():
         out.paused.setdefault(gid, set()).add(sid)
+    out.tags = await stored_tags(session)
     return out
 
 
@@ -58,7 +62,7 @@ def due(
     slots admins added from chat and without the ones they paused."""
     ov = overrides or Overrides()
     out: list[Occurrence] = []
-    for view in group_views(config):
+    for view in group_views(config, ov.tags):
         if group is not None and view.id != group:
             continue
         cfg: ProgrammeConfig = config.feature(ProgrammeConfig, view.id)

@@ -148,6 +148,6 @@ async def test_console_form(setup: Setup) -> None:
     assert r.status == 400 and len(await stored(h)) == 3
     async with h.bot.db.read() as s:
         n = await s.scalar(
-            select(func.count()).select_from(AuditEntry).where(AuditEntry.actor_id == "console")
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.actor_id == "token")
         )
     assert n == 1

@@ -5,8 +5,10 @@ Rules: the configured ``[[groups]].tags`` are fixed by the file and always kept;
 here are the group's other tags (``bot.set_group_tags`` checks and stores them, replacing what
 was there). ``PUT`` takes ``{"tags": [...]}``; the form takes them separated by spaces or
 commas. An unknown group is a 404; a bad tag a 400 naming it, nothing changed; the form is
-refused (403) without its anti-forgery field. Every change is written to the audit log
-(``group_tags``, actor ``api`` or ``console``) with the tags before and after. Broadcasts,
+refused (403) without its anti-forgery field, and needs a console user's ``operator`` role
+(the dashboard's guard). Every change is in the audit log (``group_tags``, through
+``record_change``: the staff member's name, ``token`` or ``api``) with the tags before and
+after. Broadcasts,
 the programme and the matrix use the new tags at once.
 """
 
@@ -31,8 +33,9 @@ from bot.web_public import (
     load_group,
     not_found,
     page,
+    record_change,
 )
-from storage.models import AuditEntry, Group
+from storage.models import Group
 
 PAGE = "/admin/groups/{gid}/tags"
 
@@ -56,22 +59,13 @@ async def view(bot: Bot, gid: str) -> dict[str, Any]:
     }
 
 
-async def change(bot: Bot, gid: str, tags: Sequence[object], actor: str) -> None:
+async def change(request: web.Request, gid: str, tags: Sequence[object]) -> None:
     """Store ``gid``'s tags and the audit row in one transaction (TagError: nothing)."""
+    bot = bot_of(request)
     async with bot.db.transaction() as s:
         before = list((await group_tags(s, bot.config, [gid]))[gid])
-        now = bot.clock.now()
-        after = list(await set_group_tags(s, bot.config, gid, tags, now))
-        s.add(
-            AuditEntry(
-                group_id=gid,
-                actor_id=actor,
-                action="group_tags",
-                target_id=gid,
-                detail={"before": before, "after": after},
-                created_at=now,
-            )
-        )
+        after = list(await set_group_tags(s, bot.config, gid, tags, bot.clock.now()))
+        record_change(s, request, "group_tags", gid, group_id=gid, before=before, after=after)
 
 
 def refused(reason: str) -> web.HTTPBadRequest:
@@ -94,7 +88,7 @@ async def put_tags(request: web.Request) -> web.Response:
     if not isinstance(tags, list):
         raise refused("tags: a list of tags is required")
     try:
-        await change(bot, gid, tags, "api")
+        await change(request, gid, tags)
     except TagError as e:
         raise refused(str(e)) from None
     return web.json_response(await view(bot, gid))
@@ -123,12 +117,11 @@ async def tags_page(request: web.Request, error: str = "", status: int = 200) ->
 
 
 async def tags_post(request: web.Request) -> web.Response:
-    bot = bot_of(request)
     gid, _name = await load_group(request)
     form = await checked_form(request)
     tags = [t for t in re.split(r"[\s,，]+", form.get("tags", "")) if t]
     try:
-        await change(bot, gid, tags, "console")
+        await change(request, gid, tags)
     except TagError as e:
         return await tags_page(request, str(e), status=400)
     where = PAGE.format(gid=quote(gid, safe="")) + "?saved=1"

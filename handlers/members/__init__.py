@@ -1,6 +1,7 @@
 """Members: operator-defined member tags (种子用户, VIP, 已购 …) set from chat, the API or
-auto-tag rules, and the member lists everything else starts from (who went quiet, VIP
-candidates, staff).
+auto-tag rules; the guided actions (clean-up of quiet members, promotion into a VIP group:
+dry run, confirmation, daily cap, audit); and the member lists everything else starts from
+(who went quiet, VIP candidates, staff).
 
 Other features use ``member_tags``/``tags_of`` (a member's tags), ``staff_ids`` (who runs a
 group), ``inactive_members`` and ``vip_candidates`` (the reports' lists). This feature reads
@@ -11,8 +12,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot import Feature, Job, templates
-from handlers.members import commands
+from bot import Config, Feature, Job, Page, templates
+from handlers.members import commands, execute
+from handlers.members.actions import KINDS, dry_run
+from handlers.members.actions_api import setup_actions_api
+from handlers.members.actions_page import PATH, actions_page, confirm_post
 from handlers.members.api import setup_api
 from handlers.members.auto import EVERY_S, queue_auto_tags
 from handlers.members.auto import router as auto_router
@@ -27,11 +31,26 @@ from handlers.members.config import MembersConfig
 from handlers.members.tags import member_tags, tags_of
 
 router = commands.router
-router.routes += auto_router.routes
+router.routes += auto_router.routes + execute.router.routes
 
 
 def _web(app: web.Application) -> None:
     setup_api(app)
+    setup_actions_api(app)
+    app.router.add_post(PATH + "/{kind}", confirm_post)
+
+
+def _check_targets(config: Config) -> list[str]:
+    """``[members.promote] target_group`` must name a group in ``[[groups]]``."""
+    known = {g.id for g in config.groups}
+    out = []
+    for where, gid in [("members", None)] + [
+        (f"groups[{i}].members", g.id) for i, g in enumerate(config.groups)
+    ]:
+        target = config.feature(MembersConfig, gid).promote.target_group
+        if target and target not in known:
+            out.append(f"{where}.promote.target_group: {target!r} is not a group in [[groups]]")
+    return sorted(set(out))
 
 
 FEATURE = Feature(
@@ -40,14 +59,21 @@ FEATURE = Feature(
     config=MembersConfig,
     templates=templates.owned_by(__name__),
     web=_web,
-    jobs=(Job("members-auto-tags", queue_auto_tags, EVERY_S),),
+    jobs=(
+        Job("members-auto-tags", queue_auto_tags, EVERY_S),
+        Job("members-actions", execute.queue_runs, execute.EVERY_S, at_start=True),
+    ),
+    checks=(_check_targets,),
+    pages=(Page(PATH, actions_page, tab="清理/晋升"),),
 )
 
 __all__ = [
     "FEATURE",
+    "KINDS",
     "Inactive",
     "MembersConfig",
     "Vip",
+    "dry_run",
     "inactive_members",
     "member_tags",
     "staff_ids",

@@ -77,11 +77,51 @@ class AutoTag(BaseModel):
         return parse_when(self.when)
 
 
+class CleanupConfig(BaseModel):
+    """``[members.cleanup]``: removing members who went quiet (定期清理)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool = True
+    inactive_days: int = Field(30, ge=1, le=3650)  # quiet for this long: a candidate
+    daily_cap: int = Field(20, ge=0, le=500)  # members removed (or listed) per group and day
+    keep_tags: list[str] = []  # members carrying one of these tags are never candidates
+    repeat_after_days: int = Field(7, ge=1, le=365)  # a member in a run is left out this long
+
+
+class PromoteConfig(BaseModel):
+    """``[members.promote]``: inviting valuable members into a VIP group."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool = True
+    target_group: str = ""  # the VIP group's id (as in [[groups]])
+    link: str = ""  # its entry link, sent in the invitation (never called by the bot)
+    min_score: int = Field(10, ge=1, le=1_000_000)  # vip_score needed to be a candidate
+    from_tag: str = ""  # when set: the members carrying this tag instead of by score
+    daily_cap: int = Field(20, ge=0, le=500)
+    repeat_after_days: int = Field(30, ge=1, le=3650)
+
+    @field_validator("link")
+    @classmethod
+    def _link(cls, v: str) -> str:
+        if v and (len(v) > 500 or not re.fullmatch(r"https?://[^\s<>\"']+", v)):
+            raise ValueError("link must be an http(s) address without spaces or quotes")
+        return v
+
+    @field_validator("from_tag")
+    @classmethod
+    def _from_tag(cls, v: str) -> str:
+        if v and not valid_tag(v):
+            raise ValueError("a tag is 1–20 characters without spaces, @, /, # or commas")
+        return v
+
+
 class MembersConfig(Section):
     enabled: bool = True
     tags: list[str] = []  # when set, the only tags that may be used
     max_tags_per_member: int = Field(20, ge=1, le=100)
     auto_tags: list[AutoTag] = Field(default_factory=list, max_length=50)
+    cleanup: CleanupConfig = CleanupConfig()
+    promote: PromoteConfig = PromoteConfig()
 
     @field_validator("tags")
     @classmethod

@@ -3,12 +3,13 @@ flood), warnings that expire, the moderation log and its dashboard page.
 
 Other features use ``RulesConfig`` (the ``[rules]`` section, e.g. its ``text``),
 ``rules_text`` (a group's rules in force), ``warning_count`` and the repository
-``Moderation`` (warnings, the moderation log, the allow-list)."""
+``Moderation`` (warnings, the moderation log, the allow-list) and ``allow_listed``."""
 
 from __future__ import annotations
 
 from bot import NAME_CHECKS, Bot, Feature, Page, templates
 from handlers.rules.actions import warning_count
+from handlers.rules.allowlist import allow_listed
 from handlers.rules.commands import rules_text
 from handlers.rules.config import RulesConfig
 from handlers.rules.guard import router
@@ -32,4 +33,11 @@ FEATURE = Feature(
     repositories=(Moderation,),
 )
 
-__all__ = ["FEATURE", "Moderation", "RulesConfig", "rules_text", "warning_count"]
+__all__ = [
+    "FEATURE",
+    "Moderation",
+    "RulesConfig",
+    "allow_listed",
+    "rules_text",
+    "warning_count",
+]

@@ -25,9 +25,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import Config
-from handlers.members.auto import invite_weight
 from handlers.members.candidates import inactive_members, staff_ids, vip_scores
 from handlers.members.config import MembersConfig
+from handlers.members.repo import invite_weight
 from handlers.members.tags import tagged
 from handlers.rules import allow_listed
 from storage.models import Group, Member

@@ -13,6 +13,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.web_public import (
+    actor,
     bot_of,
     cards,
     checked_form,
@@ -178,7 +179,7 @@ async def confirm_post(request: web.Request) -> web.Response:
         note = '<p class="bad" data-error="chosen">请至少选择一名成员</p>'
         return await show(request, note, status=400)
     try:
-        run_id, _new = await run_confirmed(request, gid, kind, digest, chosen, "dashboard")
+        run_id, _new = await run_confirmed(request, gid, kind, digest, chosen, actor(request))
     except Refused as exc:
         return await show(request, f'<p class="bad" data-error="refused">{esc(exc)}</p>', 400)
     except (Changed, OverCap) as exc:

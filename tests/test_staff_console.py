@@ -177,3 +177,21 @@ async def test_disabled_account_is_signed_out(h: Harness, aiohttp_client: Client
     assert (await client.get("/admin/outbox")).status == 401
     r = await client.post("/admin/login", data={"name": "ann", "password": PASSWORD})
     assert r.status == 401
+
+
+async def test_every_console_post_refuses_a_viewer(h: Harness, aiohttp_client: Client) -> None:
+    from tests.reliability.test_authz import guarded_routes
+
+    app = create_app(h.bot, manage=False)
+    viewer = await aiohttp_client(app)
+    await sign_in(viewer, "vic")
+    token = await csrf(viewer, "/admin/broadcasts")
+    posts = [p for m, p in guarded_routes(app) if m == "POST" and p.startswith("/admin")]
+    assert "/admin/broadcasts" in posts and "/admin/programme" in posts
+    before = await counts(h)
+    for path in posts:
+        if path == "/admin/login":
+            continue
+        r = await viewer.post(path, data={"csrf": token, "target": "all", "do": "send"})
+        assert r.status == 403, path
+    assert await counts(h) == before

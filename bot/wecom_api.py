@@ -95,12 +95,21 @@ class WeComClient:
             self._expires_at = 0.0
 
     # -- calls ----------------------------------------------------------------------------------
-    async def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST ``/cgi-bin/{path}`` with ``body``; the answer when errcode is 0."""
+    async def call(
+        self,
+        path: str,
+        body: dict[str, Any],
+        *,
+        query: dict[str, str] | None = None,
+        upload: tuple[str, bytes] | None = None,
+    ) -> dict[str, Any]:
+        """POST ``/cgi-bin/{path}`` with ``body`` (or, with ``upload`` = (filename, bytes), that
+        file as the multipart field ``media``); the answer when errcode is 0."""
         for attempt in (1, 2):
             token = await self.token()
             await self._paced()
-            data = await self._http("POST", path, params={"access_token": token}, body=body)
+            params = {**(query or {}), "access_token": token}
+            data = await self._http("POST", path, params=params, body=body, upload=upload)
             code = int(data.get("errcode", 0) or 0)
             if code in TOKEN_ERRORS and attempt == 1:
                 log.info("wecom %s: token refused (%s), refreshing once", path, code)
@@ -144,11 +153,17 @@ class WeComClient:
         *,
         params: dict[str, str],
         body: dict[str, Any] | None = None,
+        upload: tuple[str, bytes] | None = None,
     ) -> dict[str, Any]:
         url = f"{self.api_base}/cgi-bin/{path}"
+        form: aiohttp.FormData | None = None
+        if upload is not None:
+            form = aiohttp.FormData()
+            form.add_field("media", upload[1], filename=upload[0])
+            body = None
         try:
             async with self.http.request(
-                method, url, params=params, json=body, timeout=TIMEOUT
+                method, url, params=params, json=body, data=form, timeout=TIMEOUT
             ) as resp:
                 if resp.status != 200:
                     raise WeComError(0, f"HTTP {resp.status} from {path}", retryable=True)

@@ -81,6 +81,42 @@ def weekdays_of(days: list[str]) -> set[int]:
     return out
 
 
+class Link(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    title: str = Field(min_length=1, max_length=128)
+    url: str = Field(pattern=r"^https?://", max_length=2048)
+    picurl: str = Field("", max_length=2048)
+    desc: str = Field("", max_length=512)
+
+
+class MiniProgram(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    title: str = Field(min_length=1, max_length=64)
+    appid: str = Field(min_length=1, max_length=64)
+    page: str = Field(min_length=1, max_length=1024)
+    pic: str = Field(min_length=2)  # cover: absolute path of a local image (uploaded)
+
+
+class Attachment(BaseModel):
+    """One attachment of a 企业群发 post: exactly one of ``image`` (absolute path of a local
+    image, uploaded as temporary media), ``link`` or ``miniprogram``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    image: str = ""
+    link: Link | None = None
+    miniprogram: MiniProgram | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Attachment:
+        given = [k for k in ("image", "link", "miniprogram") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError("an attachment is exactly one of image, link or miniprogram")
+        for path in (self.image, self.miniprogram.pic if self.miniprogram else ""):
+            if path and not path.startswith("/"):
+                raise ValueError(f"image {path!r} must be an absolute path of a local file")
+        return self
+
+
 class Slot(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str = Field(min_length=1, max_length=64, pattern=r"^[\w\-\u4e00-\u9fff]+$")
@@ -98,6 +134,8 @@ class Slot(BaseModel):
     # a key slot (e.g. the weekly benefit day): in a WeCom customer group without a robot it
     # goes out as 企业群发 (a task the group owner confirms), within the monthly cap
     key: bool = False
+    # sent with a 企业群发 only (at most 9): robots and staff reminders carry the text alone
+    attachments: list[Attachment] = Field([], max_length=9)
 
     @field_validator("days")
     @classmethod

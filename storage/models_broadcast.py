@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Index, String, Text
+from sqlalchemy import JSON, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base
@@ -30,6 +30,8 @@ class Broadcast(Base):
     targets: Mapped[list[str]] = mapped_column(JSON)
     action: Mapped[str] = mapped_column(String(16))  # text | markdown
     text: Mapped[str] = mapped_column(Text)
+    # official: to WeCom customer groups without a robot as 企业群发 (else staff reminders)
+    official: Mapped[bool] = mapped_column(default=False, server_default=false())
     at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # None: now
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

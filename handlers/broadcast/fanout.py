@@ -12,6 +12,8 @@ Rules:
 - A group is claimed (``scheduled`` → ``queued``) before its message is queued, and the
   message's outbox key is ``bc:{broadcast}:{group}``: a re-run, a second instance or a
   cancel racing the fan-out can neither queue a group twice nor queue a cancelled one.
+- A WeCom customer group without a robot (``handlers.groupmsg``) is handed over under the
+  same key: an ``official`` broadcast as 企业群发 within the caps, else a staff reminder.
 - A group that is inactive (the bot left or was removed: ``group_active``), or whose text
   cannot be filled, is ``failed`` with the reason; the other groups go. Pacing per robot key,
   retries and dead letters are the outbox's.
@@ -23,10 +25,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
+
 from bot import Context, Router, Scheduled, group_active, submit
 from handlers.broadcast.logic import RenderError, render, values_for
 from handlers.broadcast.repo import outbox_key
 from handlers.broadcast.store import Fanout
+from handlers.groupmsg import hand_over
+from storage.models_broadcast import Broadcast
 
 if TYPE_CHECKING:
     from bot import Bot
@@ -87,6 +93,14 @@ async def fan_out(ctx: Context) -> None:
 async def _queue(ctx: Context, todo: Sequence[tuple[int, str, str, bool]], now: datetime) -> None:
     """Claim the groups and queue their messages (or record why one cannot have one)."""
     fanout = ctx.repo(Fanout)
+    bids = sorted({b for b, _, _, _ in todo})
+    official = dict(
+        (
+            await ctx.session.execute(
+                select(Broadcast.id, Broadcast.official).where(Broadcast.id.in_(bids))
+            )
+        ).all()
+    )
     known = await fanout.known(sorted({gid for _, gid, _, _ in todo}))
     bot_name = ctx.config.bot.name
     ready: dict[int, dict[str, tuple[str, str, bool]]] = {}  # broadcast → group → message
@@ -110,6 +124,17 @@ async def _queue(ctx: Context, todo: Sequence[tuple[int, str, str, bool]], now: 
         # not returned and gets nothing queued
         for gid in await fanout.claim(bid, list(messages), now):
             body, platform, markdown = messages[gid]
+            if await hand_over(
+                ctx,
+                key=outbox_key(bid, gid),
+                source=f"bc:{bid}",
+                text=body,
+                at=now,
+                official=official[bid],
+                theme="群发",
+                group_id=gid,
+            ):
+                continue  # a customer group without a robot: 企业群发 or a staff reminder
             parts = await fanout.queue(
                 ctx.config,
                 now,

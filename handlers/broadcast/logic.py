@@ -6,6 +6,8 @@ Rules:
   non-empty template of at most ``templates.MAX_OUTPUT`` characters whose only placeholders
   are ``VARIABLES`` (``{group}``, ``{group_id}``, ``{bot}``, ``{date}``, ``{weekday}``;
   ``{{``/``}}`` are braces). Anything else is refused naming the field, and nothing is stored.
+- ``official`` (optional, false): customer groups without a robot get it as 企业群发 (one
+  task per owner, so ``{group}``/``{group_id}`` are refused), else as staff reminders.
 - ``at`` (optional) is an ISO 8601 time with its UTC offset. Up to ``LATE_GRACE`` in the past
   means "now"; further back is refused (a mistyped date must not send at once), and so is more
   than ``MAX_AHEAD`` ahead.
@@ -30,6 +32,7 @@ from typing import Any
 from bot import templates
 
 VARIABLES = ("group", "group_id", "bot", "date", "weekday")
+PER_GROUP = frozenset({"group", "group_id"})
 MAX_TARGETS = 1000
 LATE_GRACE = timedelta(minutes=5)
 MAX_AHEAD = timedelta(days=366)
@@ -56,6 +59,7 @@ class Request:
     action: str  # text | markdown
     text: str
     at: datetime | None  # None: now
+    official: bool = False  # customer groups without a robot: 企业群发, not staff reminders
 
 
 def fingerprint(data: Mapping[str, Any]) -> str:
@@ -100,8 +104,17 @@ def parse_request(data: Mapping[str, Any], now: datetime) -> Request:
         templates.validate(text, VARIABLES)
     except templates.TemplateError as exc:
         raise BadInput(field, str(exc)) from None
+    official = data.get("official", False)
+    if not isinstance(official, bool):
+        raise BadInput("official", "must be true or false")
+    if official and templates.fields(text) & PER_GROUP:
+        raise BadInput(
+            field,
+            "an official broadcast reaches customer groups as one 企业群发 text per owner: "
+            "{group} and {group_id} cannot be used",
+        )
     unique = tuple(dict.fromkeys(str(t).strip() for t in targets))
-    return Request(unique, field, text, parse_at(data.get("at"), now))
+    return Request(unique, field, text, parse_at(data.get("at"), now), official)
 
 
 def parse_at(raw: object, now: datetime) -> datetime | None:
@@ -193,6 +206,17 @@ def delivery_state(stored: str, reason: str, parts: Sequence[Part]) -> Outcome:
         if p.status == "queued" and p.attempts > 0:
             return Outcome("failed", p.last_error or "will be retried", True)
     return Outcome("queued", "", True)
+
+
+CUSTOMER_OPEN = frozenset({"pending", "tasked", "waiting_owner", "reminder_queued"})
+
+
+def customer_outcome(channel: str, state: str, reason: str) -> Outcome:
+    """A customer group's outcome (handlers.groupmsg): ``waiting_owner`` until the owner
+    sends the 企业群发, then ``sent`` | ``not_sent`` | ``already_received`` | ``failed``;
+    a staff reminder is ``reminder_queued`` → ``reminded`` (or ``reminder_failed``)."""
+    shown = "waiting_owner" if state in ("pending", "tasked") else state
+    return Outcome(shown, reason, state in CUSTOMER_OPEN)
 
 
 def overall(status: str, outcomes: Sequence[Outcome]) -> str:

@@ -21,8 +21,17 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import cancel_queued, part_keys
-from handlers.broadcast.logic import Outcome, Part, Request, counts, delivery_state, overall
+from handlers.broadcast.logic import (
+    Outcome,
+    Part,
+    Request,
+    counts,
+    customer_outcome,
+    delivery_state,
+    overall,
+)
 from handlers.broadcast.targets import Known
+from handlers.groupmsg import cancel_source, states_for
 from storage.dialect import insert_ignore, rowcount
 from storage.models import Group, OutboxMessage
 from storage.models_broadcast import Broadcast, BroadcastGroup
@@ -68,6 +77,7 @@ async def create(
         targets=list(req.targets),
         action=req.action,
         text=req.text,
+        official=req.official,
         at=req.at,
         status="scheduled",
         created_at=now,
@@ -133,9 +143,15 @@ async def outcomes(session: AsyncSession, bid: int) -> list[tuple[str, Outcome]]
         )
         for key, status, attempts, error in rows:
             found.setdefault(owner[str(key)], []).append(Part(status, attempts, error or ""))
-    return [
-        (gid, delivery_state(state, reason, found.get(gid, []))) for gid, state, reason, _ in groups
-    ]
+    handed = await states_for(session, [outbox_key(bid, gid) for gid in {*owner.values()}])
+    out = []
+    for gid, state, reason, _ in groups:
+        cg = handed.get(outbox_key(bid, gid))
+        if state == "queued" and cg is not None:  # a customer group: its own channel's state
+            out.append((gid, customer_outcome(*cg)))
+        else:
+            out.append((gid, delivery_state(state, reason, found.get(gid, []))))
+    return out
 
 
 def _summary(b: Broadcast) -> dict[str, Any]:
@@ -202,6 +218,7 @@ async def cancel(session: AsyncSession, bid: int, now: datetime) -> bool | None:
     )
     keys = [k for gid, parts in queued for k in part_keys(outbox_key(bid, gid), max(parts, 1))]
     taken = rowcount(groups) + await cancel_queued(session, keys)
+    taken += await cancel_source(session, f"bc:{bid}")
     if taken or status == "scheduled":
         await session.execute(
             update(Broadcast)

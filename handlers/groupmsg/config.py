@@ -30,6 +30,9 @@ class GroupMsgConfig(Section):
     # remind_groupmsg_send this long before the window ends (0: never)
     remind_before_minutes: int = Field(30, ge=0, le=24 * 60)
     poll_s: float = Field(300.0, ge=5, le=24 * 3600)  # how often an open task's results are read
+    # a task claimed this long ago without a recorded answer is looked up at WeCom (the
+    # process died between WeCom's answer and the record); longer than a call can take
+    call_lease_s: float = Field(60.0, ge=1, le=3600)
 
 
 def is_customer_group(config: Config, gid: str | None) -> bool:

@@ -12,7 +12,7 @@ Rules:
   after a pause; another refusal makes it ``failed`` and its groups get staff reminders; no
   readable answer (timeout, transport trouble) makes it ``unknown``.
 - The crash window: WeCom has no idempotency key, so a task left ``calling`` for
-  ``CALL_LEASE_S`` (the process died between WeCom's answer and our record) or ``unknown``
+  ``call_lease_s`` (60 s; the process died between WeCom's answer and our record) or ``unknown``
   is looked up before anything else happens: ``get_groupmsg_list_v2`` lists the corp's
   enterprise 群发 since the claim (API-made ones carry no creator), candidates with the same
   text not yet recorded by another task are asked ``get_groupmsg_task``, and the one whose
@@ -32,6 +32,7 @@ from sqlalchemy import func, select, update
 from bot import queue_app_text, templates
 from bot.wecom_api import WeComClient, WeComError
 from handlers.groupmsg.config import GroupMsgConfig
+from handlers.groupmsg.media import wecom_attachments
 from handlers.groupmsg.route import T_REMINDER
 from storage.dialect import insert_ignore, rowcount
 from storage.models_groupmsg import GroupMsgItem, GroupMsgTask
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
     from bot import Bot
 
 log = logging.getLogger("groupbot.groupmsg")
-CALL_LEASE_S = 60.0  # a call claimed this long ago without a record: the crash window
 RETRY_S = 60.0
 BATCH = 50
 
@@ -140,7 +140,7 @@ async def _record(bot: Bot, task_id: int, **values: Any) -> None:
         await s.execute(update(GroupMsgTask).where(GroupMsgTask.id == task_id).values(**values))
 
 
-def template_body(task: GroupMsgTask) -> dict[str, Any]:
+def template_body(task: GroupMsgTask, attachments: list[dict[str, Any]]) -> dict[str, Any]:
     body: dict[str, Any] = {
         "chat_type": "group",
         "sender": task.owner,
@@ -148,8 +148,8 @@ def template_body(task: GroupMsgTask) -> dict[str, Any]:
         "allow_select": False,
         "text": {"content": task.text},
     }
-    if task.attachments:
-        body["attachments"] = list(task.attachments)
+    if attachments:
+        body["attachments"] = attachments
     return body
 
 
@@ -165,11 +165,13 @@ async def _fail(bot: Bot, task: GroupMsgTask, reason: str, now: datetime) -> Non
         await to_reminders(bot, s, list(items), f"企业群发 refused: {reason}", now)
 
 
-async def create(bot: Bot, c: WeComClient, task: GroupMsgTask, now: datetime) -> None:
+async def create(
+    bot: Bot, c: WeComClient, task: GroupMsgTask, atts: list[dict[str, Any]], now: datetime
+) -> None:
     """Call ``add_msg_template`` for a task this caller claimed, and record the outcome."""
     poll = bot.config.feature(GroupMsgConfig).poll_s
     try:
-        data = await c.call("externalcontact/add_msg_template", template_body(task))
+        data = await c.call("externalcontact/add_msg_template", template_body(task, atts))
     except WeComError as exc:
         if exc.errcode == 0:  # no readable answer: it may or may not exist now
             await _record(bot, task.id, state="unknown", last_error=str(exc)[:1000], next_at=now)
@@ -217,15 +219,20 @@ async def call_ready(bot: Bot, c: WeComClient, now: datetime) -> int:
         if task.cancel_requested:
             await _record(bot, task.id, state="cancelled", settled_at=now)
             continue
+        try:  # images uploaded (or found cached) before the claim: they may be done twice
+            atts = await wecom_attachments(bot, c, list(task.attachments), now)
+        except ValueError as exc:
+            await _fail(bot, task, str(exc), now)
+            continue
         if await _claim(bot, task.id, now, "ready"):
             n += 1
-            await create(bot, c, task, now)
+            await create(bot, c, task, atts, now)
     return n
 
 
 async def find_created(c: WeComClient, task: GroupMsgTask, known: set[str], now: datetime) -> str:
     """The msgid of a task WeCom made for this task's owner and text since its claim, or ''."""
-    since = (task.claimed_at or task.next_at) - timedelta(seconds=CALL_LEASE_S)
+    since = (task.claimed_at or task.next_at) - timedelta(minutes=5)
     body: dict[str, Any] = {
         "chat_type": "group",
         "start_time": int(since.timestamp()),
@@ -253,7 +260,7 @@ async def find_created(c: WeComClient, task: GroupMsgTask, known: set[str], now:
 
 async def recover(bot: Bot, c: WeComClient, now: datetime) -> int:
     """Settle ``unknown`` tasks and ``calling`` ones past the lease (see the module rule)."""
-    stale = now - timedelta(seconds=CALL_LEASE_S)
+    stale = now - timedelta(seconds=bot.config.feature(GroupMsgConfig).call_lease_s)
     async with bot.db.read() as s:
         rows = (
             await s.scalars(

@@ -177,8 +177,16 @@ async def on_scheduled(ctx: Context) -> None:
     body = templates.fill(text, values)
     # a WeCom customer group without a robot: 企业群发 for a key slot, else a staff reminder
     source = f"prog:{slot.id}:{at.isoformat()}"
+    attachments = [a.model_dump(exclude_none=True) for a in slot.attachments]
     if not await hand_over(
-        ctx, key=key, source=source, text=body, at=at, official=slot.key, theme=slot.theme
+        ctx,
+        key=key,
+        source=source,
+        text=body,
+        at=at,
+        official=slot.key,
+        theme=slot.theme,
+        attachments=attachments,
     ):
         await ctx.send(ctx.group_id, body, markdown=slot.markdown, idem_key=key)
 

@@ -5,13 +5,15 @@ own are in ``fail_list``; ``get_groupmsg_list_v2`` leaves ``creator`` out for ta
 through the API (as WeCom does); ``get_groupmsg_task`` status 0 not sent / 2 sent;
 ``get_groupmsg_send_result`` status 0 / 1 sent / 2 failed / 3 already received another 群发.
 
-``after_create`` (a test sets it) runs once WeCom's answer to ``add_msg_template`` has been
-written to the socket: a crash test kills the bot there."""
+``before_answer`` and ``after_create`` (a test sets them) run once the task is made, before
+and after WeCom's answer to ``add_msg_template`` is written to the socket: a crash test stops
+the bot before and kills it after, so it dies with the answer unread."""
 
 from __future__ import annotations
 
 import itertools
 import json
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +32,7 @@ class GroupMsg:
         self.app_messages: list[dict[str, Any]] = []
         self.uploads: list[str] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.before_answer: Callable[[], None] | None = None
         self.after_create: Callable[[], Awaitable[None]] | None = None
         self.agent_id = 1000002
         self._ids = itertools.count(1)
@@ -100,13 +103,16 @@ class GroupMsg:
             "chat_ids": ok,
             "text": content,
             "attachments": body.get("attachments") or [],
-            "create_time": int(self.fake.now()),
+            "create_time": int(self.fake.clock.time() if self.fake.clock else time.time()),
             "owner_status": 0,
             "results": dict.fromkeys(ok, 0),
             "cancelled": False,
             "reminded": 0,
         }
         resp = web.json_response({"errcode": 0, "errmsg": "ok", "fail_list": fail, "msgid": msgid})
+        if self.before_answer is not None:
+            self.before_answer()  # e.g. SIGSTOP the bot: it cannot act on the answer
+            self.before_answer = None
         if self.after_create is None:
             return resp
         await resp.prepare(request)

@@ -55,6 +55,9 @@ async def test_official_broadcast_one_task_per_owner_then_results_and_cancel(
     assert st["wrC00"] == "waiting_owner"
     assert rep["counts"]["sent"] == 9 and rep["counts"]["already_received"] == 1
     assert rep["status"] == "sending"
+    page = await (await client.get(f"/admin/broadcasts/{bid}", headers=AUTH)).text()
+    assert 'data-state="already_received"' in page and "已收到其他群发" in page
+    assert "待群主发送" in page
 
     r = await client.delete(f"/api/broadcasts/{bid}", headers=AUTH)
     assert r.status == 200
@@ -64,6 +67,16 @@ async def test_official_broadcast_one_task_per_owner_then_results_and_cancel(
     rep = await report(client, bid)
     assert states(rep)["wrC00"] == "cancelled" and states(rep)["wrC01"] == "sent"
     assert rep["status"] == "cancelled"
+
+
+def test_the_compose_form_asks_for_official() -> None:
+    from zoneinfo import ZoneInfo
+
+    from handlers.broadcast.page import form_data
+
+    tz = ZoneInfo("Asia/Shanghai")
+    assert form_data({"text": "x", "official": "1"}, ["all"], tz)["official"] is True
+    assert "official" not in form_data({"text": "x"}, ["all"], tz)
 
 
 async def test_plain_broadcast_reminds_each_owner_and_official_refuses_group_names(

@@ -78,6 +78,12 @@ def test_check_config_and_programme_show_warn(
     out = capsys.readouterr().out
     assert "warning: groups[0] (wrA):" in out and "exceed groupmsg.month_cap 4" in out
     assert "wrRobot" not in out
+    nobody = TOML.format(days="wed").replace('groupmsg = { owner = "staff0" }\n', "")
+    cfg.write_text(nobody, encoding="utf-8")
+    assert main(["check-config", "-c", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    assert "warning: groups[0] (wrA): a WeCom group without webhook_key or groupmsg.owner" in out
+    assert "month_cap" not in out  # not a customer group: no caps to count
     cfg.write_text(TOML.format(days="wed"), encoding="utf-8")
     assert main(["programme", "show", "-c", str(cfg), "--week", "2026-12-02"]) == 0
     out = capsys.readouterr().out

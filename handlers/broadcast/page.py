@@ -61,6 +61,8 @@ def form_data(form: Mapping[str, str], targets: list[str], tz: ZoneInfo) -> dict
     at = form.get("at", "").strip()
     if at:
         data["at"] = local_iso(at, tz)
+    if form.get("official") == "1":
+        data["official"] = True
     return data
 
 
@@ -103,6 +105,9 @@ def compose(
         f'<label for="text">内容（可用 {esc(names)}）</label>'
         f'<textarea id="text" name="text" maxlength="{templates.MAX_OUTPUT}" required>'
         f"{esc(form.get('text', ''))}</textarea>"
+        '<p><label><input type="checkbox" name="official" value="1"'
+        f"{' checked' if form.get('official') == '1' else ''}> 企业群发（没有机器人的客户群由群主"
+        "确认发送，每群每月有上限；不勾选则提醒群主手动发）</label></p>"
         f'<p><label>定时（{esc(config.bot.timezone)}，留空为立即）<input type="datetime-local" '
         f'name="at" value="{esc(form.get("at", ""))}"></label></p>'
         '<button type="submit" name="do" value="preview">预览</button> '

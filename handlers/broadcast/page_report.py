@@ -25,6 +25,7 @@ from bot.web_public import (
 from handlers.broadcast import repo
 from handlers.broadcast.api import broadcast_id
 from handlers.broadcast.page import PATH, STATUS_CN
+from handlers.groupmsg import STATE_CN as GROUPMSG_CN
 
 STATE_CN = {
     "scheduled": "待发送",
@@ -34,8 +35,19 @@ STATE_CN = {
     "dead": "无法投递",
     "cancelled": "已取消",
     "unknown": "记录已清理",
+    # WeCom customer groups without a robot (企业群发 and staff reminders)
+    **{k: v for k, v in GROUPMSG_CN.items() if k not in ("sent", "failed", "cancelled")},
 }
-STATE_CLASS = {"sent": "ok", "failed": "bad", "dead": "bad", "cancelled": "muted"}
+STATE_CLASS = {
+    "sent": "ok",
+    "reminded": "ok",
+    "failed": "bad",
+    "dead": "bad",
+    "reminder_failed": "bad",
+    "not_sent": "bad",
+    "already_received": "warn",
+    "cancelled": "muted",
+}
 
 
 async def report_page(request: web.Request) -> web.Response:

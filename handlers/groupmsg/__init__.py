@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING
 
 from bot import Feature, Job, templates
 from bot.wecom_api import WeComError, client_for
-from handlers.groupmsg.config import GroupMsgConfig, agent_check, is_customer_group
+from handlers.groupmsg.config import (
+    GroupMsgConfig,
+    agent_check,
+    is_customer_group,
+    unreachable_warning,
+)
 from handlers.groupmsg.follow import cancel_source, follow
 from handlers.groupmsg.route import day_span, hand_over, month_span
 from handlers.groupmsg.states import STATE_CN, states_for
@@ -45,6 +50,7 @@ FEATURE = Feature(
     templates=templates.owned_by(__name__),
     jobs=(Job("groupmsg.round", run_once, ROUND_S),),
     checks=(agent_check,),
+    warnings=(unreachable_warning,),
 )
 
 __all__ = [

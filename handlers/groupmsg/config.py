@@ -55,3 +55,16 @@ def agent_check(config: Config) -> list[str]:
                 f"({g.id}), a customer group without webhook_key"
             ]
     return []
+
+
+def unreachable_warning(config: Config) -> list[str]:
+    """A WeCom group with neither a robot nor an owner: posts to it are only logged."""
+    return [
+        f"groups[{i}] ({g.id}): a WeCom group without webhook_key or groupmsg.owner — posts "
+        "to it are only logged; set webhook_key for its robot, or groupmsg.owner (with "
+        "wecom.corp_id, secret and agent_id) for 企业群发 and staff reminders"
+        for i, g in enumerate(config.groups)
+        if g.platform == "wecom"
+        and not g.webhook_key
+        and not config.feature(GroupMsgConfig, g.id).owner
+    ]

@@ -1,6 +1,8 @@
 """The ``[groupmsg]`` section: how programme slots and broadcasts reach WeCom customer groups
 that have no robot (企业群发 tasks and staff reminders). ``owner`` is per group
-(``[groups.groupmsg] owner = "<corp userid>"``); the rest may be set globally or per group.
+(``[groups.groupmsg] owner = "<corp userid>"``), as may the caps and ``window_minutes``; the
+job's timings (``gather_s``, ``poll_s``, ``remind_before_minutes``, ``call_lease_s``) are read
+from ``[groupmsg]``.
 
 Rules:
 - A customer group is a ``platform = "wecom"`` group without ``webhook_key`` whose owner is

@@ -6,8 +6,10 @@ Rules:
   does it); a customer group gets an item, unique by the occurrence's key.
 - An official occurrence (a key slot, a broadcast marked ``official``) becomes a 企业群发 item
   unless the group's caps are reached: ``month_cap`` items in the calendar month or
-  ``day_cap`` on the day of its time (group timezone, cancelled and refused ones not
-  counted); then, like every other occurrence, it is a staff reminder: an app message to the
+  ``day_cap`` on the day of its time (group timezone; cancelled and refused ones are not
+  counted, the ones still waiting for the owner or never sent are — whether WeCom counts a
+  task its owner did not send is not documented, so the count errs on the cautious side);
+  then, like every other occurrence, it is a staff reminder: an app message to the
   owner (outbox key ``rm:{key}``) with the content and the time.
 - No WeCom call happens here: the ``groupmsg.round`` job makes the tasks.
 """

@@ -25,14 +25,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
 from bot import Context, Router, Scheduled, group_active, submit
 from handlers.broadcast.logic import RenderError, render, values_for
 from handlers.broadcast.repo import outbox_key
 from handlers.broadcast.store import Fanout
 from handlers.groupmsg import hand_over
-from storage.models_broadcast import Broadcast
 
 if TYPE_CHECKING:
     from bot import Bot
@@ -94,13 +91,7 @@ async def _queue(ctx: Context, todo: Sequence[tuple[int, str, str, bool]], now: 
     """Claim the groups and queue their messages (or record why one cannot have one)."""
     fanout = ctx.repo(Fanout)
     bids = sorted({b for b, _, _, _ in todo})
-    official = dict(
-        (
-            await ctx.session.execute(
-                select(Broadcast.id, Broadcast.official).where(Broadcast.id.in_(bids))
-            )
-        ).all()
-    )
+    official = await fanout.official(bids)
     known = await fanout.known(sorted({gid for _, gid, _, _ in todo}))
     bot_name = ctx.config.bot.name
     ready: dict[int, dict[str, tuple[str, str, bool]]] = {}  # broadcast → group → message

@@ -27,6 +27,13 @@ def _claim(bid: int, gids: list[str], state: str = "scheduled") -> Any:
 
 
 class Fanout(Repository):
+    async def official(self, bids: list[int]) -> dict[int, bool]:
+        """Which of these broadcasts go to customer groups as 企业群发."""
+        rows = await self._query(
+            select(Broadcast.id, Broadcast.official).where(Broadcast.id.in_(bids))
+        )
+        return {int(b): bool(o) for b, o in rows.all()}
+
     async def due(self, now: datetime) -> list[int]:
         """The broadcasts whose time has come and that still have groups to do."""
         return await self._scalars(

@@ -1,7 +1,7 @@
 """broadcasts: official (enterprise group posts to customer groups)
 
 Revision ID: a4362c628edf
-Revises: ee110255e56b
+Revises: 843d13ea116c
 Create Date: 2026-12-06 16:01:15.717552+00:00
 """
 
@@ -11,7 +11,7 @@ import storage.types  # noqa: F401  (custom column types)
 
 
 revision = 'a4362c628edf'
-down_revision = 'ee110255e56b'
+down_revision = '843d13ea116c'
 branch_labels = None
 depends_on = None
 

@@ -100,6 +100,15 @@ async def counts(url: str) -> tuple[dict[str, int], dict[str, int]]:
     return dict(inbox), dict(outbox)
 
 
+async def post_messages(http: aiohttp.ClientSession, base: str, n: int) -> None:
+    """Post ``n`` signed OneBot messages; each must be acknowledged with 204."""
+    for i in range(n):
+        body = message(i)
+        headers = {"Content-Type": "application/json", "X-Signature": sign(SECRET, body)}
+        async with http.post(f"{base}/onebot", data=body, headers=headers) as r:
+            assert r.status == 204
+
+
 @pytest.mark.slow
 async def test_sigkill_after_ack_loses_nothing_and_sigterm_is_graceful(tmp_path: Path) -> None:
     port = free_port()
@@ -112,11 +121,7 @@ async def test_sigkill_after_ack_loses_nothing_and_sigterm_is_graceful(tmp_path:
         proc = start(cfg, GROUPBOT_SERVER__WORKERS="false")
         try:
             await wait_healthy(http, base, proc)
-            for i in range(n):
-                body = message(i)
-                headers = {"Content-Type": "application/json", "X-Signature": sign(SECRET, body)}
-                async with http.post(f"{base}/onebot", data=body, headers=headers) as r:
-                    assert r.status == 204
+            await post_messages(http, base, n)
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
@@ -158,11 +163,7 @@ async def test_an_ingest_only_instance_processes_nothing_on_sigterm(tmp_path: Pa
         proc = start(cfg, GROUPBOT_SERVER__WORKERS="false")
         try:
             await wait_healthy(http, base, proc)
-            for i in range(n):
-                body = message(i)
-                headers = {"Content-Type": "application/json", "X-Signature": sign(SECRET, body)}
-                async with http.post(f"{base}/onebot", data=body, headers=headers) as r:
-                    assert r.status == 204
+            await post_messages(http, base, n)
         finally:
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(15) == 0

@@ -4,7 +4,8 @@ core's own).
 Rules: API errors are JSON ``{"error": reason}`` with 400/404; query numbers are checked with
 ``int_param``; every value shown on a page goes through ``esc`` (``table``/``cards`` do it);
 CSV downloads come from ``csv_response``; a page form that changes something carries
-``form_guard(request)`` and its POST handler reads it with ``checked_form`` (403 otherwise).
+``form_guard(request)`` and its POST handler reads it with ``checked_form`` (403 otherwise);
+an upload in such a form is read with ``uploaded_file`` after ``checked_form``.
 Console users: any non-GET dashboard request needs the role ``operator`` (checked before the
 handler); a handler needing more calls ``require_role(request, "admin")``; every change is
 recorded with ``record_change(session, request, action, target, group_id=…, **detail)`` in the
@@ -22,7 +23,7 @@ from bot.runtime import Bot
 from bot.web.api import bad_request, iso, json_body, not_found
 from bot.web.csvout import csv_response
 from bot.web.dashboard.charts import Series, bar_chart, line_chart, sparkline
-from bot.web.dashboard.forms import checked_form, form_guard
+from bot.web.dashboard.forms import checked_form, form_guard, uploaded_file
 from bot.web.dashboard.layout import (
     cards,
     esc,
@@ -80,5 +81,6 @@ __all__ = [
     "require_role",
     "sparkline",
     "table",
+    "uploaded_file",
     "when",
 ]

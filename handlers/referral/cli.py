@@ -16,9 +16,12 @@ import argparse
 import asyncio
 import csv
 import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import Config, ConfigLoader, database
 from handlers.referral.config import ReferralConfig
@@ -30,26 +33,47 @@ MAX_CODE_LEN = 256
 
 
 def read_codes(path: Path, tiers: set[int] | None = None) -> list[tuple[int, str]]:
-    """Rows ``tier,code``, each tier one of ``tiers`` when given; raises ValueError naming the
-    bad line."""
-    out = []
+    """Rows ``tier,code`` of a file, each tier one of ``tiers`` when given; raises ValueError
+    naming the bad line."""
     with path.open(encoding="utf-8-sig", newline="") as f:
-        for n, row in enumerate(csv.reader(f), 1):
-            cells = [c.strip() for c in row]
-            if not "".join(cells):
-                continue
-            if n == 1 and not cells[0].isdigit():
-                continue  # header
-            if len(cells) < 2 or not cells[0].isdigit() or not cells[1]:
-                raise ValueError(f"{path}:{n}: expected tier,code")
-            if len(cells[1]) > MAX_CODE_LEN or any(c.isspace() for c in cells[1]):
-                raise ValueError(f"{path}:{n}: a code is one word of at most {MAX_CODE_LEN}")
-            tier = int(cells[0])
-            if tiers is not None and tier not in tiers:
-                known = "、".join(str(t) for t in sorted(tiers)) or "none configured"
-                raise ValueError(f"{path}:{n}: tier {tier} is not a reward tier (tiers: {known})")
-            out.append((tier, cells[1]))
+        return parse_codes(f, str(path), tiers)
+
+
+def parse_codes(
+    lines: Iterable[str], label: str, tiers: set[int] | None = None
+) -> list[tuple[int, str]]:
+    """Rows ``tier,code`` (the file's, or an upload's), each tier one of ``tiers`` when given;
+    raises ValueError naming the bad line as ``label:line``."""
+    out = []
+    for n, row in enumerate(csv.reader(lines), 1):
+        cells = [c.strip() for c in row]
+        if not "".join(cells):
+            continue
+        if n == 1 and not cells[0].isdigit():
+            continue  # header
+        if len(cells) < 2 or not cells[0].isdigit() or not cells[1]:
+            raise ValueError(f"{label}:{n}: expected tier,code")
+        if len(cells[1]) > MAX_CODE_LEN or any(c.isspace() for c in cells[1]):
+            raise ValueError(f"{label}:{n}: a code is one word of at most {MAX_CODE_LEN}")
+        tier = int(cells[0])
+        if tiers is not None and tier not in tiers:
+            known = "、".join(str(t) for t in sorted(tiers)) or "none configured"
+            raise ValueError(f"{label}:{n}: tier {tier} is not a reward tier (tiers: {known})")
+        out.append((tier, cells[1]))
     return out
+
+
+async def import_codes(
+    s: AsyncSession, config: Config, now: datetime, rows: list[tuple[int, str]], group: str
+) -> tuple[int, int, list[str], str]:
+    """Put the codes in the shared pool, or the pool ``group`` draws from, and fulfil that
+    pool's waiting claims, in the caller's transaction: (added, fulfilled, handover lines,
+    pool)."""
+    # the shared pool, or the pool the named group draws from (see handlers/referral/pools.py)
+    pool = pool_of(config, group) if group else ""
+    added = await add_codes(s, now, rows, pool)
+    done, handovers = await fulfil_pending(s, config, now, pool)
+    return added, done, [handover_text(config, h) for h in handovers], pool
 
 
 def configured_tiers(config: Config, group: str | None) -> set[int]:
@@ -65,15 +89,12 @@ def cmd_import(args: argparse.Namespace, load: ConfigLoader) -> int:
     except (OSError, ValueError) as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    # the shared pool, or the pool the named group draws from (see handlers/referral/pools.py)
-    pool = pool_of(config, args.group) if args.group else ""
 
     async def run() -> tuple[int, int, list[str]]:
         async with database(config) as db:
             now = datetime.now(UTC)
             async with db.transaction() as s:
-                added = await add_codes(s, now, rows, pool)
-                done, handovers = await fulfil_pending(s, config, now, pool)
+                added, done, handovers, pool = await import_codes(s, config, now, rows, args.group)
                 s.add(
                     AuditEntry(
                         group_id=None,
@@ -89,7 +110,7 @@ def cmd_import(args: argparse.Namespace, load: ConfigLoader) -> int:
                         created_at=now,
                     )
                 )
-            return added, done, [handover_text(config, h) for h in handovers]
+            return added, done, handovers
 
     added, done, handovers = asyncio.run(run())
     known = len(rows) - added

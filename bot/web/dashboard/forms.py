@@ -46,3 +46,12 @@ async def checked_form(request: web.Request) -> MultiDict[str]:
     if not hmac.compare_digest(fields.get(FIELD, "").encode(), expected(request).encode()):
         raise web.HTTPForbidden(text="表单已失效或来自其他网站，请刷新页面后重试。")
     return fields
+
+
+async def uploaded_file(request: web.Request, name: str) -> tuple[str, bytes] | None:
+    """(file name, content) of the form's file field ``name``, or None; call it after
+    ``checked_form`` (the form is read once; its size is capped by ``[server] max_body_bytes``)."""
+    found = (await request.post()).get(name)
+    if isinstance(found, web.FileField):
+        return found.filename or name, found.file.read()
+    return None

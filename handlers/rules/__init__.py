@@ -1,5 +1,6 @@
 """Group rules (群规) and moderation: checks on every group message (banned words, ads,
-flood), warnings that expire, the moderation log and its dashboard page.
+flood), warnings that expire, the moderation log and its dashboard page, and the console's
+群规与违禁词 page (a group's rules text and banned words over its config).
 
 Other features use ``RulesConfig`` (the ``[rules]`` section, e.g. its ``text``),
 ``rules_text`` (a group's rules in force), ``warning_count`` and the repository
@@ -7,13 +8,17 @@ Other features use ``RulesConfig`` (the ``[rules]`` section, e.g. its ``text``),
 
 from __future__ import annotations
 
+from aiohttp import web
+
 from bot import NAME_CHECKS, Bot, Feature, Page, templates
 from handlers.rules.actions import warning_count
 from handlers.rules.allowlist import allow_listed
 from handlers.rules.commands import rules_text
 from handlers.rules.config import RulesConfig
+from handlers.rules.console import PATH, rules_edit_page, rules_edit_post
 from handlers.rules.guard import router
 from handlers.rules.logic import looks_like_ad
+from handlers.rules.overrides import RulesOverrides
 from handlers.rules.page import moderation_page
 from handlers.rules.repo import Moderation
 
@@ -23,14 +28,23 @@ async def _check_names(bot: Bot) -> None:
     bot.services.state.need(NAME_CHECKS).append(looks_like_ad)
 
 
+def _web(app: web.Application) -> None:
+    """The POST target of the console's 群规与违禁词 form."""
+    app.router.add_post(PATH, rules_edit_post)
+
+
 FEATURE = Feature(
     name="rules",
     router=router,
     config=RulesConfig,
     templates=templates.owned_by(__name__),
     startup=_check_names,
-    pages=(Page("/admin/moderation", moderation_page, nav="管理日志", tab="管理日志"),),
-    repositories=(Moderation,),
+    web=_web,
+    pages=(
+        Page("/admin/moderation", moderation_page, nav="管理日志", tab="管理日志"),
+        Page(PATH, rules_edit_page, nav="群规"),
+    ),
+    repositories=(Moderation, RulesOverrides),
 )
 
 __all__ = [

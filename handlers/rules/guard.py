@@ -6,8 +6,10 @@ Rules:
 - Checks run in order — banned words, ads, flood — and the first that fires runs its action
   ladder (see ``handlers.rules.actions``); a message that broke a rule goes no further (no
   command or other feature sees it).
-- Banned words are matched on normalised text (full-width, case, spacing and punctuation do
-  not hide a word; ``*`` spans a few characters) by a linear-time matcher.
+- Banned words are the group's as set from the console when it has them
+  (``handlers.rules.overrides``), else the config's. They are matched on normalised text
+  (full-width, case, spacing and punctuation do not hide a word; ``*`` spans a few
+  characters) by a linear-time matcher.
 - A flood is punished once per flood window; later messages of the same window are only
   deleted (when the ladder deletes). Commands never count as flooding (see
   ``handlers.rules.throttle``).
@@ -35,6 +37,7 @@ from handlers.rules import commands
 from handlers.rules.actions import delete_quietly, enforce
 from handlers.rules.config import RulesConfig
 from handlers.rules.logic import FloodHit, FloodTracker, find_ads
+from handlers.rules.overrides import RulesOverrides, in_force
 from handlers.rules.repo import Moderation
 from handlers.rules.throttle import command_throttle
 
@@ -42,6 +45,7 @@ router = Router("rules")
 # flood guards of this process, one per distinct flood setting
 FLOOD_GUARDS: StateKey[dict[str, FloodGuard]] = StateKey("rules.flood", dict)
 VERDICTS_KEPT = 10_000
+WORD_LISTS_KEPT = 256  # compiled banned-word lists kept (each console edit makes a new one)
 _words: dict[tuple[str, ...], Patterns] = {}
 
 
@@ -49,6 +53,8 @@ def words_for(cfg: RulesConfig) -> Patterns:
     """The compiled matcher for these patterns (compiled once per distinct list)."""
     key = (str(cfg.wildcard_gap), *cfg.banned_words)
     if key not in _words:
+        if len(_words) >= WORD_LISTS_KEPT:
+            _words.pop(next(iter(_words)))  # the oldest
         _words[key] = Patterns.compile(list(cfg.banned_words), cfg.wildcard_gap)
     return _words[key]
 
@@ -100,6 +106,8 @@ async def check_message(ctx: Context) -> object:
         return None
     if await exempt(ctx, cfg):
         return None
+    if cfg.banned.enabled:  # the console may have given the group its own banned words
+        cfg = in_force(cfg, await ctx.repo(RulesOverrides).banned_words(ctx.group_id))
     if cfg.banned.enabled and (m := words_for(cfg).match(msg.text)):
         await enforce(ctx, cfg, "banned", cfg.banned, f"违禁词「{m.pattern}」", m.excerpt)
         return STOP

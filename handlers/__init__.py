@@ -22,6 +22,7 @@ from handlers import (
     rules,
     stats,
     wecom_sync,
+    weekly,
     welcome,
 )
 from handlers import help as help_
@@ -38,6 +39,7 @@ FEATURES: list[Feature] = [
     members.FEATURE,  # member tags (/标签), auto-tag rules, guided actions
     broadcast.FEATURE,  # operators' broadcasts (群发): scheduled fan-out, delivery reports
     matrix.FEATURE,  # the group matrix: every group's figures side by side, by tag
+    weekly.FEATURE,  # the weekly summary (周报): posted once a week, downloadable
     entry.FEATURE,  # 活码: the public /j/{campaign} page fills groups in turn
     autoreply.FEATURE,  # answers what no command or feature took; after moderation
     help_.FEATURE,

@@ -14,6 +14,7 @@ from storage import (  # noqa: F401  (import registers the tables)
     models_staff,
     models_stats,
     models_wecom,
+    models_weekly,
 )
 from storage.base import Base
 

@@ -4,7 +4,9 @@ and added up by tag (``GET /api/matrix``, the ``/admin/matrix`` page, CSV and XL
 and the tags given to groups from the console (``/api/groups/{gid}/tags``, the 标签 tab).
 
 Reads other features' tables only by query (``storage.models*``) and the group list through
-``handlers.stats``.
+``handlers.stats``. Other features (the weekly summary) read the matrix through ``build`` (a
+past window with ``last_day``), its figures' names (``FIGURES``, ``LABELS``, ``RATES``) and
+``subtotal`` / ``change`` (subtotals from summed counts, week-over-week differences).
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from aiohttp import web
 from bot import Feature, Page, templates
 from handlers.matrix.api import setup_api
 from handlers.matrix.config import MatrixConfig
+from handlers.matrix.logic import BadInput, Matrix, Row, build
 from handlers.matrix.page import PATH, export_page, matrix_page
+from handlers.matrix.rates import FIGURES, LABELS, RATES, change, subtotal
 from handlers.matrix.tags import PAGE as TAGS_PAGE
 from handlers.matrix.tags import setup_tags, tags_page
 
@@ -38,4 +42,16 @@ FEATURE = Feature(
     ),
 )
 
-__all__ = ["FEATURE", "MatrixConfig"]
+__all__ = [
+    "FEATURE",
+    "FIGURES",
+    "LABELS",
+    "RATES",
+    "BadInput",
+    "Matrix",
+    "MatrixConfig",
+    "Row",
+    "build",
+    "change",
+    "subtotal",
+]

@@ -22,17 +22,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
 
-from bot import Context, MemberJoined, Repository, Router, Scheduled, submit, templates
-from handlers.members.actions import platform_of
-from handlers.members.candidates import staff_ids
+from bot import Context, MemberJoined, Router, Scheduled, submit, templates
 from handlers.members.config import MembersConfig
-from handlers.members.tags import audit_row
-from handlers.rules import allow_listed
-from storage.models import Member
-from storage.models_members import MemberAction, MemberActionItem
+from handlers.members.runrepo import Run, Runs
+from storage.models_members import MemberAction
 
 if TYPE_CHECKING:
     from bot import Bot
@@ -81,15 +76,6 @@ T_PROMOTE_LIST = templates.register(
 router = Router("members-actions")
 
 
-class RunRows(Repository):
-    """The runs' tables as this module's handlers read and write them (the statements still
-    live in the handlers below; moving them into methods is left to do)."""
-
-    @property
-    def db(self) -> AsyncSession:
-        return self._db
-
-
 async def queue_runs(bot: Bot) -> None:
     """The periodic job: one ``members.act`` event that hands out the unfinished runs."""
     async with bot.db.read() as s:
@@ -125,60 +111,39 @@ async def carry_out(ctx: Context) -> None:
     assert isinstance(ev, Scheduled)
     if ev.job != JOB:
         return
-    run_id = int(ev.data.get("run", 0) or 0)
+    runs = ctx.repo(Runs)
     if ev.group_id is None:  # the periodic job: one event per unfinished run, in its group
-        runs = await ctx.repo(RunRows).db.execute(
-            select(MemberAction.id, MemberAction.group_id).where(MemberAction.status == "running")
-        )
-        for rid, gid in runs.all():
+        for rid, gid in await runs.running():
             await ctx.emit(_event(f"{ev.dedup_key}:{rid}", gid, rid, ctx.now()))
         return
-    run = await ctx.repo(RunRows).db.get(MemberAction, run_id)
-    if run is None or run.group_id != ev.group_id or run.status != "running":
+    run = await runs.get(int(ev.data.get("run", 0) or 0))
+    if run is None or run.group_id != ev.group_id:
         return
     await _members(ctx, run)
 
 
-async def _decide(ctx: Context, run: MemberAction, uid: str, guard: set[str]) -> tuple[str, str]:
+async def _decide(ctx: Context, run: Run, uid: str, guard: set[str]) -> tuple[str, str]:
     """(state, reason) for one member of the run, as of now."""
-    row = await ctx.repo(RunRows).db.get(Member, (run.group_id, uid))
+    runs = ctx.repo(Runs)
     if uid in guard:
         return "skipped", "staff or allow-list"
-    if row is None or not row.in_group:
+    if not await runs.in_group(run.group_id, uid):
         return "skipped", "left the group"
-    plat = await platform_of(ctx.repo(RunRows).db, ctx.config, run.group_id)
+    plat = await runs.platform(ctx.config, run.group_id)
     if run.kind == "cleanup":
         return ("kicked", "") if plat in ("onebot", "console") else ("listed", "platform")
     return ("invited", "") if plat in ("onebot", "console") else ("listed", "platform")
 
 
-async def _members(ctx: Context, run: MemberAction) -> None:
+async def _members(ctx: Context, run: Run) -> None:
     gid = run.group_id
-    pending = list(
-        await ctx.repo(RunRows).db.scalars(
-            select(MemberActionItem.user_id)
-            .where(MemberActionItem.action_id == run.id, MemberActionItem.state == "pending")
-            .order_by(MemberActionItem.user_id)
-            .limit(CHUNK)
-        )
-    )
-    guard = await staff_ids(ctx.repo(RunRows).db, ctx.config, gid) | await allow_listed(
-        ctx.repo(RunRows).db, gid
-    )
+    runs = ctx.repo(Runs)
+    pending = await runs.pending(run.id, CHUNK)
+    guard = await runs.guarded(ctx.config, gid)
     done: dict[str, list[str]] = {}
     for uid in pending:
         state, reason = await _decide(ctx, run, uid, guard)
-        claimed = await ctx.repo(RunRows).db.execute(
-            update(MemberActionItem)
-            .where(
-                MemberActionItem.action_id == run.id,
-                MemberActionItem.user_id == uid,
-                MemberActionItem.state == "pending",
-            )
-            .values(state=state, reason=reason, done_at=ctx.now())
-            .returning(MemberActionItem.user_id)
-        )
-        if claimed.first() is None:
+        if not await runs.claim(run.id, uid, state, reason, ctx.now()):
             continue
         name = await ctx.member_name(uid)
         if state == "kicked":
@@ -188,10 +153,9 @@ async def _members(ctx: Context, run: MemberAction) -> None:
             text = ctx.render(
                 T_INVITE, name=name, target=_target_name(ctx, run.target_group), link=cfg.link
             )
-            plat = await platform_of(ctx.repo(RunRows).db, ctx.config, gid)
+            plat = await runs.platform(ctx.config, gid)
             await ctx.send_private(uid, text, idem_key=f"mpro:{run.id}:{uid}", platform=plat)
-        audit_row(
-            ctx.repo(RunRows).db,
+        runs.audit(
             gid=gid,
             actor=run.actor or "api",
             action=f"members.{run.kind}",
@@ -205,12 +169,12 @@ async def _members(ctx: Context, run: MemberAction) -> None:
         done.setdefault(state, []).append(name)
     await _tell(ctx, run, done)
     if len(pending) < CHUNK:
-        run.status = "done"
+        await runs.finish(run.id)
     else:
         await ctx.emit(_event(f"mact:{run.id}:after:{pending[-1]}", gid, run.id, ctx.now()))
 
 
-async def _tell(ctx: Context, run: MemberAction, done: dict[str, list[str]]) -> None:
+async def _tell(ctx: Context, run: Run, done: dict[str, list[str]]) -> None:
     """The owner and admins hear what was done, and get the list of what they must do."""
     cfg = ctx.config.feature(MembersConfig, run.group_id).promote
     if done.get("kicked"):
@@ -237,19 +201,9 @@ async def record_join(ctx: Context) -> None:
     assert isinstance(ev, MemberJoined)
     if not ev.group_id or not ev.user_id:
         return
-    joined = await ctx.repo(RunRows).db.execute(
-        update(MemberActionItem)
-        .where(
-            MemberActionItem.target_group == ev.group_id,
-            MemberActionItem.user_id == ev.user_id,
-            MemberActionItem.state.in_(("invited", "listed")),
-        )
-        .values(state="joined", joined_at=ctx.now())
-        .returning(MemberActionItem.action_id, MemberActionItem.group_id)
-    )
-    for run_id, gid in joined.all():
-        audit_row(
-            ctx.repo(RunRows).db,
+    runs = ctx.repo(Runs)
+    for run_id, gid in await runs.joined(ev.group_id, ev.user_id, ctx.now()):
+        runs.audit(
             gid=gid,
             actor=ev.user_id,
             action="members.promote_joined",

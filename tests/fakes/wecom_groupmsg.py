@@ -80,6 +80,16 @@ class GroupMsg:
     def _task(self, body: dict[str, Any]) -> dict[str, Any] | None:
         return self.tasks.get(str(body.get("msgid", "")))
 
+    async def _found(self, request: web.Request) -> tuple[dict[str, Any] | None, web.Response]:
+        """The task a request names, or None and the error WeCom would answer."""
+        body, err = await self._begin(request)
+        if err is not None:
+            return None, err
+        t = self._task(body)
+        if t is None:
+            return None, _err(41063, "invalid msgid")
+        return t, web.Response()
+
     # -- routes ---------------------------------------------------------------------------------
     async def add_msg_template(self, request: web.Request) -> web.StreamResponse:
         body, err = await self._begin(request)
@@ -141,46 +151,34 @@ class GroupMsg:
         )
 
     async def get_groupmsg_task(self, request: web.Request) -> web.Response:
-        body, err = await self._begin(request)
-        if err is not None:
-            return err
-        t = self._task(body)
+        t, err = await self._found(request)
         if t is None:
-            return _err(41063, "invalid msgid")
+            return err
         row = {"userid": t["sender"], "status": t["owner_status"]}
         return web.json_response(
             {"errcode": 0, "errmsg": "ok", "next_cursor": "", "task_list": [row]}
         )
 
     async def get_groupmsg_send_result(self, request: web.Request) -> web.Response:
-        body, err = await self._begin(request)
-        if err is not None:
-            return err
-        t = self._task(body)
+        t, err = await self._found(request)
         if t is None:
-            return _err(41063, "invalid msgid")
+            return err
         rows = [{"chat_id": c, "userid": t["sender"], "status": s} for c, s in t["results"].items()]
         return web.json_response(
             {"errcode": 0, "errmsg": "ok", "next_cursor": "", "send_list": rows}
         )
 
     async def remind_groupmsg_send(self, request: web.Request) -> web.Response:
-        body, err = await self._begin(request)
-        if err is not None:
-            return err
-        t = self._task(body)
+        t, err = await self._found(request)
         if t is None:
-            return _err(41063, "invalid msgid")
+            return err
         t["reminded"] += 1
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 
     async def cancel_groupmsg_send(self, request: web.Request) -> web.Response:
-        body, err = await self._begin(request)
-        if err is not None:
-            return err
-        t = self._task(body)
+        t, err = await self._found(request)
         if t is None:
-            return _err(41063, "invalid msgid")
+            return err
         t["cancelled"] = True
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 

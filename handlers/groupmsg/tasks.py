@@ -183,15 +183,7 @@ async def create(
         return
     # WeCom answered: the msgid is written before anything else happens
     msgid = str(data.get("msgid", ""))
-    await _record(
-        bot,
-        task.id,
-        state="created",
-        msgid=msgid,
-        created_at=now,
-        next_at=now + timedelta(seconds=poll),
-        last_error="",
-    )
+    await _created(bot, task.id, msgid, now, poll)
     refused = {str(x) for x in data.get("fail_list") or ()}
     if refused:
         async with bot.db.transaction() as s:
@@ -277,15 +269,21 @@ async def recover(bot: Bot, c: WeComClient, now: datetime) -> int:
         if msgid:
             known.add(msgid)
             log.warning("groupmsg task %s: found at WeCom after a lost answer (%s)", task.id, msgid)
-            await _record(
-                bot,
-                task.id,
-                state="created",
-                msgid=msgid,
-                created_at=now,
-                next_at=now + timedelta(seconds=poll),
-            )
+            await _created(bot, task.id, msgid, now, poll)
         else:
             log.warning("groupmsg task %s: not at WeCom, calling again", task.id)
             await _record(bot, task.id, state="ready", next_at=now)
     return len(rows)
+
+
+async def _created(bot: Bot, task_id: int, msgid: str, now: datetime, poll: float) -> None:
+    """WeCom holds the task under ``msgid``: record it and follow it from ``poll`` s on."""
+    await _record(
+        bot,
+        task_id,
+        state="created",
+        msgid=msgid,
+        created_at=now,
+        next_at=now + timedelta(seconds=poll),
+        last_error="",
+    )

@@ -1,7 +1,8 @@
 """The weekly summary is posted once, at the configured time, through the OneBot bridge: with
 the right week-over-week figures for a seeded two-week history, never twice across ticks, a
 redelivered event, a restart, a second instance or a wall clock stepped back; a summary missed
-while the bot was down is posted on the next start within the grace window, and not after."""
+while the bot was down is posted on the next start within the grace window, and not after;
+the alert group gets it too when asked, once when it is also the admin group."""
 
 from __future__ import annotations
 
@@ -125,7 +126,7 @@ async def test_redelivery_restart_and_a_second_instance_post_nothing_twice(
     assert len(await posted(bridge)) == 1
 
 
-async def test_a_wall_clock_stepped_back_posts_no_older_week(
+async def test_wall_clock_steps_post_no_week_twice_and_hold_none_back(
     make_harness: Make, bridge: FakeOneBot
 ) -> None:
     h = await make_harness(config(bridge))
@@ -133,14 +134,28 @@ async def test_a_wall_clock_stepped_back_posts_no_older_week(
     h.clock.set(local(2026, 11, 30, 9))
     await h.run_jobs()
     assert len(await posted(bridge)) == 1
-    # back a week and an hour: W47's time (never posted) looks due within the grace
-    h.clock.step_wall(-(local(2026, 11, 30, 9) - local(2026, 11, 23, 8)))
-    h.clock.advance(7200)
-    await h.run_jobs()
+    # stepped back an hour: 09:00 comes a second time
+    h.clock.step_wall(-3600)
+    for _ in range(4):
+        h.clock.advance(1800)
+        await h.run_jobs()
     assert len(await posted(bridge)) == 1
+    # set two weeks ahead by mistake (W50 is posted, the clock is believed), then corrected
+    h.clock.step_wall(local(2026, 12, 14, 9, 30) - h.clock.now())
+    h.clock.advance(60)
+    await h.run_jobs()
+    h.clock.step_wall(local(2026, 12, 7, 8, 59) - h.clock.now())
+    h.clock.advance(60)
+    await h.run_jobs()  # Monday 09:00 of W50 (covering W49): not held back by W50's post
+    texts = await posted(bridge)
+    assert [t.split("（")[0] for t in texts] == [
+        "📊 社群周报 2026-W48",
+        "📊 社群周报 2026-W50",
+        "📊 社群周报 2026-W49",
+    ]
     async with h.bot.db.read() as s:
-        weeks = list(await s.scalars(select(WeeklyPost.week)))
-    assert weeks == ["2026-W48"]
+        weeks = sorted(await s.scalars(select(WeeklyPost.week)))
+    assert weeks == ["2026-W48", "2026-W49", "2026-W50"]
 
 
 async def test_a_missed_time_is_posted_on_the_next_start_within_the_grace(
@@ -186,3 +201,28 @@ async def test_sunday_evening_posts_the_week_before(make_harness: Make, bridge: 
     await h.run_jobs()
     texts = await posted(bridge)
     assert len(texts) == 1 and texts[0].startswith("📊 社群周报 2026-W47（2026-11-16 ~ 2026-11-22")
+
+
+async def test_the_alert_group_too_and_once_when_it_is_the_same(
+    make_harness: Make, bridge: FakeOneBot
+) -> None:
+    h = await make_harness({**config(bridge, alerts=True), "bot": {"alert_group": "g3"}})
+    await seed(h)
+    h.clock.set(local(2026, 11, 30, 9))
+    h.new_lines()
+    said = await h.run_jobs()
+    assert len(await posted(bridge)) == 1
+    assert [line for line in said if line.startswith("[g3]") and "社群周报" in line]
+    async with h.bot.db.read() as s:
+        row = await s.get(WeeklyPost, "2026-W48")
+    assert row is not None and row.targets == [ADMIN_GROUP, "g3"]
+
+
+async def test_admin_group_that_is_the_alert_group_gets_one_post(
+    make_harness: Make, bridge: FakeOneBot
+) -> None:
+    h = await make_harness({**config(bridge, alerts=True), "bot": {"alert_group": ADMIN_GROUP}})
+    await seed(h)
+    h.clock.set(local(2026, 11, 30, 9))
+    await h.run_jobs()
+    assert len(await posted(bridge)) == 1

@@ -4,16 +4,18 @@ Rules:
 - The ``weekly.tick`` job (every ``TICK_S`` seconds of monotonic time, at start too, leader
   only) works out from the wall clock the latest due time (``[weekly] weekday`` and ``time``,
   bot timezone) and the week it covers. Within ``grace_hours`` after it, and unless that week
-  or a later one was posted already, it submits one ``weekly.post`` event keyed
-  ``weekly:{week}`` — the inbox's unique key makes the submissions of every tick, restart and
-  instance one event. Past the grace the week is not posted (the bot was down too long); its
-  summary can still be downloaded.
+  was posted already, it submits one ``weekly.post`` event keyed ``weekly:{week}`` — the
+  inbox's unique key makes the submissions of every tick, restart and instance one event.
+  Past the grace the week is not posted (the bot was down too long); its summary can still be
+  downloaded.
 - The handler claims the week in ``weekly_posts`` (primary key: the week) in the same
   transaction as the posts, outbox rows keyed ``weekly:{week}:{group}``: a second event for the
   week, a re-run or a second instance finds the claim taken and posts nothing.
 - The figures are read when the event is handled (``WeeklyPosts.report``).
-- A wall clock stepped back never posts a week older than the latest one posted; stepped
-  forward past a due time it posts that week's summary then (the clock is believed).
+- The wall clock is believed, whichever way it is stepped: a week already posted is never
+  posted again (a step back over the due time passes it a second time: nothing happens), and
+  a due time the clock is stepped onto is handled as if reached (within the grace). No
+  posted week holds back another: a clock set far ahead and corrected delays nothing.
 """
 
 from __future__ import annotations
@@ -49,9 +51,8 @@ async def tick(bot: Bot) -> None:
         return
     week = week_for(due, tz).name
     async with bot.db.read() as s:
-        latest = await WeeklyPosts(s).latest()
-    if latest is not None and latest >= week:
-        return
+        if await WeeklyPosts(s).posted(week) is not None:
+            return
     await bot.inbox.submit(
         Scheduled(
             dedup_key=f"weekly:{week}",

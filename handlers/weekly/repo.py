@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot import Config, Repository
 from handlers.weekly.report import Report, weekly_report
@@ -33,11 +33,6 @@ class WeeklyPosts(Repository):
         if row is None:
             return None
         return Posted(row.week, row.due_at, row.posted_at, tuple(row.targets))
-
-    async def latest(self) -> str | None:
-        """The latest week posted (ISO week names sort as the weeks do)."""
-        found: str | None = await self._scalar(select(func.max(WeeklyPost.week)))
-        return found
 
     async def claim(self, week: str, due_at: datetime, now: datetime, targets: list[str]) -> bool:
         """Record ``week`` as posted; True for the one caller that recorded it."""

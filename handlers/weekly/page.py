@@ -4,7 +4,8 @@ was posted, and the downloads.
 
 Rules: the page takes the API's ``week`` (default: the latest full week; a week not ended or
 malformed is a 400) and reads the same summary (``handlers.weekly.api``). Links step to the
-week before and after (never to a week not ended). Everything shown is escaped.
+week before and after (never to a week not ended). A change is green when it is good news and
+red when bad (a rise in leaves, leave rate or dead letters is bad). Everything shown is escaped.
 """
 
 from __future__ import annotations
@@ -38,16 +39,20 @@ SHOWN = (
 DAYS = "一二三四五六日"
 WEEKDAY = dict(zip(("mon", "tue", "wed", "thu", "fri", "sat", "sun"), DAYS, strict=True))
 STYLE = (
-    "<style>td small{display:block;color:#57606a}td small.up{color:#1a7f37}"
-    "td small.down{color:#cf222e}pre.post{white-space:pre-wrap;background:#fff;padding:1rem;"
+    "<style>td small{display:block;color:#57606a}td small.good{color:#1a7f37}"
+    "td small.bad{color:#cf222e}pre.post{white-space:pre-wrap;background:#fff;padding:1rem;"
     "border-radius:8px;box-shadow:0 1px 2px #0001;max-width:48rem}"
     "p.weeks a,p.downloads a{margin-right:1rem}</style>"
 )
 
 
+WORSE_UP = ("leaves", "leave_rate", "dead_letters")  # a rise in these is bad news
+
+
 def cell(key: str, f: Figures) -> str:
     d = f.change[key]
-    cls = "up" if d > 0 else "down" if d < 0 else ""
+    good = d < 0 if key in WORSE_UP else d > 0
+    cls = "" if d == 0 else "good" if good else "bad"
     return (
         f'<span data-field="{key}">{esc(value(key, f.now[key]))}</span>'
         f'<small class="{cls}">{esc(delta(key, d))}</small>'

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bot import Feature
 from handlers import (
+    activation,
     autoreply,
     broadcast,
     checkin,
@@ -41,6 +42,7 @@ FEATURES: list[Feature] = [
     matrix.FEATURE,  # the group matrix: every group's figures side by side, by tag
     weekly.FEATURE,  # the weekly summary (周报): posted once a week, downloadable
     entry.FEATURE,  # 活码: the public /j/{campaign} page fills groups in turn
+    activation.FEATURE,  # 红包激活: quiet groups planned for a reminder, lottery or post
     autoreply.FEATURE,  # answers what no command or feature took; after moderation
     help_.FEATURE,
 ]

@@ -2,6 +2,7 @@
 
 from storage import (  # noqa: F401  (import registers the tables)
     models,
+    models_activation,
     models_autoreply,
     models_broadcast,
     models_checkin,

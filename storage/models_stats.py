@@ -93,3 +93,18 @@ class StatsTotals(Base):
     active_members: Mapped[int] = mapped_column(default=0)
     checkins: Mapped[int] = mapped_column(default=0)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StatsHourly(Base):
+    """A member who spoke in a group in one hour, with how many messages: the hour is the
+    group's local clock hour (``hour`` is its start, stored in UTC). Counting rows counts
+    distinct active members of the hour; summing ``messages`` counts its messages. Kept
+    ``[stats] hourly_days`` days (the ``stats-hourly-prune`` job)."""
+
+    __tablename__ = "stats_hourly"
+    group_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    messages: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (Index("ix_stats_hourly_hour", "hour"),)  # the prune's range

@@ -1,5 +1,8 @@
 """The programme table (节目表): weekly themed slots posted exactly once per group, its API,
-``groupbot programme show``, the dashboard's week page and the console's 节目编辑 page."""
+``groupbot programme show``, the dashboard's week page and the console's 节目编辑 page.
+
+Other features may post a one-off occurrence through ``post_once`` (same ledger, same
+posting path, exactly once)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from handlers.programme.caps import check_config_warnings
 from handlers.programme.config import ProgrammeConfig, quiet_hours_check
 from handlers.programme.console import PATH, programme_edit_page, programme_edit_post
 from handlers.programme.page import programme_page
+from handlers.programme.posting import post_once
 from handlers.programme.ticks import JOB, on_startup
 
 router = posting.router
@@ -43,4 +47,4 @@ FEATURE = Feature(
     warnings=(check_config_warnings,),
 )
 
-__all__ = ["FEATURE", "ProgrammeConfig"]
+__all__ = ["FEATURE", "ProgrammeConfig", "post_once"]

@@ -171,6 +171,26 @@ async def on_scheduled(ctx: Context) -> None:
         return
     if not await claim(ctx, slot, at, "sent", bool(ev.data.get("late"))):
         return
+    await post_claimed(ctx, slot, at, text, names)
+
+
+async def post_once(ctx: Context, slot: Slot, at: datetime) -> bool:
+    """A one-off occurrence of ``slot`` in the event's group at ``at`` (another feature's
+    themed post or lottery, e.g. activation's): claimed in the ledger like any occurrence
+    and posted through the same path, exactly once; False when it was claimed before.
+    Content that cannot be rendered raises ``templates.TemplateError`` (nothing stored)."""
+    assert ctx.group_id is not None
+    text = await content_of(ctx, slot)
+    names = templates.fields(text)
+    if not await claim(ctx, slot, at, "sent", False):
+        return False
+    await post_claimed(ctx, slot, at, text, names)
+    return True
+
+
+async def post_claimed(ctx: Context, slot: Slot, at: datetime, text: str, names: set[str]) -> None:
+    """Post a claimed occurrence: its lottery, its values, and the group's channel."""
+    assert ctx.group_id is not None
     key = occurrence_key(slot.id, ctx.group_id, at)
     extra = await run_lottery(ctx, slot, key) if slot.action == "lottery" else {}
     values = {**await values_for(ctx, slot, names), **extra}

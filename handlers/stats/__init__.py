@@ -4,8 +4,9 @@ dashboard's overview, group and leaderboard pages.
 Counting happens in ``counting`` (same transaction as each event); everything else reads —
 check-ins, invites and warnings through those features' packages — except the ``totals`` job,
 which keeps the overview's per-date sums over all groups. Other features may use
-``daily_series``, ``known_group_ids`` (every group the bot knows, in listing order) and
-``utc_bounds`` (a span of local days in UTC).
+``daily_series``, ``known_group_ids`` (every group the bot knows, in listing order),
+``utc_bounds`` (a span of local days in UTC), ``hour_of``/``hour_figures`` (messages and
+active members of a local clock hour) and ``recent_activity`` (over the last whole days).
 """
 
 from __future__ import annotations
@@ -17,8 +18,16 @@ from handlers.stats import page_boards, page_group, page_overview
 from handlers.stats.api import setup_api
 from handlers.stats.cli import register_cli
 from handlers.stats.config import StatsConfig
-from handlers.stats.counting import router
+from handlers.stats.counting import hour_of, router
 from handlers.stats.daily import daily_series, utc_bounds
+from handlers.stats.hours import (
+    PRUNE_EVERY_S,
+    HourFigures,
+    RecentActivity,
+    hour_figures,
+    prune_hourly,
+    recent_activity,
+)
 from handlers.stats.members_api import setup_members_api
 from handlers.stats.reports import known_group_ids
 from handlers.stats.totals import EVERY_S, keep_totals
@@ -37,7 +46,10 @@ FEATURE = Feature(
     templates=templates.owned_by(__name__),
     web=setup_web,
     cli=register_cli,
-    jobs=(Job("stats-totals", keep_totals, EVERY_S),),
+    jobs=(
+        Job("stats-totals", keep_totals, EVERY_S),
+        Job("stats-hourly-prune", prune_hourly, PRUNE_EVERY_S),
+    ),
     pages=(
         Page("/admin/", page_overview.overview),
         Page("/admin/groups/{gid}", page_group.group_page, tab="数据"),
@@ -46,4 +58,15 @@ FEATURE = Feature(
     ),
 )
 
-__all__ = ["FEATURE", "StatsConfig", "daily_series", "known_group_ids", "utc_bounds"]
+__all__ = [
+    "FEATURE",
+    "HourFigures",
+    "RecentActivity",
+    "StatsConfig",
+    "daily_series",
+    "hour_figures",
+    "hour_of",
+    "known_group_ids",
+    "recent_activity",
+    "utc_bounds",
+]

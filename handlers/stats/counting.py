@@ -3,7 +3,8 @@
 Rules:
 - Days are the group's calendar days (midnight in its timezone) at the moment the event
   happened (never later than it is processed).
-- Every message, join and leave in a group adds one to that day's counters; the bot's own
+- Every message, join and leave in a group adds one to that day's counters (a message also
+  to its speaker's row of the local clock hour, ``stats_hourly``); the bot's own
   messages and joins are not counted. A member is active on a day once, however much they say.
 - The member count of a day is written whenever membership changes (join, leave, or someone we
   never saw — or who had left — speaking), so the last write of the day is its end-of-day count.
@@ -16,7 +17,7 @@ Rules:
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from bot import (
     Context,
@@ -36,6 +37,11 @@ router = Router("stats")
 def happened_at(ctx: Context) -> datetime:
     """When the event happened: its own timestamp, but never in the future."""
     return min(ctx.event.occurred_at, ctx.now())
+
+
+def hour_of(at: datetime, tz: tzinfo) -> datetime:
+    """The start (UTC) of the local clock hour holding ``at``."""
+    return at.astimezone(tz).replace(minute=0, second=0, microsecond=0).astimezone(UTC)
 
 
 def stats_day(ctx: Context) -> date:
@@ -70,6 +76,7 @@ async def count_message(ctx: Context) -> None:
     counters = ctx.repo(Counters)
     await counters.bump(msg.group_id, day, members, messages=1)
     await counters.spoke(msg.group_id, day, msg.user_id, at)
+    await counters.spoke_in_hour(msg.group_id, hour_of(at, ctx.tz), msg.user_id)
     window = timedelta(minutes=ctx.feature(StatsConfig).engagement_minutes)
     for occ_id, slot_at, posted in await counters.recent_posts(msg.group_id, at - window):
         if at - window <= posted <= at and slot_at >= at - window - POST_LOOKBACK:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from bot import Repository
 from storage.models_programme import ProgrammeOccurrence
-from storage.models_stats import StatsActivity, StatsDaily, StatsPostEngagement
+from storage.models_stats import StatsActivity, StatsDaily, StatsHourly, StatsPostEngagement
 
 # a late programme post is made at most the programme's grace period (≤ 24 h) after its time
 POST_LOOKBACK = timedelta(hours=25)
@@ -40,6 +40,11 @@ class Counters(Repository):
             {"messages": 1},
             {"last_at": at},
         )
+
+    async def spoke_in_hour(self, group_id: str, hour: datetime, user_id: str) -> None:
+        """One more message by the member in the group's local hour starting at ``hour``."""
+        key = {"group_id": group_id, "hour": hour, "user_id": user_id}
+        await self._upsert_add(StatsHourly, key, {"messages": 1})
 
     async def engaged(self, group_id: str, occurrence_id: int, user_id: str) -> None:
         row = {"occurrence_id": occurrence_id, "user_id": user_id, "group_id": group_id}

@@ -268,12 +268,15 @@ class Context:
         self.batch.emitted = True  # the dispatcher looks again right after this batch
         return (await self.session.scalar(stmt)) is not None
 
-    async def audit(self, action: str, target_id: str = "", **detail: Any) -> None:
-        """Record an action in the audit log (same transaction)."""
+    async def audit(
+        self, action: str, target_id: str = "", *, by: str | None = None, **detail: Any
+    ) -> None:
+        """Record an action in the audit log (same transaction); ``by``: who acted when it
+        is not the event's sender (a staff member in the console, ``staff:<name>``)."""
         self.session.add(
             AuditEntry(
                 group_id=self.group_id,
-                actor_id=self.user_id,
+                actor_id=self.user_id if by is None else by[:128],
                 action=action,
                 target_id=target_id,
                 detail=detail,

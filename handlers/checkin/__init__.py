@@ -2,14 +2,15 @@
 
 Other features use ``CheckinConfig``, the repository ``Checkins`` (``ctx.repo(Checkins)``:
 ``totals``, ``has_day``, ``days``, ``board`` …), ``has_checked_in``, ``checkins_on``,
-``leaderboard``, ``member_checkins``/``my_checkins`` (a member's totals), ``checkin_board``
-and ``board_staff`` (who is left off rankings).
+``leaderboard``, ``member_checkins``/``my_checkins`` (a member's totals), ``checkin_board``,
+``board_staff`` (who is left off rankings) and ``give_cards`` (make-up cards given by hand).
 """
 
 from __future__ import annotations
 
 from bot import Feature, templates
 from handlers.checkin import boards, commands
+from handlers.checkin.commands import give_cards
 from handlers.checkin.config import CheckinConfig
 from handlers.checkin.logic import Totals
 from handlers.checkin.ranking import checkins_on, has_checked_in, leaderboard
@@ -43,6 +44,7 @@ __all__ = [
     "board_staff",
     "checkin_board",
     "checkins_on",
+    "give_cards",
     "has_checked_in",
     "leaderboard",
     "member_checkins",

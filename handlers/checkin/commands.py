@@ -227,10 +227,19 @@ async def grant_cards(ctx: Context) -> None:
         await ctx.reply(ctx.render(T_USAGE, name="", usage="/补签卡 @成员 张数(1-100)"))
         return
     target = ctx.command.mentions[0]
-    st = await ctx.repo(Checkins).add_cards(ctx.group_id, target, n)
-    await ctx.audit("checkin.grant_cards", target, n=n)
+    cards = await give_cards(ctx, target, n)
     name = await ctx.member_name(target)
-    await ctx.reply(ctx.render(T_GRANT, name="", target=name, n=n, cards=st.cards))
+    await ctx.reply(ctx.render(T_GRANT, name="", target=name, n=n, cards=cards))
+
+
+async def give_cards(ctx: Context, target: str, n: int, by: str | None = None) -> int:
+    """Give ``target`` ``n`` make-up cards in this group, audited (``by``: a staff member
+    acting from the console, else the sender); the cards they have now. ``/补签卡`` and the
+    console's member profile both give cards through here."""
+    assert ctx.group_id is not None
+    st = await ctx.repo(Checkins).add_cards(ctx.group_id, target, n)
+    await ctx.audit("checkin.grant_cards", target, by=by, n=n)
+    return st.cards
 
 
 @router.command(

@@ -1,7 +1,8 @@
 """Members: operator-defined member tags (种子用户, VIP, 已购 …) set from chat, the API or
 auto-tag rules; the guided actions (clean-up of quiet members, promotion into a VIP group:
-dry run, confirmation, daily cap, audit); and the member lists everything else starts from
-(who went quiet, VIP candidates, staff).
+dry run, confirmation, daily cap, audit); the member profile in the console (成员档案: a
+member's figures, tags and history, and what staff do to them); and the member lists
+everything else starts from (who went quiet, VIP candidates, staff).
 
 Other features use ``member_tags``/``tags_of`` (a member's tags), ``staff_ids`` (who runs a
 group), ``inactive_members`` and ``vip_candidates`` (the reports' lists). This feature reads
@@ -13,7 +14,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot import Config, Feature, Job, Page, templates
-from handlers.members import commands, execute
+from handlers.members import commands, execute, profile_actions
 from handlers.members.actions import KINDS, dry_run
 from handlers.members.actions_api import setup_actions_api
 from handlers.members.actions_page import PATH, actions_page, confirm_post
@@ -28,16 +29,19 @@ from handlers.members.candidates import (
     vip_candidates,
 )
 from handlers.members.config import MembersConfig
+from handlers.members.profile_page import PATH as PROFILE
+from handlers.members.profile_page import profile_page, profile_post
 from handlers.members.tags import member_tags, tags_of
 
 router = commands.router
-router.routes += auto_router.routes + execute.router.routes
+router.routes += auto_router.routes + execute.router.routes + profile_actions.router.routes
 
 
 def _web(app: web.Application) -> None:
     setup_api(app)
     setup_actions_api(app)
     app.router.add_post(PATH + "/{kind}", confirm_post)
+    app.router.add_post(PROFILE, profile_post)
 
 
 def _check_targets(config: Config) -> list[str]:
@@ -64,7 +68,7 @@ FEATURE = Feature(
         Job("members-actions", execute.queue_runs, execute.EVERY_S, at_start=True),
     ),
     checks=(_check_targets,),
-    pages=(Page(PATH, actions_page, tab="清理/晋升"),),
+    pages=(Page(PATH, actions_page, tab="清理/晋升"), Page(PROFILE, profile_page)),
 )
 
 __all__ = [

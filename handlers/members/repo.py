@@ -7,6 +7,7 @@ Auto-tag conditions never match staff.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ from bot import Config, Repository
 from handlers.members.candidates import inactive_members, staff_ids, vip_scores
 from handlers.members.config import Condition
 from handlers.members.tags import add_tag, remove_tag, tag_counts, tagged
-from storage.models import Group
+from storage.models import AuditEntry, Group
 from storage.models_members import MemberTag
 
 EVERYONE = 1_000_000
@@ -60,6 +61,29 @@ class Tags(Repository):
         self, config: Config, gid: str, now: datetime, conds: list[Condition]
     ) -> dict[Condition, set[str]]:
         return await matching(self._db, config, gid, now, conds)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One audit row about a member: who did what, when."""
+
+    at: datetime
+    actor: str
+    action: str
+    detail: dict[str, Any]
+
+
+class History(Repository):
+    """What was done to a member (the audit rows naming them), for the member profile."""
+
+    async def of(self, gid: str, uid: str, limit: int) -> list[Change]:
+        rows = await self._query(
+            select(AuditEntry.created_at, AuditEntry.actor_id, AuditEntry.action, AuditEntry.detail)
+            .where(AuditEntry.group_id == gid, AuditEntry.target_id == uid)
+            .order_by(AuditEntry.id.desc())
+            .limit(limit)
+        )
+        return [Change(at, who or "", what, dict(detail or {})) for at, who, what, detail in rows]
 
 
 def invite_weight(config: Config, gid: str) -> int:

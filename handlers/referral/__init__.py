@@ -3,7 +3,8 @@ claims with a code pool, admin corrections, ``/我的`` (check-ins and invites t
 console's 兑换码导入 page (a CSV upload, checked as ``groupbot rewards import`` checks it).
 
 Other features use the repository ``Referrals`` (``ctx.repo(Referrals)``: ``counts``,
-``leaderboard``, ``code`` …), ``invite_counts`` and ``invite_leaderboard``; the WeCom join links use
+``leaderboard``, ``code`` …), ``invite_counts``, ``invite_leaderboard`` and ``adjust_invites``/
+``adjust_problem`` (an admin's correction and its check); the WeCom join links use
 ``referral_code`` (a member's code, the join-way ``state``) and ``referrer_for_code``.
 """
 
@@ -13,6 +14,7 @@ from aiohttp import web
 
 from bot import Feature, Job, Page, templates
 from handlers.referral import admin, claims, commands, mine, settle
+from handlers.referral.admin import adjust_invites, adjust_problem
 from handlers.referral.cli import register_cli
 from handlers.referral.codes import referral_code, referrer_for_code
 from handlers.referral.config import ReferralConfig
@@ -46,6 +48,8 @@ __all__ = [
     "FEATURE",
     "ReferralConfig",
     "Referrals",
+    "adjust_invites",
+    "adjust_problem",
     "invite_counts",
     "invite_leaderboard",
     "referral_code",

@@ -86,17 +86,51 @@ async def adjust(ctx: Context) -> None:
     if target == ctx.user_id:
         await _bad(ctx, "不能给自己调整邀请数，请让其他管理员处理")
         return
-    cap = ctx.feature(ReferralConfig).adjust_cap
-    if abs(delta) > cap:
-        await _bad(ctx, f"单次调整最多 ±{cap} 个有效邀请（可在 [referral] adjust_cap 修改）")
+    try:
+        before = await adjust_invites(ctx, target, delta, " ".join(words[1:]), announce=False)
+    except ValueError as exc:
+        await _bad(ctx, str(exc))
         return
-    reason = " ".join(words[1:])
-    referrals = ctx.repo(Referrals)
-    before = (await referrals.counts(ctx.group_id, target))["valid"]
-    await referrals.adjust(ctx.group_id, target, delta, reason, ctx.user_id, ctx.now())
-    await ctx.audit("referral.adjust", target, delta=delta, reason=reason)
     await _ok(ctx, f"已为 {target} 调整有效邀请 {delta:+d}")
     await announce_tiers(ctx, ctx.group_id, target, before)
+
+
+def adjust_problem(cfg: ReferralConfig, delta: int) -> str:
+    """Why ``delta`` cannot be an adjustment ("" when it can): not zero, at most the cap."""
+    if not delta:
+        return "调整数不能为 0"
+    if abs(delta) > cfg.adjust_cap:
+        cap = cfg.adjust_cap
+        return f"单次调整最多 ±{cap} 个有效邀请（可在 [referral] adjust_cap 修改）"
+    return ""
+
+
+async def adjust_invites(
+    ctx: Context,
+    target: str,
+    delta: int,
+    reason: str,
+    by: str | None = None,
+    *,
+    announce: bool = True,
+) -> int:
+    """Add (or remove) ``delta`` valid invites of ``target`` in this group, at most
+    ``adjust_cap`` at a time (ValueError with the reason otherwise), audited (``by``: a staff
+    member acting from the console, else the sender); a tier reached this way is announced
+    (``announce``). ``/调整邀请`` and the console's member profile both adjust through here.
+    Returns the valid invites before."""
+    assert ctx.group_id is not None
+    problem = adjust_problem(ctx.feature(ReferralConfig), delta)
+    if problem:
+        raise ValueError(problem)
+    referrals = ctx.repo(Referrals)
+    before = int((await referrals.counts(ctx.group_id, target))["valid"])
+    actor = (ctx.user_id if by is None else by)[:128]
+    await referrals.adjust(ctx.group_id, target, delta, reason[:200], actor, ctx.now())
+    await ctx.audit("referral.adjust", target, by=by, delta=delta, reason=reason[:200])
+    if announce:
+        await announce_tiers(ctx, ctx.group_id, target, before)
+    return before
 
 
 @router.command("撤销调整", help="撤销最近一次邀请调整", usage="@成员", **ADMIN)

@@ -3,8 +3,9 @@ flood), warnings that expire, the moderation log and its dashboard page, and the
 群规与违禁词 page (a group's rules text and banned words over its config).
 
 Other features use ``RulesConfig`` (the ``[rules]`` section, e.g. its ``text``),
-``rules_text`` (a group's rules in force), ``warning_count`` and the repository
-``Moderation`` (warnings, the moderation log, the allow-list) and ``allow_listed``."""
+``rules_text`` (a group's rules in force), ``warning_count``, the repository
+``Moderation`` (warnings, the moderation log, the allow-list), ``allow_listed`` and
+``warn_by_staff``/``revoke_by_staff`` (a console staff member's warning and its undo)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from handlers.rules.logic import looks_like_ad
 from handlers.rules.overrides import RulesOverrides
 from handlers.rules.page import moderation_page
 from handlers.rules.repo import Moderation
+from handlers.rules.staff import revoke_by_staff, warn_by_staff
 
 
 async def _check_names(bot: Bot) -> None:
@@ -52,6 +54,8 @@ __all__ = [
     "Moderation",
     "RulesConfig",
     "allow_listed",
+    "revoke_by_staff",
     "rules_text",
+    "warn_by_staff",
     "warning_count",
 ]

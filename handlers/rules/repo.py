@@ -44,6 +44,8 @@ class LogEntry:
     shadow: bool
     warning_id: int | None
     undone_at: datetime | None
+    created_at: datetime
+    actor_id: str
 
 
 _W = tuple(Warning.__dataclass_fields__)

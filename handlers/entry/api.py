@@ -7,6 +7,9 @@
   (``image/png`` or ``image/jpeg``), or JSON ``{"link": "https://…", "expires_days": 0}``.
   400 with the reason and nothing changed when it is refused (``qr`` module rules).
 - ``DELETE /api/entry/{campaign}/groups/{group}/qr``.
+
+Every change of a QR is an audit row in its transaction (``entry.qr_upload``, ``entry.qr_link``,
+``entry.qr_delete``; actor ``api`` here, ``staff:<name>`` from the 活码 page).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.web_public import bad_request, bot_of, iso, json_body, not_found
+from bot.web_public import bad_request, bot_of, iso, json_body, not_found, record_change
 from handlers.entry import qr as qrs
 from handlers.entry import repo
 from handlers.entry.config import Campaign, campaign, campaigns
@@ -114,16 +117,18 @@ async def put_qr(request: web.Request) -> web.Response:
                 raise qrs.BadQr("图片太大 / image too large")
             data = await request.read()
             async with bot.db.transaction() as s:
-                await qrs.save(s, c.id, gid, bot.clock.now(), image=data)
+                row = await qrs.save(s, c.id, gid, bot.clock.now(), image=data)
+                qrs.audit(s, request, row)
         elif ctype == "application/json":
             body = await json_body(request)
             days = body.get("expires_days", 0)
             if not isinstance(days, int) or isinstance(days, bool):
                 raise qrs.BadQr("expires_days must be a whole number")
             async with bot.db.transaction() as s:
-                await qrs.save(
+                row = await qrs.save(
                     s, c.id, gid, bot.clock.now(), link=str(body.get("link", "")), expires_days=days
                 )
+                qrs.audit(s, request, row)
         else:
             raise qrs.BadQr("send image/png, image/jpeg or application/json {link}")
     except qrs.BadQr as exc:
@@ -135,7 +140,8 @@ async def delete_qr(request: web.Request) -> web.Response:
     bot = bot_of(request)
     c, gid = _target(request)
     async with bot.db.transaction() as s:
-        await qrs.remove(s, c.id, gid)
+        if await qrs.remove(s, c.id, gid):
+            record_change(s, request, "entry.qr_delete", c.id, group_id=gid)
     return web.json_response(await overview(bot, c))
 
 

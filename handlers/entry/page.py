@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.web_public import bot_of, checked_form, esc, form_guard, page, table
+from bot.web_public import bot_of, checked_form, esc, form_guard, page, record_change, table
 from handlers.entry import qr as qrs
 from handlers.entry.api import overview
 from handlers.entry.config import campaign, campaigns
@@ -125,20 +125,22 @@ async def qr_post(request: web.Request) -> web.Response:
     try:
         async with bot.db.transaction() as s:
             if form.get("do") == "delete":
-                await qrs.remove(s, c.id, gid)
+                if await qrs.remove(s, c.id, gid):
+                    record_change(s, request, "entry.qr_delete", c.id, group_id=gid)
             elif form.get("do") == "link":
                 raw = form.get("expires_days", "0").strip() or "0"
                 if not raw.isdigit():
                     raise qrs.BadQr("有效天数须是整数 / expires_days must be a whole number")
-                await qrs.save(
+                row = await qrs.save(
                     s, c.id, gid, bot.clock.now(), link=form.get("link", ""), expires_days=int(raw)
                 )
+                qrs.audit(s, request, row)
             else:
                 upload = (await request.post()).get("image")
                 data = b""
                 if isinstance(upload, web.FileField):
                     data = upload.file.read(qrs.MAX_IMAGE_BYTES + 1)
-                await qrs.save(s, c.id, gid, bot.clock.now(), image=data)
+                qrs.audit(s, request, await qrs.save(s, c.id, gid, bot.clock.now(), image=data))
     except qrs.BadQr as exc:
         return await show(request, str(exc), 400)
     raise web.HTTPSeeOther(PATH)

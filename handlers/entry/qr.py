@@ -10,6 +10,9 @@ Rules:
   ``expires_days`` when given (0: never).
 - A new upload replaces the old one and clears its expiry warning (the new QR is warned
   about in its turn).
+- Every stored or deleted QR is an audit row in the same transaction, with who did it
+  (``staff:<name>`` from the 活码 page, ``api``/``token`` otherwise): ``entry.qr_upload``
+  (kind, size, expiry), ``entry.qr_link`` (the link, expiry), ``entry.qr_delete``.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+from aiohttp import web
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.dialect import insert
+from bot.web_public import record_change
+from storage.dialect import insert, rowcount
 from storage.models_entry import EntryQr
 
 MAX_IMAGE_BYTES = 512 * 1024
@@ -92,7 +97,21 @@ async def save(
     return EntryQr(campaign_id=cid, group_id=gid, uploaded_at=now, warned_at=None, **values)
 
 
-async def remove(session: AsyncSession, cid: str, gid: str) -> None:
-    await session.execute(
+async def remove(session: AsyncSession, cid: str, gid: str) -> bool:
+    """Delete the group's QR; True when there was one."""
+    done = await session.execute(
         delete(EntryQr).where(EntryQr.campaign_id == cid, EntryQr.group_id == gid)
     )
+    return bool(rowcount(done))
+
+
+def audit(session: AsyncSession, request: web.Request, row: EntryQr) -> None:
+    """The audit row of a stored QR (same transaction), with who stored it."""
+    expires = row.expires_at.isoformat() if row.expires_at else None
+    detail: dict[str, object] = {"kind": row.kind, "expires_at": expires}
+    if row.kind == "image":
+        detail["bytes"] = len(row.image or b"")
+    else:
+        detail["link"] = row.link[:200]
+    action = "entry.qr_upload" if row.kind == "image" else "entry.qr_link"
+    record_change(session, request, action, row.campaign_id, group_id=row.group_id, **detail)

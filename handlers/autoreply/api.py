@@ -1,5 +1,5 @@
 """Answers per rule and day: ``GET /api/groups/{gid}/autoreply?days=N[&format=csv]`` and the
-dashboard's 自动回复 tab (``/admin/groups/{gid}/autoreply``).
+table of the dashboard's 自动回复 tab (``console.py``).
 
 Rules:
 - ``days`` is 1–366 (default 14), ending today in the group's timezone, oldest first, every
@@ -18,17 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from bot import Bot
-from bot.web_public import (
-    BOT,
-    bad_request,
-    cards,
-    csv_response,
-    group_tabs,
-    int_param,
-    load_group,
-    page,
-    table,
-)
+from bot.web_public import BOT, bad_request, csv_response, int_param, load_group
 from handlers.autoreply.chatrules import chat_entries
 from handlers.autoreply.config import AutoreplyConfig
 from handlers.autoreply.logic import entries_for
@@ -94,42 +84,6 @@ async def autoreply_view(request: web.Request) -> web.StreamResponse:
             "rules": [r.as_dict() for r in rows],
         }
     )
-
-
-async def autoreply_page(request: web.Request) -> web.Response:
-    bot = request.app[BOT]
-    gid, name = await load_group(request)
-    days = int_param(request, "days", 14, 1, 60)
-    dates, rows = await rule_table(bot, gid, days)
-    today = sum(r.hits[-1] for r in rows)
-    ai_today = sum(r.hits[-1] for r in rows if r.rule == "ai")
-    head = cards(
-        [
-            ("规则", sum(1 for r in rows if r.source not in ("", "ai")), "rules"),
-            ("今日回复", today, "today"),
-            ("今日 AI 回复", ai_today, "ai_today"),
-        ]
-    )
-    grid = table(
-        ["规则", "来源", "关键词", *(f"{d:%m-%d}" for d in reversed(dates)), "合计"],
-        [
-            [
-                r.rule,
-                SOURCE_CN.get(r.source, r.source),
-                "、".join(r.keywords[:5]),
-                *reversed(r.hits),
-                sum(r.hits),
-            ]
-            for r in rows
-        ],
-        numeric=tuple(range(3, 4 + len(dates))),
-        attrs='data-table="autoreply"',
-        empty="本群还没有关键词回复",
-    )
-    body = (
-        f"{group_tabs(request, gid, name)}<h2>自动回复（近 {days} 天，每条规则每天的回复数）</h2>"
-    )
-    return page(request, f"{name} 自动回复", body + head + "<br>" + grid)
 
 
 def setup_web(app: web.Application) -> None:

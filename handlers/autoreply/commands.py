@@ -6,6 +6,7 @@ Rules:
   normalised and checked like banned words; the reply is a template naming only
   ``{name} {group} {bot} {date} {weekday} {members} {checkins_today} {top_checkin}``.
   Adding the same keywords again replaces the reply (one row per group and keywords, unique).
+  The checks and rows are ``editing.py``'s, shared with the console's 自动回复 tab.
 - A group holds at most ``max_chat_rules`` chat rules.
 - ``/删回复 关键词`` (as added) or ``/删回复 #编号`` removes a chat rule; rules from the config
   file are changed there, and the admin is told so.
@@ -18,8 +19,6 @@ from __future__ import annotations
 from bot import (
     CommandOptions,
     Context,
-    PatternError,
-    Patterns,
     Role,
     Router,
     group_only,
@@ -28,7 +27,8 @@ from bot import (
     templates,
 )
 from handlers.autoreply.chatrules import chat_rules, forget_chat_rules
-from handlers.autoreply.config import VARIABLES, AutoreplyConfig
+from handlers.autoreply.config import AutoreplyConfig
+from handlers.autoreply.editing import RuleRefused, drop_rule, put_rule
 from handlers.autoreply.logic import entries_for
 from handlers.autoreply.repo import Replies
 
@@ -36,34 +36,7 @@ router = Router("autoreply-commands")
 ADMIN: CommandOptions = {"role": Role.ADMIN, "filters": (group_only,)}
 T_DONE = templates.register("autoreply.done", "✅ {what}", "what", "group", "bot")
 T_BAD = templates.register("autoreply.bad", "⚠️ {what}", "what", "group", "bot")
-USAGE_ADD = "用法：/加回复 关键词 回复内容（a|b 任一出现，a+b 同时出现，=a 整句等于 a）"
 MATCH_CN = {"exact": "整句", "contains": "同时包含", "any": "包含"}
-
-
-def parse_spec(spec: str) -> tuple[str, list[str]]:
-    """(match kind, keywords) of a typed keyword spec; ValueError with a Chinese reason."""
-    if spec.startswith(("=", "＝")):
-        match, words = "exact", [spec[1:]]
-    elif "+" in spec or "＋" in spec:
-        match, words = "contains", spec.replace("＋", "+").split("+")
-    else:
-        match, words = "any", spec.replace("｜", "|").split("|")
-    words = [w for w in words if w]
-    if not words or len(words) > 20:
-        raise ValueError("请写 1 到 20 个关键词")
-    try:
-        Patterns.compile(words)
-    except PatternError as exc:
-        word = words[exc.index]
-        why = "最长 64 个字" if "longer" in exc.reason else "需要包含文字或数字"
-        raise ValueError(f"关键词「{word[:20]}」无法使用：{why}") from None
-    return match, words
-
-
-def key_of(match: str, words: list[str]) -> str:
-    """One group's rule identity: the kind and its normalised keywords."""
-    norm = sorted({normalise(w)[0] for w in words})
-    return f"{match}:{'|'.join(norm)}"[:400]
 
 
 async def say(ctx: Context, key: str, what: str) -> None:
@@ -74,31 +47,14 @@ async def say(ctx: Context, key: str, what: str) -> None:
 async def add_rule(ctx: Context) -> None:
     assert ctx.command is not None and ctx.group_id is not None
     spec, _, reply = ctx.command.raw_args.strip().partition(" ")
-    reply = reply.strip()
-    if not spec or not reply:
-        await say(ctx, T_BAD, USAGE_ADD)
-        return
+    cfg = ctx.feature(AutoreplyConfig)
     try:
-        match, words = parse_spec(spec)
-        templates.validate(reply, VARIABLES)
-    except templates.TemplateError as exc:
-        names = " ".join("{" + v + "}" for v in sorted(VARIABLES))
-        await say(ctx, T_BAD, f"回复内容无法使用（{exc}）。可用的占位符：{names}")
-        return
-    except ValueError as exc:
+        rid, match, words = await put_rule(
+            ctx.repo(Replies), cfg, ctx.group_id, spec, reply.strip(), ctx.user_id, ctx.now()
+        )
+    except RuleRefused as exc:
         await say(ctx, T_BAD, str(exc))
         return
-    if len(reply) > 2000:
-        await say(ctx, T_BAD, "回复内容最长 2000 个字")
-        return
-    cfg = ctx.feature(AutoreplyConfig)
-    key = key_of(match, words)
-    replies = ctx.repo(Replies)
-    if await replies.rules_besides(ctx.group_id, key) >= cfg.max_chat_rules:
-        await say(ctx, T_BAD, f"本群最多 {cfg.max_chat_rules} 条关键词回复，请先 /删回复")
-        return
-    values = dict(reply=reply, keywords=words, created_by=ctx.user_id, created_at=ctx.now())
-    rid = await replies.put_rule(ctx.group_id, key, match, **values)
     forget_chat_rules(ctx)
     await ctx.audit("autoreply.add", f"#{rid}", keywords=words, match=match)
     shown = "、".join(words)
@@ -113,14 +69,12 @@ async def remove_rule(ctx: Context) -> None:
         await say(ctx, T_BAD, "用法：/删回复 关键词（与添加时相同）或 /删回复 #编号")
         return
     n = number(spec, 1) if spec.startswith(("#", "＃")) else None
-    key = None
-    if n is None:
-        try:
-            key = key_of(*parse_spec(spec))
-        except ValueError as exc:
-            await say(ctx, T_BAD, str(exc))
-            return
-    if not await ctx.repo(Replies).remove_rule(ctx.group_id, n, key):
+    try:
+        removed = await drop_rule(ctx.repo(Replies), ctx.group_id, n, spec)
+    except RuleRefused as exc:
+        await say(ctx, T_BAD, str(exc))
+        return
+    if not removed:
         await say(ctx, T_BAD, await _not_found(ctx, spec))
         return
     forget_chat_rules(ctx)

@@ -7,7 +7,8 @@ The groups are seeded as for the overview (bench/overview_seed.py: a month of da
 speakers and check-ins, sent outbox messages), plus per group and day a sent programme post
 answered by two members, and per group a valid invite every third day and a dead letter
 every fifth. Timed: the 7-day and 30-day matrix of every group (one JSON answer), a tag's
-groups (a short list read through its ids) and ``sort=-leave_rate&group_by=tag``, each
+groups (a short list read through its ids), ``sort=-leave_rate&group_by=tag`` and the weekly
+summary (``/api/reports/weekly``: two past weeks, every group with its changes), each
 reading every figure anew (``[matrix] cache_s = 0``; in service, requests within ``cache_s``
 of a reading share it and cost only the sorting and the answer).
 """
@@ -168,6 +169,7 @@ async def run(groups: int, runs: int, db: str | None) -> None:
                     "/api/matrix?days=30",
                     "/api/matrix?tag=宝妈&days=30",
                     "/api/matrix?days=7&sort=-leave_rate&group_by=tag",
+                    "/api/reports/weekly",  # the 周报: last full week and the week before
                 ):
                     engine = h.bot.db.engine.sync_engine
                     statements.clear()

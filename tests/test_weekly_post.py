@@ -226,3 +226,29 @@ async def test_admin_group_that_is_the_alert_group_gets_one_post(
     h.clock.set(local(2026, 11, 30, 9))
     await h.run_jobs()
     assert len(await posted(bridge)) == 1
+
+
+async def test_a_long_summary_goes_in_several_posts_each_once(
+    make_harness: Make, bridge: FakeOneBot
+) -> None:
+    """An operator's longer section template: the outbox's split makes several posts (OneBot:
+    4500 bytes each), keyed ``weekly:{week}:{group}``, ``…#1`` …, each sent once."""
+    section = "【{scope}】成员 {members}（{members_change}）\n" + "说明文字。" * 250
+    h = await make_harness({**config(bridge), "templates": {"weekly.section": section}})
+    await seed(h)
+    h.clock.set(local(2026, 11, 30, 9))
+    await h.run_jobs()
+    await h.advance(minutes=5)
+    await h.run_jobs()
+    texts = await posted(bridge)
+    assert len(texts) >= 3 and all(len(t.encode()) <= 4500 for t in texts)
+    whole = "".join(texts)
+    assert whole.startswith("📊 社群周报 2026-W48") and "【宝妈】成员 6（+3）" in whole
+    async with h.bot.db.read() as s:
+        keys = sorted(
+            await s.scalars(
+                select(OutboxMessage.idem_key).where(OutboxMessage.idem_key.like("weekly:%"))
+            )
+        )
+    base = f"weekly:2026-W48:{ADMIN_GROUP}"
+    assert keys == sorted([base] + [f"{base}#{i}" for i in range(1, len(texts))])

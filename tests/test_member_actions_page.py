@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from bot.web.app import create_app
 from storage.models_members import MemberAction
 from tests.harness import Harness
+from tests.staffkit import add_staff, sign_in
 
 TOKEN = "test-api-token"
 PAGE = "/admin/groups/g1/actions"
@@ -62,3 +63,27 @@ async def test_cleanup_from_the_page(
     stale = [("csrf", csrf.group(1)), ("digest", digest.group(1)), ("uid", "<b>cat</b>")]
     r = await client.post(f"{PAGE}/cleanup", data=stale, allow_redirects=False)
     assert r.status == 409 and "名单已变化" in await r.text() and await runs(h) == 1
+
+
+async def test_an_operator_sees_the_list_and_cannot_confirm(
+    make_harness: Callable[..., Awaitable[Harness]],
+    aiohttp_client: Callable[..., Awaitable[TestClient]],
+) -> None:
+    """Acting on members needs the admin role: an operator's confirmation is 403, no run."""
+    h = await make_harness({"members": {"cleanup": {"inactive_days": 30, "daily_cap": 5}}})
+    await add_staff(h, "oli", "operator")
+    for user in ("amy", "ben"):
+        await h.join(user)
+    await h.advance(days=31)
+    client = await aiohttp_client(create_app(h.bot, manage=False))
+    await sign_in(client, "oli")
+    html = await (await client.get(PAGE)).text()
+    assert 'data-readonly="1"' in html and "确认清理" not in html
+    csrf = re.search(r'name="csrf" value="([^"]+)"', html)
+    digest = re.search(r'data-form="cleanup".*?name="digest" value="([0-9a-f]{64})"', html, re.S)
+    assert csrf and digest
+    fields = [("csrf", csrf.group(1)), ("digest", digest.group(1)), ("uid", "amy")]
+    r = await client.post(f"{PAGE}/cleanup", data=fields, allow_redirects=False)
+    assert r.status == 403 and "管理员" in await r.text()
+    await h.bot.drain()
+    assert await runs(h) == 0

@@ -1,5 +1,5 @@
 """成员档案 (``/admin/groups/{gid}/members/{uid}``) over real HTTP as signed-in staff: the
-figures equal the member API's and the member's tags are shown; an operator warns, takes the
+figures equal the member API's and the member's tags are shown; an admin warns, takes the
 warning back, grants make-up cards, adjusts invites and tags — each exactly once however
 often the same form is sent, told to the group like the chat command, never a warning for
 group staff, audited with the staff name and shown in the history; bad input is refused with
@@ -28,7 +28,8 @@ AUTH = {"Authorization": "Bearer test-api-token"}
 @pytest.fixture
 async def h(make_harness: MakeHarness) -> Harness:
     h = await make_harness({"rules": {"warn_limit": 3}, "referral": {"adjust_cap": 5}})
-    await add_staff(h, "ann", "operator")
+    await add_staff(h, "ann", "admin")
+    await add_staff(h, "oli", "operator")
     await add_staff(h, "vic", "viewer")
     await h.join("bob", name="小波")
     await h.say("bob", "/签到", name="小波")
@@ -150,27 +151,31 @@ async def test_bad_input_and_staff_are_refused(h: Harness, aiohttp_client: Clien
     assert jobs == 0
 
 
-async def test_viewer_is_refused_and_nothing_changes(h: Harness, aiohttp_client: Client) -> None:
-    operator = await aiohttp_client(create_app(h.bot, manage=False))
-    await sign_in(operator, "ann")
-    html = await (await operator.get(PATH)).text()
-    viewer = await aiohttp_client(create_app(h.bot, manage=False))
-    await sign_in(viewer, "vic")
-    token = await csrf(viewer, "/admin/broadcasts")
-    before, _ = await figures(viewer)
+@pytest.mark.parametrize("name", ["vic", "oli"])  # a viewer, an operator: only admins act
+async def test_below_admin_is_refused_and_nothing_changes(
+    h: Harness, aiohttp_client: Client, name: str
+) -> None:
+    admin = await aiohttp_client(create_app(h.bot, manage=False))
+    await sign_in(admin, "ann")
+    html = await (await admin.get(PATH)).text()
+    other = await aiohttp_client(create_app(h.bot, manage=False))
+    await sign_in(other, name)
+    assert 'data-readonly="1"' in await (await other.get(PATH)).text()
+    token = await csrf(other, "/admin/broadcasts")
+    before, _ = await figures(other)
     for do, fields in [("warn", {}), ("cards", {"n": "5"}), ("tag", {"tag": "VIP"})]:
         data = {**form_of(html, do), "csrf": token, "do": do, **fields}
-        r = await viewer.post(PATH, data=data)
+        r = await other.post(PATH, data=data)
         assert r.status == 403
     await h.bot.drain()
-    assert (await figures(viewer))[0] == before and await staff_audit(h) == []
+    assert (await figures(other))[0] == before and await staff_audit(h) == []
 
 
 async def test_no_actions_in_a_group_the_bot_only_observes(
     make_harness: MakeHarness, aiohttp_client: Client
 ) -> None:
     h = await make_harness({"bot": {"unknown_groups": "observe"}})
-    await add_staff(h, "ann", "operator")
+    await add_staff(h, "ann", "admin")
     await h.say("carol", "大家好", group="g9")  # a group not in [[groups]]: tracked only
     client = await aiohttp_client(create_app(h.bot, manage=False))
     await sign_in(client, "ann")

@@ -12,6 +12,8 @@ Rules:
 - The digest covers the kind, group, target, local day and the members listed: a
   confirmation quoting it runs exactly that list (or a part of it), and only while the dry
   run would still show the same.
+- Acting on members from the console (clean-up, promote, the profile's warnings, cards,
+  invites and tags) needs the ``admin`` role (``MEMBER_ROLE``); operators see the lists.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from handlers.rules import allow_listed
 from storage.models import Group, Member
 from storage.models_members import MemberActionDay, MemberActionItem
 
+MEMBER_ROLE = "admin"  # the console role that may act on members
 KINDS = ("cleanup", "promote")
 CAN_KICK = frozenset({"onebot", "console"})  # platforms where the bot may remove members
 CAN_DM = frozenset({"onebot", "console"})  # platforms where the bot may message privately

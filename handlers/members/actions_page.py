@@ -23,10 +23,12 @@ from bot.web_public import (
     link,
     load_group,
     page,
+    principal_of,
+    require_role,
     table,
     when,
 )
-from handlers.members.actions import KINDS, DryRun, dry_run
+from handlers.members.actions import KINDS, MEMBER_ROLE, DryRun, dry_run
 from handlers.members.actions_api import run_confirmed
 from handlers.members.runs import Changed, OverCap, Refused, report, runs_of
 
@@ -88,7 +90,11 @@ def _dry_run_html(request: web.Request, dr: DryRun) -> str:
         attrs=f'data-table="{dr.kind}"',
         empty="今天没有候选人",
     )
+    who = principal_of(request)
     button = f'<button type="submit">确认{esc(KIND_CN[dr.kind])}</button>' if dr.candidates else ""
+    if who is None or not who.may(MEMBER_ROLE):
+        button = '<p class="muted" data-readonly="1">确认需要「管理员」权限。</p>'
+
     action = f"{_path(dr.group_id)}/{dr.kind}"
     return (
         f"{title}{head}<p>{esc(how)}员工（群主、管理员、机器人）和白名单成员从不在名单中。</p>"
@@ -167,7 +173,8 @@ async def actions_page(request: web.Request) -> web.Response:
 
 
 async def confirm_post(request: web.Request) -> web.Response:
-    """Confirm a dry run from the page (the same checks as the API)."""
+    """Confirm a dry run from the page (the same checks as the API; admin role)."""
+    require_role(request, MEMBER_ROLE)
     gid, _name = await load_group(request)
     kind = request.match_info["kind"]
     if kind not in KINDS:

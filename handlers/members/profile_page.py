@@ -31,10 +31,12 @@ from bot.web_public import (
     not_found,
     page,
     principal_of,
+    require_role,
     table,
     when,
 )
 from handlers.checkin import member_checkins
+from handlers.members.actions import MEMBER_ROLE
 from handlers.members.candidates import staff_ids
 from handlers.members.config import MembersConfig
 from handlers.members.profile_actions import ACTIONS, JOB, BadAction, checked
@@ -55,8 +57,8 @@ def here(gid: str, uid: str) -> str:
 
 def _forms(request: web.Request, gid: str, uid: str, staff: bool) -> str:
     who = principal_of(request)
-    if who is None or not who.may("operator"):
-        return '<p class="muted" data-readonly="1">只读账号不能处理成员。</p>'
+    if who is None or not who.may(MEMBER_ROLE):
+        return '<p class="muted" data-readonly="1">处理成员需要「管理员」权限。</p>'
     if bot_of(request).config.group_mode(gid) != "manage":
         return f'<p class="muted" data-unmanaged="1">{UNMANAGED}</p>'
 
@@ -158,6 +160,8 @@ async def profile_page(request: web.Request, note: str = "", status: int = 200) 
 
 
 async def profile_post(request: web.Request) -> web.Response:
+    """Act on a member (admin role): one keyed ``Scheduled`` event, nothing else stored."""
+    require_role(request, MEMBER_ROLE)
     bot = bot_of(request)
     form = await checked_form(request)
     gid, _name = await load_group(request)

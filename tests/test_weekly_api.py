@@ -183,3 +183,20 @@ def test_check_config_cli_says_what_is_wrong(
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "weekly.group: 'g9' is not in [[groups]]" in err and "Traceback" not in err
+
+
+async def test_configured_tags_choose_the_groups_and_sections(
+    make_harness: Callable[..., Awaitable[Harness]],
+    aiohttp_client: Callable[..., Awaitable[TestClient]],
+    bridge: FakeOneBot,
+) -> None:
+    h = await make_harness(config(bridge, tags=["VIP"], rank_by="members"))
+    await seed(h)
+    h.clock.set(local(2026, 11, 30, 9))
+    client = await aiohttp_client(create_app(h.bot, manage=False))
+    body = await get(client, "?week=2026-W48")
+    assert [g["id"] for g in body["groups"]] == ["g2"]
+    assert [s["tag"] for s in body["by_tag"]] == ["VIP"]
+    assert body["total"]["groups"] == 1 and body["total"]["figures"]["members"] == 2
+    assert body["rank_by"] == "members" and [g["id"] for g in body["top"]] == ["g2"]
+    assert body["bottom"] == []  # one group: nothing left for the weakest

@@ -13,8 +13,10 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from bot import Config
 from bot.web_public import bot_of, cards, checked_form, esc, form_guard, link, page, table
 from handlers.activation.api import NotPlanned, skip
+from handlers.activation.config import ActivationConfig
 from handlers.activation.week import CHANNEL_CN, KIND_CN, STATUS_CN, parse_week, week_view
 
 PATH = "/admin/activation"
@@ -23,6 +25,11 @@ NOTE = (
     "未设置群主时发到告警频道），由群主本人在群里发。效果 = 执行后一小时内的消息数和发言人数，"
     "对比上周同一小时。"
 )
+
+
+def _name(config: Config, gid: str) -> str:
+    g = config.group(gid)
+    return g.name if g and g.name else gid
 
 
 def _effect(e: dict[str, Any] | None) -> str:
@@ -87,6 +94,16 @@ async def show(request: web.Request, note: str = "", status: int = 200) -> web.R
         f"<p>{link(PATH + '?week=' + quote(prev), '← 上一周')} · "
         f"{esc(week)} 起的一周 · {link(PATH + '?week=' + quote(nxt), '下一周 →')}</p>"
     )
+    cfg = bot.config.feature(ActivationConfig, None)
+    ahead_rows = [
+        (
+            x["day"],
+            x["rule"],
+            "、".join(_name(bot.config, g) for g in x["groups"]) or "（没有群）",
+            "；".join(f"{KIND_CN.get(a['kind'], a['kind'])} {a['time']}" for a in x["actions"]),
+        )
+        for x in view["ahead"]
+    ]
     body = (
         "<h1>红包激活</h1>"
         + note
@@ -110,6 +127,10 @@ async def show(request: web.Request, note: str = "", status: int = 200) -> web.R
             attrs='data-table="activation"',
             empty="本周没有需要激活的群",
         )
+        + "<h2>本周稍后（活动前规则）</h2>"
+        + f'<p class="muted">冷群规则每天 {esc(cfg.evaluate_at)} 按前几天的数据评估，'
+        + "当天才列出。</p>"
+        + table(["日期", "规则", "群", "动作"], ahead_rows, attrs='data-table="ahead"', empty="无")
     )
     return page(request, "红包激活", body, status=status)
 

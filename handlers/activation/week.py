@@ -7,6 +7,8 @@ Rules:
   active members (who spoke) in the group's local clock hour starting at its time, next to
   the same hour a week before (``handlers.stats.hour_figures``); ``change`` is the
   difference. A reminder's effect is the group's hour, whoever sent the red packet.
+- Ahead: a ``before_campaign`` rule whose day is in the week and not planned yet is listed
+  with the groups its targets name now (``*_below`` rules are judged on the day itself).
 - Skipping is for a ``planned`` action only (``Plans.move``), recorded with the staff name.
 """
 
@@ -17,8 +19,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import Config
-from handlers.activation.repo import ActionRow, Plans
+from bot import Config, group_tags
+from handlers.activation.plan import chosen_by, rules_of
+from handlers.activation.repo import ActionRow, PlanRow, Plans
 from handlers.stats import HourFigures, hour_figures, hour_of
 
 KIND_CN = {"remind_owner": "提醒群主发红包", "lottery": "抽奖", "post": "主题帖"}
@@ -115,4 +118,32 @@ async def week_view(
         "week": monday.isoformat(),
         "days": [(monday + timedelta(days=i)).isoformat() for i in range(7)],
         "plans": out,
+        "ahead": await ahead(session, config, monday, now, plans),
     }
+
+
+async def ahead(
+    session: AsyncSession, config: Config, monday: date, now: datetime, plans: list[PlanRow]
+) -> list[dict[str, Any]]:
+    """The ``before_campaign`` rules due later in the week (module rules)."""
+    today = now.astimezone(config.timezone(None)).date()
+    rules = [r for r in rules_of(config) if r.condition == "before_campaign" and r.date]
+    done = {(p.rule, p.day) for p in plans}
+    out: list[dict[str, Any]] = []
+    tags: dict[str, tuple[str, ...]] | None = None
+    for r in rules:
+        assert r.date is not None
+        day = r.date - timedelta(days=r.days_before)
+        if not (max(today, monday) <= day <= monday + timedelta(days=6)) or (r.name, day) in done:
+            continue
+        if tags is None:
+            tags = await group_tags(session, config, [g.id for g in config.groups])
+        out.append(
+            {
+                "rule": r.name,
+                "day": day.isoformat(),
+                "groups": chosen_by(config, r, tags),
+                "actions": [{"kind": a.kind, "time": a.time} for a in r.actions],
+            }
+        )
+    return sorted(out, key=lambda x: (x["day"], x["rule"]))

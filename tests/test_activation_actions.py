@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
+from bot.runtime import Bot
 from bot.web.app import create_app
 from handlers.activation.config import Rule
 from handlers.activation.plan import judge
@@ -19,7 +21,7 @@ from handlers.stats import RecentActivity
 from storage.models import OutboxMessage
 from storage.models_activation import ActivationAction, ActivationPlan
 from storage.models_programme import LotteryDraw, ProgrammeOccurrence
-from tests.harness import Harness
+from tests.harness import Harness, make_config
 
 MakeHarness = Callable[..., Awaitable[Harness]]
 Client = Callable[..., Awaitable[TestClient]]
@@ -153,6 +155,30 @@ async def test_a_wecom_owner_gets_an_app_message(make_harness: MakeHarness) -> N
     text = next(r.payload["text"] for r in rows if r.idem_key == "act:1:0")
     assert "20 元" in text and "机器人不能发红包" in text
     assert await statuses(h) == [("wc1", "remind_owner", "done")]
+
+
+async def test_actions_of_a_removed_rule_are_skipped(
+    make_harness: MakeHarness, tmp_path: Path
+) -> None:
+    h = await make_harness({"groups": GROUPS, "activation": {"rules": [CAMPAIGN]}})
+    await h.advance(days=1)
+    await h.run_jobs()
+    await h.bot.stop()
+    config = make_config(tmp_path, {"groups": GROUPS, "storage": {"url": h.bot.config.storage.url}})
+    bot = Bot(config, h.clock, workers=False, migrate=False, run_jobs=False)
+    await bot.start()
+    try:
+        h.clock.advance(timedelta(hours=10))
+        await bot.jobs.run_due()
+        await bot.drain()
+        assert not [line for line in bot.console.lines if "预热抽奖" in line]
+        async with bot.db.read() as s:
+            rows = (
+                await s.execute(select(ActivationAction.status, ActivationAction.skipped_by))
+            ).all()
+        assert sorted(tuple(r) for r in rows) == [("planned", ""), ("skipped", "config")]
+    finally:
+        await bot.stop()
 
 
 def test_the_conditions() -> None:

@@ -146,14 +146,14 @@ async def make_plan(ctx: Context) -> None:
 
 
 async def tick(bot: Bot) -> None:
-    """The job: plan the day once ``evaluate_at`` has passed; hand over due actions."""
-    if not rules_of(bot.config):
-        return
+    """The job: plan the day once ``evaluate_at`` has passed; hand over due actions (also
+    when every rule was removed since: their actions are then skipped as ``config``)."""
     cfg = bot.config.feature(ActivationConfig, None)
     now = bot.clock.now()
     local = now.astimezone(bot.config.timezone(None))
     planned = bot.services.state.need(PLANNED)
-    if local.time() >= parse_time(cfg.evaluate_at) and planned.get("day") != local.date():
+    due_now = local.time() >= parse_time(cfg.evaluate_at)
+    if rules_of(bot.config) and due_now and planned.get("day") != local.date():
         day = local.date().isoformat()
         await bot.inbox.submit(_event(f"{PLAN_JOB}:{day}", None, PLAN_JOB, {"day": day}, now))
         planned["day"] = local.date()

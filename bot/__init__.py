@@ -7,6 +7,7 @@ other public modules are ``bot.web_public`` (routes and dashboard pages) and ``b
 """
 
 from bot import templates
+from bot.adoptions import Adoptions, adopt_group
 from bot.commands import CommandOptions, Role, number
 from bot.config import Config
 from bot.dispatch.batch import Batch  # deprecated for features: use a Repository
@@ -58,6 +59,7 @@ __all__ = [
     "HEALTH_DETAILS",
     "NAME_CHECKS",
     "STOP",
+    "Adoptions",
     "Batch",
     "Bot",
     "BotEnteredChat",
@@ -88,6 +90,7 @@ __all__ = [
     "Services",
     "StateKey",
     "TagError",
+    "adopt_group",
     "cancel_queued",
     "database",
     "display_name",

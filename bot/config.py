@@ -8,6 +8,9 @@ Rules:
   ``parse_config`` (``Feature.config``, named after the feature) and may be overridden per group
   inside ``[[groups]]``; a group's view is the global section with the group's keys merged
   over it, validated as a whole.
+- A group the file does not list can be adopted (``Config.adopt``, fed by the stored
+  adoptions, bot/adoptions.py): from then on it is a configured group with another group's
+  settings, its own name and id, and no robot key.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ class Config:
         self.core = core
         self._features = sections
         self._groups = {g.id: g for g in core.groups}
+        self._all_groups: list[GroupConfig] = list(core.groups)
         self.features: tuple[Feature, ...] = tuple(features)
         self._names: dict[type[Section], str] = {
             f.config: f.name for f in self.features if f.config is not None
@@ -64,7 +68,29 @@ class Config:
     onebot = property(lambda self: self.core.onebot)
     retention = property(lambda self: self.core.retention)
     console = property(lambda self: self.core.console)
-    groups = property(lambda self: self.core.groups)
+
+    @property
+    def groups(self) -> list[GroupConfig]:
+        """Every managed group: ``[[groups]]`` in file order, then the adopted ones."""
+        return self._all_groups
+
+    def adopt(self, gid: str, like: str, name: str = "", tags: Sequence[str] = ()) -> bool:
+        """Manage ``gid`` as a configured group with the settings of the configured group
+        ``like``: its feature sections, admins, timezone and templates — not its robot key
+        (``webhook_key`` belongs to one group). Its name is ``name``; its tags are ``like``'s
+        then ``tags``. False when ``gid`` is known already or ``like`` is not configured."""
+        template = self._groups.get(like)
+        if gid in self._groups or template is None or not gid:
+            return False
+        merged = list(dict.fromkeys([*template.tags, *tags]))
+        group = template.model_copy(
+            update={"id": gid, "name": name, "webhook_key": "", "tags": merged}
+        )
+        if like in self._features:
+            self._features[gid] = self._features[like]
+        self._groups[gid] = group
+        self._all_groups = [*self._all_groups, group]  # a new list: iterations go on unharmed
+        return True
 
     def group(self, gid: str | None) -> GroupConfig | None:
         """The configured group, or None for a group we only met on the wire."""

@@ -2,8 +2,9 @@
 together.
 
 Rules:
-- Start: the schema is brought up to date, the robot pacing window is restored, and events
-  stored but not processed before a crash are processed.
+- Start: the schema is brought up to date, the adopted groups join the configuration
+  (bot/adoptions.py), the robot pacing window is restored, and events stored but not
+  processed before a crash are processed.
 - Stop (SIGTERM/SIGINT): stop taking requests (the web layer), store what was accepted, finish
   the events in flight, flush what is due in the outbox — all within ``shutdown_timeout_s``.
 - ``ingest_only`` (the web process of ``[server] split_worker``): accept, store and serve only;
@@ -24,7 +25,7 @@ from typing import Any
 
 import aiohttp
 
-from bot import retention
+from bot import adoptions, retention
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.dispatch.dispatcher import Dispatcher
@@ -123,6 +124,7 @@ class Bot:
         if self.migrate:
             await upgrade(self.db)
         self.first_start = await record_first_start(self.db, self.clock.now())
+        await adoptions.refresh(self.services, force=True)  # groups adopted before this start
         self.http = aiohttp.ClientSession()
         senders: dict[str, Any] = {
             "console": self.console,

@@ -1,4 +1,5 @@
-"""Core tables: groups, members, the inbox, the outbox, settings, group tags and the audit log.
+"""Core tables: groups, members, the inbox, the outbox, settings, group tags, adopted groups
+and the audit log.
 
 Feature tables live in their own ``storage/models_<feature>.py`` modules; all of them are
 imported by ``storage/__init__`` so Alembic and ``create_all`` see every table.
@@ -127,6 +128,23 @@ class GroupTag(Base):
     tag: Mapped[str] = mapped_column(String(64), primary_key=True)
     position: Mapped[int] = mapped_column(default=0)  # the order the tags were given in
     added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class GroupAdoption(Base):
+    """A group the bot manages although ``[[groups]]`` does not list it: it takes the settings
+    of the configured group ``like`` (feature sections, admins, timezone, templates; never a
+    robot key), WeCom's ``name`` and ``like``'s tags plus ``tags``. One row per group (the
+    primary key makes an adoption happen once); ``source`` names who adopted it
+    (``entry:<campaign>``). Every process applies the rows to its configuration
+    (``bot/adoptions.py``)."""
+
+    __tablename__ = "group_adoptions"
+    group_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    like_group: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(256), default="")
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    source: Mapped[str] = mapped_column(String(64), default="")
+    adopted_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class AuditEntry(Base):

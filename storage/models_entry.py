@@ -10,6 +10,10 @@ WeCom 加入群聊 code backing a campaign, and the groups WeCom opened for it.
   as WeCom answers, so a crash after it never makes a second code.
 - ``entry_groups``: groups WeCom opened for a campaign (``auto_create_room``), found and
   adopted by the bot; a group belongs to one campaign.
+- ``entry_candidates``: customer groups WeCom said were created (``change_external_chat``
+  ``create``) for a chat the configuration does not list, one row per chat: ``pending`` until
+  the ``entry.wecom`` job has asked WeCom whose it is, then ``adopted`` (``campaign_id``) or
+  ``unrelated``; ``failed`` after repeated errors.
 """
 
 from __future__ import annotations
@@ -70,3 +74,16 @@ class EntryGroup(Base):
     added_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_entry_groups_campaign", "campaign_id", "added_at"),)
+
+
+class EntryCandidate(Base):
+    __tablename__ = "entry_candidates"
+    chat_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    campaign_id: Mapped[str] = mapped_column(String(64), default="")
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_entry_candidates_status", "status"),)

@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import Text, bindparam, select, text, type_coerce, update
 
+from bot import adoptions
 from bot.dispatch.batch import Batch
 from bot.dispatch.context import Context
 from bot.dispatch.retries import Retries
@@ -71,6 +72,7 @@ class Dispatcher:
         failing one are re-run one savepoint each (slow path).
         """
         db = self.services.db
+        await adoptions.refresh(self.services, after_batch=True)  # groups adopted since
         await self.retries.release()  # retries whose delay passed in monotonic time
         limit = limit or self.services.config.storage.batch_size
         q = _DUE_PG if db.dialect == "postgresql" else _DUE

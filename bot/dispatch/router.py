@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.commands import CommandSpec, Registry, Role
-from bot.events import Event, MessageReceived
+from bot.events import Event, GroupChanged, MessageReceived
 
 if TYPE_CHECKING:
     from bot.dispatch.batch import Batch
@@ -49,6 +49,7 @@ class Route:
     filters: tuple[Filter, ...] = ()
     command: CommandSpec | None = None
     observes: bool = False  # also runs in observed groups: it only records, never answers
+    discovers: bool = False  # also sees a group-created notice of a group the bot does not serve
 
 
 @dataclass
@@ -68,13 +69,20 @@ class Router:
         return fn
 
     def on(
-        self, event_type: type[Event], *filters: Filter, observes: bool = False
+        self,
+        event_type: type[Event],
+        *filters: Filter,
+        observes: bool = False,
+        discovers: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Run for every event of this type that passes the filters. ``observes=True``: the
-        handler only records (statistics) and also runs for groups the bot merely observes."""
+        handler only records (statistics) and also runs for groups the bot merely observes.
+        ``discovers=True``: it also sees ``GroupChanged`` ``create`` notices of groups the bot
+        ignores or observes (to decide whether to adopt them; it only records)."""
 
         def deco(fn: Handler) -> Handler:
-            self.routes.append(Route(event_type, fn, filters, observes=observes))
+            route = Route(event_type, fn, filters, observes=observes, discovers=discovers)
+            self.routes.append(route)
             return fn
 
         return deco
@@ -106,6 +114,20 @@ async def observe(ctx: Context) -> None:
     for router in ctx.services.routers:
         for route in router.routes:
             if not route.observes or not isinstance(ctx.event, route.event_type):
+                continue
+            if all(f(ctx) for f in route.filters):
+                await route.handler(ctx)
+
+
+async def discover(ctx: Context) -> None:
+    """A group the bot does not serve was created (WeCom ``change_external_chat`` ``create``):
+    only the routes that look for groups to adopt run (they record, never answer)."""
+    ev = ctx.event
+    if not isinstance(ev, GroupChanged) or ev.change_type != "create":
+        return
+    for router in ctx.services.routers:
+        for route in router.routes:
+            if not route.discovers or not isinstance(ev, route.event_type):
                 continue
             if all(f(ctx) for f in route.filters):
                 await route.handler(ctx)

@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, func, select, update
 from bot.commands import Role
 from bot.dispatch.batch import Batch
 from bot.dispatch.context import Context
-from bot.dispatch.router import observe
+from bot.dispatch.router import discover, observe
 from bot.events import Event, MemberJoined, MemberLeft, MessageReceived
 from bot.names import NAME_CHECKS, NameCheck, display_name
 from bot.state import StateKey
@@ -186,13 +186,16 @@ async def admit(ctx: Context) -> bool:
     """Track the event; False when the features must not see it. Events of a group not in
     ``[[groups]]`` follow ``[bot] unknown_groups``: ``ignore`` leaves them stored in the inbox
     and nothing more, ``observe`` tracks members and runs the recording routes only (no
-    command, reply or effect), ``manage`` serves them like a configured group."""
+    command, reply or effect), ``manage`` serves them like a configured group. In the first
+    two a group-created notice also reaches the routes that look for groups to adopt."""
     mode = ctx.config.group_mode(ctx.group_id)
     if mode == "ignore":
+        await discover(ctx)
         return False
     await track(ctx)
     if mode == "observe":
         await observe(ctx)
+        await discover(ctx)
         return False
     return True
 

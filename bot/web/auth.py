@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from bot import adoptions
 from bot.staff import sessions
 from bot.web.dashboard.login import LOGIN_PATH, login_page, without_token
 from bot.web.ingest import BOT
@@ -31,6 +32,7 @@ def token_middleware(token: str) -> Middleware:
     async def mw(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not request.path.startswith(("/api/", "/admin")):
             return await handler(request)
+        await adoptions.refresh(request.app[BOT].services)  # (at most every REFRESH_S)
         if not token:
             return web.json_response({"error": "API disabled: bot.api_token is empty"}, status=403)
         given = request.headers.get("Authorization", "")

@@ -19,9 +19,10 @@ from collections import OrderedDict
 
 from aiohttp import web
 
+from bot import adoptions
 from bot.adapters import aibot, onebot, wecom
 from bot.adapters.base import AdapterError, Request
-from bot.events import Event
+from bot.events import Event, GroupChanged
 from bot.inbox import Stored, Unstorable, bodiless
 from bot.runtime import Bot
 from bot.web.aibot_reply import passive_reply
@@ -73,8 +74,12 @@ def _consume(task: asyncio.Task[Stored]) -> None:
 
 async def store(bot: Bot, event: Event) -> None:
     """Commit ``event`` to the inbox, or raise 503 (failure, or no commit within the bound);
-    an event that can never be stored is refused with 400 so the platform stops sending it."""
-    if bot.config.group_mode(event.group_id) == "ignore":
+    an event that can never be stored is refused with 400 so the platform stops sending it.
+    An event of a group the bot ignores keeps only its key (after a look for an adoption),
+    except a group-created notice, which carries no member's data and may lead to one."""
+    await adoptions.refresh_for(bot.services, event.group_id)
+    created = isinstance(event, GroupChanged) and event.change_type == "create"
+    if bot.config.group_mode(event.group_id) == "ignore" and not created:
         event = bodiless(event)  # nothing will read it: keep the key, not the content
     task = asyncio.ensure_future(bot.inbox.submit(event))
     task.add_done_callback(_consume)

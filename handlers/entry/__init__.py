@@ -1,10 +1,8 @@
 """活码 entry (``[[entry]]``): a public page ``/j/{campaign}`` that shows the join QR of the
 first group of a campaign with room, counts visits and the joins that follow, and alerts
 admins when every group is full or a QR is about to expire; the console's 活码 page uploads
-the QRs.
-
-Other features use ``campaign_groups`` (a campaign's groups, the ones WeCom opened
-included)."""
+the QRs. A campaign with ``[entry.wecom]`` is backed by a WeCom 加入群聊 code (joinway.py),
+and the groups WeCom opens for it are adopted (adopt.py)."""
 
 from __future__ import annotations
 

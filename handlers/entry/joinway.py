@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 
 from bot.wecom_api import WeComClient, WeComError, client_for
 from handlers.entry import repo
+from handlers.entry.adopt import discover
 from handlers.entry.config import Campaign, campaigns
 from storage.dialect import insert_ignore
 from storage.models_entry import EntryJoinWay
@@ -110,7 +111,8 @@ async def keep_one(bot: Bot, client: WeComClient, c: Campaign) -> None:
 
 
 async def round_job(bot: Bot) -> None:
-    """``entry.wecom``: each WeCom campaign's code made or kept in step (module rules)."""
+    """``entry.wecom``: each WeCom campaign's code made or kept in step (module rules), and
+    the groups WeCom opened for them looked up."""
     wanted = [c for c in campaigns(bot.config) if c.wecom is not None]
     if not wanted or not bot.workers:
         return
@@ -119,3 +121,4 @@ async def round_job(bot: Bot) -> None:
         return
     for c in wanted:
         await keep_one(bot, client, c)
+    await discover(bot, client)  # the groups WeCom opened (handlers/entry/adopt.py)

@@ -6,6 +6,8 @@ Rules:
 - Member counts are the bot's live counts (members with ``in_group``), read in one statement.
 - A visit is one upsert of its (campaign, group, local day) row: ``visits + 1`` and
   ``last_at``; the table grows by a row per group and day, never per visit.
+- A created group the configuration does not list is noted once (``entry_candidates``, by
+  chat id); only the ``entry.adopt`` event settles it (``adopted`` or ``unrelated``).
 - A join counts for the campaign when the page showed that group's QR within the campaign's
   ``join_window_minutes`` before the join (``last_at``): the page cannot know who scans, so
   this is attribution by time, and on a busy group other joins in the window count too.
@@ -23,7 +25,7 @@ from bot import Config, Repository
 from handlers.entry.config import Campaign
 from storage.dialect import insert
 from storage.models import Member
-from storage.models_entry import EntryGroup, EntryJoinWay, EntryQr, EntryVisit
+from storage.models_entry import EntryCandidate, EntryGroup, EntryJoinWay, EntryQr, EntryVisit
 
 WECOM = "wecom"  # the visits row of a page that showed the campaign's WeCom code
 
@@ -145,3 +147,28 @@ class Entries(Repository):
 
     async def count_join(self, c: Campaign, gid: str, day: date, at: datetime) -> bool:
         return await count_join(self._db, c, gid, day, at)
+
+    async def note_candidate(self, chat_id: str, at: datetime) -> None:
+        """A created group to look at (once per chat, however often WeCom tells us)."""
+        row = {
+            "chat_id": chat_id,
+            "status": "pending",
+            "campaign_id": "",
+            "attempts": 0,
+            "last_error": "",
+            "seen_at": at,
+            "updated_at": at,
+        }
+        await self._insert_ignore(EntryCandidate, row, ["chat_id"])
+
+    async def settle_candidate(self, chat_id: str, status: str, cid: str, at: datetime) -> None:
+        await self._execute(
+            update(EntryCandidate)
+            .where(EntryCandidate.chat_id == chat_id)
+            .values(status=status, campaign_id=cid, updated_at=at)
+        )
+
+    async def add_opened(self, gid: str, cid: str, name: str, at: datetime) -> None:
+        """The group WeCom opened for the campaign ``cid`` (one row per group)."""
+        row = {"group_id": gid, "campaign_id": cid, "name": name[:256], "added_at": at}
+        await self._insert_ignore(EntryGroup, row, ["group_id"])

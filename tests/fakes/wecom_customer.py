@@ -72,6 +72,20 @@ class CustomerGroups:
         chat["members"][userid] = m
         chat["ver"] += 1
 
+    def open_room(self, config_id: str, chat_id: str) -> str:
+        """Every group of the join way is full and it has ``auto_create_room``: WeCom opens
+        ``chat_id``, named ``room_base_name`` and the next number (from ``room_base_id``), owned
+        by the owner of the way's last group, and adds it to the way's ``chat_id_list``."""
+        way = self.join_ways[config_id]
+        assert way.get("auto_create_room") == 1
+        base, first = str(way.get("room_base_name", "")), int(way.get("room_base_id", 1))
+        n = first + sum(1 for c in self.chats.values() if c.get("way") == config_id)
+        owner = self.chats[way["chat_id_list"][-1]]["owner"]
+        self.add_chat(chat_id, name=f"{base}{n}", owner=owner)
+        self.chats[chat_id]["way"] = config_id
+        way["chat_id_list"] = [*way["chat_id_list"], chat_id]
+        return chat_id
+
     def remove_member(self, chat_id: str, userid: str) -> None:
         chat = self.chats[chat_id]
         chat["members"].pop(userid, None)

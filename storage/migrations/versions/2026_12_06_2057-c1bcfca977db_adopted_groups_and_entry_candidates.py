@@ -1,7 +1,7 @@
 """adopted groups and entry candidates
 
 Revision ID: c1bcfca977db
-Revises: 7f4e57907e61
+Revises: f6be5fc253de
 Create Date: 2026-12-06 19:55:47.741259+00:00
 """
 
@@ -11,7 +11,7 @@ import storage.types  # noqa: F401  (custom column types)
 
 
 revision = 'c1bcfca977db'
-down_revision = '7f4e57907e61'
+down_revision = 'f6be5fc253de'
 branch_labels = None
 depends_on = None
 

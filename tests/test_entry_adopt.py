@@ -180,6 +180,9 @@ async def test_a_fourth_group_is_adopted_tagged_and_posted_to(
         )
         assert await s.get(Group, OTHER) is None
     assert states == {NEW: "adopted", OTHER: "unrelated"}
+    data = await (await client.get("/api/entry", headers=AUTH)).json()
+    created = {g["chat_id"]: (g["status"], g["campaign"]) for g in data["created_groups"]}
+    assert created == {NEW: ("adopted", "mama"), OTHER: ("unrelated", "")}
 
     # 10:00: the key slot for tag 宝妈 is one 企业群发 task to staff1 with all four groups;
     # the slot for the campaign's tag is a staff reminder for the new group alone

@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.web.app import create_app
 from handlers.entry.joinway import round_job
-from storage.models_entry import EntryGroup
+from storage.models_entry import EntryCandidate, EntryGroup
 from tests.fakes.wecom_api import FakeWeCom
 from tests.harness import Harness
 
@@ -120,7 +120,11 @@ async def test_entry_show_prints_the_config_id(
     lines.append('[[entry]]\nid = "mama"\ntitle = "宝妈福利群"\ngroups = ["wrA", "wrB", "wrC"]\n')
     lines.append('[entry.wecom]\nroom_base_name = "宝妈福利群"\n')
     path.write_text("\n".join(lines), encoding="utf-8")
+    async with h.bot.db.transaction() as s:  # a created group WeCom told about, not ours
+        now = h.clock.now()
+        s.add(EntryCandidate(chat_id="wrX", status="unrelated", seen_at=now, updated_at=now))
     argv = ["entry", "show", "-c", str(path)]
     assert await asyncio.to_thread(main, argv, FEATURES, "groupbot") == 0
     out = capsys.readouterr().out
     assert f"config_id {cfg}" in out and "status ready" in out and "/j/mama" in out
+    assert "created groups" in out and "  wrX\tunrelated" in out

@@ -104,7 +104,21 @@ def _target(request: web.Request) -> tuple[Campaign, str]:
 
 async def list_campaigns(request: web.Request) -> web.Response:
     bot = bot_of(request)
-    return web.json_response({"campaigns": [await overview(bot, c) for c in campaigns(bot.config)]})
+    out = [await overview(bot, c) for c in campaigns(bot.config)]
+    async with bot.db.read() as s:
+        found = await repo.candidates(s)
+    created = [
+        {
+            "chat_id": r.chat_id,
+            "status": r.status,
+            "campaign": r.campaign_id,
+            "seen_at": iso(r.seen_at),
+            "attempts": r.attempts,
+            "last_error": r.last_error,
+        }
+        for r in found
+    ]
+    return web.json_response({"campaigns": out, "created_groups": created})
 
 
 async def put_qr(request: web.Request) -> web.Response:

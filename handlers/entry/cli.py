@@ -1,6 +1,7 @@
 """``groupbot entry show -c FILE``: every campaign's page, groups and, for WeCom campaigns,
-the 加入群聊 code's config id, state and QR code URL (read from the database as it is: a
-show migrates nothing)."""
+the 加入群聊 code's config id, state and QR code URL, and the groups WeCom said were created
+with what became of each (adopted by a campaign, unrelated, pending, failed) — read from the
+database as it is: a show migrates nothing."""
 
 from __future__ import annotations
 
@@ -35,6 +36,13 @@ def cmd_show(args: argparse.Namespace, load: ConfigLoader) -> int:
                             f"  qr_code {w.qr_code or '-'}"
                             + (f"  error {w.last_error}" if w.last_error else "")
                         )
+            found = await repo.candidates(s)
+            if found:
+                lines.append("created groups (newest first):")
+                for r in found:
+                    whose = f" ({r.campaign_id})" if r.campaign_id else ""
+                    err = f"  error {r.last_error}" if r.last_error else ""
+                    lines.append(f"  {r.chat_id}\t{r.status}{whose}{err}")
         return lines
 
     lines = asyncio.run(run())

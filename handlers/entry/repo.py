@@ -46,6 +46,12 @@ async def opened_groups(session: AsyncSession, cid: str | None = None) -> list[E
     return list((await session.scalars(q)).all())
 
 
+async def candidates(session: AsyncSession, limit: int = 50) -> list[EntryCandidate]:
+    """The created groups looked at for adoption, newest first."""
+    q = select(EntryCandidate).order_by(EntryCandidate.seen_at.desc(), EntryCandidate.chat_id)
+    return list((await session.scalars(q.limit(limit))).all())
+
+
 async def group_ids(session: AsyncSession, c: Campaign) -> list[str]:
     extra = [g.group_id for g in await opened_groups(session, c.id)]
     return list(c.groups) + [g for g in extra if g not in c.groups]

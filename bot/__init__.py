@@ -10,7 +10,6 @@ from bot import templates
 from bot.adoptions import Adoptions, adopt_group
 from bot.commands import CommandOptions, Role, number
 from bot.config import Config
-from bot.dispatch.batch import Batch  # deprecated for features: use a Repository
 from bot.dispatch.context import Context
 from bot.dispatch.router import STOP, Router, group_only, not_command, private_only
 from bot.dispatch.tracking import (
@@ -60,7 +59,6 @@ __all__ = [
     "NAME_CHECKS",
     "STOP",
     "Adoptions",
-    "Batch",
     "Bot",
     "BotEnteredChat",
     "CommandOptions",

@@ -143,7 +143,7 @@ BATCH_WORDS = {"batch", "deferred", "memo", "forget", "memo_add"}
 def unit_of_work_uses(path: Path) -> list[str]:
     """``line: what`` for each use of the batch or the session in a handler module:
     ``ctx.session``, ``ctx.batch``, ``<x>.batch``/``.deferred``/``.memo``/``.forget``,
-    ``Batch`` or ``bot.dispatch.batch`` imported, a ``preload`` on a router."""
+    ``Batch`` or ``bot.dispatch.batch`` imported."""
     out: list[str] = []
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     for node in ast.walk(tree):
@@ -153,9 +153,6 @@ def unit_of_work_uses(path: Path) -> list[str]:
                     out.append(f"{node.lineno}: ctx.session")
             elif node.attr in BATCH_WORDS:
                 out.append(f"{node.lineno}: .{node.attr}")
-            elif node.attr == "preload" and isinstance(node.value, ast.Name):
-                if node.value.id == "router":
-                    out.append(f"{node.lineno}: router.preload (a repository's preload)")
         elif isinstance(node, ast.ImportFrom):
             names = [a.name for a in node.names]
             if (node.module or "").startswith("bot.dispatch") or "Batch" in names:

@@ -135,9 +135,6 @@ class Dispatcher:
         await preload_members(batch, events)
         for repo in self.services.preloaders:
             await repo.shared(batch).preload(events, self.services)
-        for router in self.services.routers:  # (deprecated router preloads; none on main)
-            for fn in router.preloads:
-                await fn(batch, events, self.services)
 
     @classmethod
     async def _relock(cls, session: Any, rows: list[Any]) -> list[Any]:

@@ -19,15 +19,11 @@ from bot.commands import CommandSpec, Registry, Role
 from bot.events import Event, GroupChanged, MessageReceived
 
 if TYPE_CHECKING:
-    from bot.dispatch.batch import Batch
     from bot.dispatch.context import Context
-    from bot.services import Services
 
 STOP = object()
 Handler = Callable[["Context"], Awaitable[Any]]
 Filter = Callable[["Context"], bool]
-# deprecated: a bulk read before a batch belongs to a repository (``Repository.preload``)
-Preload = Callable[["Batch", "list[Event]", "Services"], Awaitable[None]]
 
 
 def group_only(ctx: Context) -> bool:
@@ -59,14 +55,6 @@ class Router:
     name: str
     routes: list[Route] = field(default_factory=list)
     commands: list[CommandSpec] = field(default_factory=list)
-    preloads: list[Preload] = field(default_factory=list)  # deprecated, see ``preload``
-
-    def preload(self, fn: Preload) -> Preload:
-        """Deprecated (kept for code written before repositories): declare the bulk read on
-        the feature's repository instead (``Repository.preload``, ``Feature.repositories``).
-        tests/test_layers.py rejects it in handler modules outside its allow-list."""
-        self.preloads.append(fn)
-        return fn
 
     def on(
         self,

@@ -50,6 +50,7 @@ from bot.sending import (
 from bot.services import Services
 from bot.state import HEALTH, HEALTH_DETAILS, StateKey
 from bot.textmatch import PatternError, Patterns, normalise
+from storage.direct import prepared
 
 __version__ = "0.1.0"
 
@@ -103,6 +104,7 @@ __all__ = [
     "not_command",
     "number",
     "part_keys",
+    "prepared",
     "private_only",
     "queue_app_text",
     "queue_group_text",

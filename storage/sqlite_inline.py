@@ -46,7 +46,7 @@ def _busy(exc: sqlite3.OperationalError) -> bool:
     return getattr(exc, "sqlite_errorcode", None) in BUSY_CODES
 
 
-async def _call(timeout_ms: int, call: Any, *args: Any) -> Any:
+async def retry_busy(timeout_ms: int, call: Any, *args: Any) -> Any:
     """``call(*args)``, run again while SQLite answers busy, sleeping without blocking the
     loop, until ``timeout_ms`` have passed. (Awaited through the engine's greenlet: also what
     tells SQLAlchemy's async engine that the driver ran.)"""
@@ -89,14 +89,14 @@ class InlineCursor:
     def execute(self, operation: str, parameters: Sequence[Any] | None = None) -> None:
         cur = self._cursor
         if parameters is None:
-            await_(_call(self._timeout_ms, cur.execute, operation))
+            await_(retry_busy(self._timeout_ms, cur.execute, operation))
         else:
-            await_(_call(self._timeout_ms, cur.execute, operation, parameters))
+            await_(retry_busy(self._timeout_ms, cur.execute, operation, parameters))
         if cur.description:  # fetched whole now, as the aiosqlite adapter does
             self._rows = collections.deque(cur.fetchall())
 
     def executemany(self, operation: str, seq_of_parameters: Sequence[Any]) -> None:
-        await_(_call(self._timeout_ms, self._cursor.executemany, operation, seq_of_parameters))
+        await_(retry_busy(self._timeout_ms, self._cursor.executemany, operation, seq_of_parameters))
 
     def fetchone(self) -> Any:
         return self._rows.popleft() if self._rows else None
@@ -142,6 +142,12 @@ class InlineConnection(AsyncAdapt_aiosqlite_connection):
         self.timeout_ms = timeout_ms
 
     @property
+    def raw(self) -> sqlite3.Connection:
+        """The ``sqlite3`` connection itself (storage/direct.py runs prepared queries on it)."""
+        con: sqlite3.Connection = self._connection
+        return con
+
+    @property
     def isolation_level(self) -> str | None:
         return self._connection.isolation_level  # type: ignore[no-any-return]
 
@@ -156,7 +162,7 @@ class InlineConnection(AsyncAdapt_aiosqlite_connection):
         self._connection.create_function(*args, **kw)
 
     def commit(self) -> None:
-        await_(_call(self.timeout_ms, self._connection.commit))
+        await_(retry_busy(self.timeout_ms, self._connection.commit))
 
     def rollback(self) -> None:
         self._connection.rollback()

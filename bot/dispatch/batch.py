@@ -29,13 +29,15 @@ from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Any
 
 from sqlalchemy import bindparam, event, func
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 
 from bot.dispatch.rows import Rows, pk_names
+from storage import direct
 from storage.base import Base
 from storage.dialect import dialect_name
 from storage.dialect import insert as dialect_insert
+from storage.direct import prepared
 
 CHUNK = 400  # keys per bulk query (two bound parameters each, well under every limit)
 NO_FLUSH = "groupbot_batch_read"
@@ -52,7 +54,7 @@ def _orm(stmt: Any) -> bool:
 def _statement(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
     stmt = _STATEMENTS.get(key)
     if stmt is None:
-        stmt = _STATEMENTS[key] = build()
+        stmt = _STATEMENTS[key] = prepared(build())
     return stmt
 
 
@@ -71,6 +73,7 @@ class Batch:
         self._listening = False
         self.emitted = False  # a follow-up event was queued in the inbox (Context.emit)
         self.repos: dict[type, Any] = {}  # the batch's repositories (bot/repository.py)
+        self._conn: AsyncConnection | None = None  # the session's connection, once asked
         if deferred:
             event.listen(session.sync_session, "do_orm_execute", self._before_execute)
             self._listening = True
@@ -131,7 +134,12 @@ class Batch:
         keys already known to the batch are never fetched again, and the tables read are
         ones the batch does not write."""
         if not _orm(stmt):  # plain columns: the session's connection, without the ORM layer
-            return await (await self.session.connection()).execute(stmt, params)
+            conn = self._conn
+            if conn is None:
+                conn = await self.session.connection()
+                if self.deferred:  # (a batch lives in one transaction: one connection)
+                    self._conn = conn
+            return await direct.run(conn, stmt, params)
         with self.session.no_autoflush:
             return await self.session.execute(stmt, params, execution_options={NO_FLUSH: True})
 
@@ -237,10 +245,10 @@ class Batch:
             inserts, self._inserts = self._inserts, {}
             upserts, self._upserts = self._upserts, {}
             for shape, rows in inserts.items():
-                conn.execute(self._insert_stmt(shape), rows)
+                direct.run_sync(conn, self._insert_stmt(shape), rows)
             for shape, keyed in upserts.items():
                 params = [{**k, **a, **s} for k, a, s in keyed.values()]
-                conn.execute(self._upsert_stmt(shape), params)
+                direct.run_sync(conn, self._upsert_stmt(shape), params)
         finally:
             self._flushing = False
 

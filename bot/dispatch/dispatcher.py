@@ -37,6 +37,8 @@ from bot.events import Event, from_payload
 from bot.logs import event_id_var
 from bot.outbox.queue import QUEUED
 from bot.services import Services
+from storage import direct
+from storage.direct import prepared
 from storage.models import InboxEvent
 
 log = logging.getLogger("groupbot.dispatch")
@@ -80,7 +82,7 @@ class Dispatcher:
         failed_at: int | None = None
         self.queued_outbox = False
         async with db.batch_transaction() as session:
-            rows = list((await (await session.connection()).execute(q, params)).all())
+            rows = (await direct.run(await session.connection(), q, params)).all()
             taken = len(rows)
             if db.dialect == "postgresql":
                 rows = await self._own_groups(session, rows)
@@ -168,7 +170,7 @@ class Dispatcher:
     async def _mark_done(self, session: Any, ids: list[int]) -> None:
         if ids:
             params = {"ids": ids, "at": self.services.clock.now()}
-            await (await session.connection()).execute(_MARK_DONE, params)
+            await direct.run(await session.connection(), _MARK_DONE, params)
 
     async def _run(
         self,
@@ -213,7 +215,7 @@ class Dispatcher:
 
 # built once (building a statement costs more than running it); the payload stays raw text
 # until its event is actually run (a batch may stop early)
-_DUE = (
+_DUE = prepared(
     select(
         InboxEvent.id,
         InboxEvent.kind,
@@ -226,7 +228,7 @@ _DUE = (
     .limit(bindparam("limit"))
 )  # (run on the session's connection: the ORM adds nothing to a plain column query)
 _DUE_PG = _DUE.with_for_update(skip_locked=True)
-_MARK_DONE = (
+_MARK_DONE = prepared(
     update(InboxEvent.__table__)
     .where(InboxEvent.id.in_(bindparam("ids", expanding=True)))
     .values(status="done", processed_at=bindparam("at"), attempts=InboxEvent.attempts + 1)

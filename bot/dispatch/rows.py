@@ -19,7 +19,9 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from storage import direct
 from storage.base import Base
+from storage.direct import prepared
 
 _columns: dict[type, list[str]] = {}
 # the INSERT/UPDATE per (model, columns), built once: building costs more than running one
@@ -116,15 +118,15 @@ class Rows:
                 seen.update(changed)
         self.dirty = {}
         for (model, _cols), rows in inserts.items():
-            conn.execute(_insert(model), rows)
+            direct.run_sync(conn, _insert(model), rows)
         for (model, cols), rows in updates.items():
-            conn.execute(_update(model, cols), rows)
+            direct.run_sync(conn, _update(model, cols), rows)
 
 
 def _insert(model: type[Base]) -> Any:
     key = ("insert", model, ())
     if key not in _writes:
-        _writes[key] = insert(model.__table__)
+        _writes[key] = prepared(insert(model.__table__))
     return _writes[key]
 
 
@@ -133,5 +135,5 @@ def _update(model: type[Base], cols: tuple[str, ...]) -> Any:
     if key not in _writes:
         table = model.__table__
         where = [table.c[c] == bindparam(f"pk_{c}") for c in pk_names(model)]
-        _writes[key] = update(table).where(*where).values({c: bindparam(c) for c in cols})
+        _writes[key] = prepared(update(table).where(*where).values({c: bindparam(c) for c in cols}))
     return _writes[key]

@@ -27,6 +27,7 @@ from bot.events import Event, MemberJoined, MemberLeft, MessageReceived
 from bot.names import NAME_CHECKS, NameCheck, display_name
 from bot.state import StateKey
 from storage.dialect import insert_ignore
+from storage.direct import prepared
 from storage.models import Group, Member
 
 # groups already stored by this process (the dispatcher forgets them when a batch rolls back)
@@ -222,7 +223,7 @@ async def role_of(ctx: Context, user_id: str) -> Role:
 
 _PENDING_COUNTS = ("members_in_group", "pending")
 _M = Member.__table__.c  # (table columns: a Core query, run without the ORM layer)
-_COUNTS = (
+_COUNTS = prepared(
     select(_M.group_id, func.count())
     .where(_M.group_id.in_(bindparam("groups", expanding=True)), _M.in_group.is_(True))
     .group_by(_M.group_id)

@@ -14,14 +14,23 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
-from bot import Repository
+from bot import Repository, prepared
 from storage.models_programme import ProgrammeOccurrence
 from storage.models_stats import StatsActivity, StatsDaily, StatsHourly, StatsPostEngagement
 
 # a late programme post is made at most the programme's grace period (≤ 24 h) after its time
 POST_LOOKBACK = timedelta(hours=25)
+_OCC = ProgrammeOccurrence.__table__.c  # (table columns: a Core query, built once)
+_RECENT = prepared(
+    select(_OCC.id, _OCC.at, _OCC.created_at).where(
+        _OCC.group_id == bindparam("group_id"),
+        _OCC.status == "sent",
+        _OCC.at >= bindparam("slot_since"),
+        _OCC.created_at >= bindparam("since"),
+    )
+)
 
 
 class Counters(Repository):
@@ -60,13 +69,7 @@ class Counters(Repository):
         if have is not None and have[0] <= since:
             posts: list[tuple[int, datetime, datetime]] = have[1]
             return posts
-        occ = ProgrammeOccurrence
-        q = select(occ.id, occ.at, occ.created_at).where(
-            occ.group_id == group_id,
-            occ.status == "sent",
-            occ.at >= since - POST_LOOKBACK,
-            occ.created_at >= since,
-        )
-        rows = [(i, a, c) for i, a, c in (await self._read(q)).all()]
+        params = {"group_id": group_id, "since": since, "slot_since": since - POST_LOOKBACK}
+        rows = [(i, a, c) for i, a, c in (await self._read(_RECENT, params)).all()]
         self._remember(key, (since, rows))
         return rows

@@ -42,7 +42,9 @@ from bot.outbox.deadlines import MAX_BACKOFF_S, Deadlines
 from bot.outbox.limiter import SlidingWindow, rebase
 from bot.outbox.marks import MARK_RETRY_S, Marks
 from bot.outbox.senders import Permanent, Retry
+from storage import direct
 from storage.db import Database
+from storage.direct import prepared
 from storage.models import OutboxMessage
 
 log = logging.getLogger("groupbot.outbox")
@@ -50,16 +52,17 @@ IN_FLIGHT = 8  # default of [bot] sends_in_flight
 
 
 # built once: building a statement costs more than running it, and they run on every wake-up
-_DUE = (
-    select(OutboxMessage)
-    .where(OutboxMessage.status == "queued", OutboxMessage.next_attempt_at <= bindparam("now"))
-    .order_by(OutboxMessage.id)
+_O = OutboxMessage.__table__.c  # (table columns: Core queries, run on the driver connection)
+_DUE = prepared(
+    select(*_O)
+    .where(_O.status == "queued", _O.next_attempt_at <= bindparam("now"))
+    .order_by(_O.id)
     .limit(bindparam("limit"))
 )
-_WAITING = (
-    select(OutboxMessage.target, func.min(OutboxMessage.id))
-    .where(OutboxMessage.status == "queued", OutboxMessage.next_attempt_at > bindparam("now"))
-    .group_by(OutboxMessage.target)
+_WAITING = prepared(
+    select(_O.target, func.min(_O.id))
+    .where(_O.status == "queued", _O.next_attempt_at > bindparam("now"))
+    .group_by(_O.target)
 )
 # only the first queued row of each target can become due (order per target)
 _HEADS = (
@@ -126,11 +129,12 @@ class OutboxWorker:
             self.limiter.seed(key, rebase(times, wall, mono))
 
     async def due(self) -> list[OutboxMessage]:
+        """The rows to send now (SQLite; read-only rows with the model's attribute names)."""
         params = {"now": self.clock.now(), "limit": self.batch}
-        async with self.db.read() as s:
-            rows = list((await s.scalars(_DUE, params)).all())
+        async with self.db.read_connection() as conn:
+            rows = (await direct.run(conn, _DUE, params)).all()
             # a row waiting for its retry holds back the later rows of its target (in order)
-            first = dict((await s.execute(_WAITING, params)).all())
+            first = dict((await direct.run(conn, _WAITING, params)).all())
         self._waiting = bool(first) or len(rows) >= self.batch
         return [r for r in rows if r.id < first.get(r.target, r.id + 1)]
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import Context, Event, MessageReceived, Repository, Services, StateKey
+from bot import Context, Event, MessageReceived, Repository, Services, StateKey, prepared
 from handlers.autoreply.logic import Entry
 from storage.models_autoreply import AutoreplyRule
 
@@ -32,7 +32,7 @@ KEPT: StateKey[Kept] = StateKey("autoreply.chat_rules", dict)
 
 _RULES = AutoreplyRule.__table__
 # built once: at everyday load a batch holds one event, and building costs more than running
-_CHAT = (
+_CHAT = prepared(
     select(_RULES.c.id, _RULES.c.group_id, _RULES.c.match, _RULES.c.keywords, _RULES.c.reply)
     .where(_RULES.c.group_id.in_(bindparam("gids", expanding=True)))
     .order_by(_RULES.c.id)

@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import Config, Event, MessageReceived, Repository, Services
+from bot import Config, Event, MessageReceived, Repository, Services, prepared
 from handlers.checkin import logic
 from handlers.checkin.config import CheckinConfig
 from handlers.checkin.logic import Totals
@@ -28,6 +28,13 @@ from storage.dialect import rowcount
 from storage.models_checkin import Checkin, CheckinDayCount, CheckinStats
 
 WORDS = ("签到", "打卡", "checkin")  # a message with none of these is no check-in
+_C = Checkin.__table__.c  # (table columns: a Core query, built once)
+_DAY_KEYS = ("group_id", "user_id", "day")
+_DAYS = prepared(
+    select(_C.group_id, _C.user_id, _C.day).where(
+        *[_C[k].in_(bindparam(k, expanding=True)) for k in _DAY_KEYS]
+    )
+)
 _FIELDS = tuple(Totals.__dataclass_fields__)
 CHUNK = 400
 
@@ -57,12 +64,11 @@ class Checkins(Repository):
             return
         keys = list(dict.fromkeys(keys))
         found: set[tuple[str, str, date]] = set()
-        cols = (Checkin.group_id, Checkin.user_id, Checkin.day)
         for i in range(0, len(keys), CHUNK):
             chunk = keys[i : i + CHUNK]
             # one IN list per column, then the exact keys (cheaper than a tuple IN)
-            cond = [c.in_(sorted({k[n] for k in chunk})) for n, c in enumerate(cols)]
-            rows = await self._read(select(*cols).where(*cond))
+            params = {name: sorted({k[n] for k in chunk}) for n, name in enumerate(_DAY_KEYS)}
+            rows = await self._read(_DAYS, params)
             found.update((g, u, d) for g, u, d in rows.all())
         for g, u, d in keys:
             self._remember(_day_key(g, u, d), (g, u, d) in found, keep=True)

@@ -74,8 +74,8 @@ class Batch:
         self.emitted = False  # a follow-up event was queued in the inbox (Context.emit)
         self.repos: dict[type, Any] = {}  # the batch's repositories (bot/repository.py)
         self._conn: AsyncConnection | None = None  # the session's connection, once asked
-        if deferred:
-            event.listen(session.sync_session, "do_orm_execute", self._before_execute)
+        if deferred:  # (one listener for all sessions, below: no listen/remove per batch)
+            session.sync_session.info[_BATCH] = self
             self._listening = True
 
     # --- rows by primary key ----------------------------------------------------------------
@@ -263,5 +263,19 @@ class Batch:
 
     def close(self) -> None:
         if self._listening:
-            event.remove(self.session.sync_session, "do_orm_execute", self._before_execute)
+            info = self.session.sync_session.info
+            if info.get(_BATCH) is self:
+                del info[_BATCH]
             self._listening = False
+
+
+_BATCH = "groupbot_batch"  # session.info key: the deferred batch the session runs
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _autoflush(state: Any) -> None:
+    """Before any ORM statement of a session that runs a deferred batch: write what the batch
+    holds (registered once for every session; listening per batch cost more than a batch)."""
+    batch = state.session.info.get(_BATCH)
+    if batch is not None:
+        batch._before_execute(state)

@@ -11,6 +11,10 @@ Rules:
 - Inbox: one transaction per batch; the keys already stored are read, the rest inserted
   (``ON CONFLICT (dedup_key) DO NOTHING``); the answer says which keys were new.
 - Outbox marks: one ``UPDATE … WHERE id IN (…)`` in its own transaction.
+- A single row (an inbox event at everyday load, one message's mark) is written on the event
+  loop itself when the lock is free — the same transaction, committed before the caller goes
+  on, without the two hand-offs; it never waits there (a lock held elsewhere sends it to the
+  thread) and never checkpoints.
 - The lock is the database's ``WriteLock``: its in-process queue is taken on the event loop,
   the lock file (several processes) by the thread, which releases it as soon as it commits.
 """
@@ -28,6 +32,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from storage.db import BUSY_TIMEOUT_MS
 from storage.models import InboxEvent, OutboxMessage
+from storage.sqlite_inline import BUSY_CODES
 from storage.writelock import WriteLock
 
 T = TypeVar("T")
@@ -58,6 +63,7 @@ class ThreadWriter:
         self.lock = lock
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         self._con: sqlite3.Connection | None = None
+        self._inline_con: sqlite3.Connection | None = None
 
     def _connect(self) -> sqlite3.Connection:
         if self._con is None:
@@ -83,10 +89,49 @@ class ThreadWriter:
         finally:
             self.lock.release_file()
 
-    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def _run(self, work: Callable[[sqlite3.Connection], T], *, small: bool = False) -> T:
         loop = asyncio.get_running_loop()
         async with self.lock.local:
+            got: list[T] = []
+            if small and self._inline(work, got):
+                return got[0]
             return await loop.run_in_executor(self._pool, self._in_transaction, work)
+
+    def _inline(self, work: Callable[[sqlite3.Connection], T], got: list[T]) -> bool:
+        """A small write done on the event loop itself while nothing else holds the database:
+        at everyday load the hand-off to the thread and back costs more than the write. It
+        never waits: the lock file or the database held elsewhere (another process, a
+        backup) leaves the write to the thread, and this connection never checkpoints."""
+        if not self.lock.try_file():
+            return False
+        try:
+            con = self._inline_connect()
+            try:
+                con.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if getattr(exc, "sqlite_errorcode", None) in BUSY_CODES:
+                    return False
+                raise
+            try:
+                got.append(work(con))
+                con.execute("COMMIT")
+            except BaseException:
+                got.clear()
+                con.execute("ROLLBACK")
+                raise
+            return True
+        finally:
+            self.lock.release_file()
+
+    def _inline_connect(self) -> sqlite3.Connection:
+        if self._inline_con is None:
+            con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=NORMAL")
+            con.execute("PRAGMA busy_timeout=0")  # busy: the thread writes it instead
+            con.execute("PRAGMA wal_autocheckpoint=0")  # (checkpoints stay off the loop)
+            self._inline_con = con
+        return self._inline_con
 
     async def insert_inbox(self, rows: list[dict[str, Any]]) -> set[str]:
         """Store inbox rows (``inbox_row`` dicts); returns the dedup keys that were new."""
@@ -103,7 +148,7 @@ class ThreadWriter:
             con.executemany(_INSERT, values)
             return {k for k in keys if k not in have}
 
-        return await self._run(work)
+        return await self._run(work, small=len(rows) == 1)
 
     async def update_outbox(self, ids: list[int], values: dict[str, Any]) -> None:
         """``UPDATE outbox SET values WHERE id IN ids`` in a transaction of its own."""
@@ -117,9 +162,12 @@ class ThreadWriter:
                 marks = ", ".join("?" for _ in chunk)
                 con.execute(f"UPDATE outbox SET {sets} WHERE id IN ({marks})", params + chunk)
 
-        await self._run(work)
+        await self._run(work, small=len(ids) == 1)
 
     def close(self) -> None:
+        if self._inline_con is not None:
+            self._inline_con.close()
+            self._inline_con = None
         if self._con is not None:
             con, self._con = self._con, None
             self._pool.submit(con.close).result()

@@ -42,6 +42,16 @@ class WriteLock:
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
 
+    def try_file(self) -> bool:
+        """Take the lock file if it is free, without waiting (True also without a file)."""
+        if self._fd is None:
+            return True
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
     def release_file(self) -> None:
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)

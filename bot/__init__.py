@@ -44,6 +44,7 @@ from bot.sending import (
     database,
     part_keys,
     queue_app_text,
+    queue_group_image,
     queue_group_text,
     queue_private_text,
 )
@@ -107,6 +108,7 @@ __all__ = [
     "prepared",
     "private_only",
     "queue_app_text",
+    "queue_group_image",
     "queue_group_text",
     "queue_private_text",
     "record_first_start",

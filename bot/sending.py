@@ -56,6 +56,36 @@ async def queue_group_text(
     return len(split(channel, action, text))
 
 
+async def queue_group_image(
+    session: AsyncSession,
+    config: Config,
+    *,
+    now: datetime,
+    group_id: str,
+    image: str,
+    idem_key: str,
+    platform: str,
+    title: str = "",
+) -> None:
+    """An image into a group over the group's channel: the same ``image`` row a reply's
+    image is (OneBot: an image segment; WeCom robot: a news card for a URL; console: a line).
+    ``title``: the news card's title."""
+    channel, target = route(config, group_id, platform)
+    payload: dict[str, Any] = {"image": image, "group_id": group_id}
+    if title:
+        payload["title"] = title
+    await enqueue(
+        session,
+        now=now,
+        channel=channel,
+        target=target,
+        action="image",
+        payload=payload,
+        group_id=group_id,
+        idem_key=idem_key,
+    )
+
+
 def part_keys(idem_key: str, parts: int) -> list[str]:
     """The outbox keys of a message queued under ``idem_key`` in ``parts`` posts."""
     return [idem_key] + [f"{idem_key}#{i}" for i in range(1, parts)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, Index, String, Text, false
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base
@@ -28,8 +29,10 @@ class Broadcast(Base):
     idem_key: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)
     request_hash: Mapped[str] = mapped_column(String(64), default="")
     targets: Mapped[list[str]] = mapped_column(JSON)
-    action: Mapped[str] = mapped_column(String(16))  # text | markdown
-    text: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(16))  # text | markdown | image (no text)
+    text: Mapped[str] = mapped_column(Text)  # "" when only an image goes
+    # an https URL sent after the text as an image (bc:{id}:{group}:img); never fetched by us
+    image: Mapped[str] = mapped_column(String(1000), default="", server_default=sql_text("''"))
     # official: to WeCom customer groups without a robot as 企业群发 (else staff reminders)
     official: Mapped[bool] = mapped_column(default=False, server_default=false())
     at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # None: now

@@ -1,10 +1,11 @@
 """The broadcast API (same bearer token as every ``/api`` route).
 
-- ``POST /api/broadcasts`` ``{"targets": [...], "text"|"markdown": "...", "at": ISO?}`` →
+- ``POST /api/broadcasts`` ``{"targets": [...], "text"|"markdown": "...", "image": "https://…"?,
+  "at": ISO?}`` (an image alone, or after the text as its caption) →
   201 ``{"id", "groups"}``; an optional ``Idempotency-Key`` header makes a
   retried request return the same broadcast (409 when the key was used for another one).
 - ``POST /api/broadcasts/preview`` (same body) → 200 ``{"groups": [{"group_id", "name",
-  "text"|"error"}]}``: each group's text as it would go now; nothing is stored.
+  "text"|"error", "image"?}]}``: each group's text as it would go now; nothing is stored.
 - ``GET /api/broadcasts?limit=&before=`` → the newest first, paged by id.
 - ``GET /api/broadcasts/{id}`` → the report: each group's state and reason, the counts.
 - ``DELETE /api/broadcasts/{id}`` → takes back what has not gone; 200 with the report.
@@ -108,9 +109,12 @@ async def preview(request: web.Request, data: dict[str, Any]) -> list[dict[str, 
         else:
             local = now.astimezone(bot.config.timezone(gid))
             try:
-                line["text"] = render(req.text, values_for(name, gid, bot.config.bot.name, local))
+                values = values_for(name, gid, bot.config.bot.name, local)
+                line["text"] = render(req.text, values) if req.text else ""
             except RenderError as exc:
                 line["error"] = str(exc)
+        if req.image:
+            line["image"] = req.image
         out.append(line)
     return out
 

@@ -12,8 +12,11 @@ Rules:
 - A group is claimed (``scheduled`` → ``queued``) before its message is queued, and the
   message's outbox key is ``bc:{broadcast}:{group}``: a re-run, a second instance or a
   cancel racing the fan-out can neither queue a group twice nor queue a cancelled one.
+- An image goes as the outbox's ``image`` row keyed ``bc:{broadcast}:{group}:img``, queued
+  after the text parts in the same transaction (so the caption is sent first).
 - A WeCom customer group without a robot (``handlers.groupmsg``) is handed over under the
-  same key: an ``official`` broadcast as 企业群发 within the caps, else a staff reminder.
+  same key: an ``official`` broadcast as 企业群发 within the caps, else a staff reminder; an
+  image rides along as a ``link`` attachment (title: the caption or "图片"), never downloaded.
 - A group that is inactive (the bot left or was removed: ``group_active``), or whose text
   cannot be filled, is ``failed`` with the reason; the other groups go. Pacing per robot key,
   retries and dead letters are the outbox's.
@@ -23,12 +26,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot import Context, Router, Scheduled, group_active, submit
 from handlers.broadcast.logic import RenderError, render, values_for
-from handlers.broadcast.repo import outbox_key
-from handlers.broadcast.store import Fanout
+from handlers.broadcast.repo import image_key, outbox_key
+from handlers.broadcast.store import Fanout, Todo
 from handlers.groupmsg import hand_over
 
 if TYPE_CHECKING:
@@ -74,7 +77,7 @@ async def fan_out(ctx: Context) -> None:
     todo = await fanout.next_groups(due, CHUNK)
     await _queue(ctx, todo, now)
     if len(todo) == CHUNK:  # more to do: the next chunk in a transaction of its own
-        last_b, last_g, _, _ = todo[-1]
+        last_b, last_g = todo[-1][:2]
         follow = Scheduled(
             dedup_key=f"bcfan:{last_b}:{last_g}",
             platform="internal",
@@ -87,15 +90,21 @@ async def fan_out(ctx: Context) -> None:
     await fanout.finish(due)
 
 
-async def _queue(ctx: Context, todo: Sequence[tuple[int, str, str, bool]], now: datetime) -> None:
+def link_attachment(caption: str, url: str) -> list[dict[str, Any]]:
+    """A 企业群发 ``link`` attachment showing the image (WeCom shows ``picurl``)."""
+    title = " ".join(caption.split())[:128] or "图片"
+    return [{"link": {"title": title, "picurl": url, "url": url}}]
+
+
+async def _queue(ctx: Context, todo: Sequence[Todo], now: datetime) -> None:
     """Claim the groups and queue their messages (or record why one cannot have one)."""
     fanout = ctx.repo(Fanout)
-    bids = sorted({b for b, _, _, _ in todo})
+    bids = sorted({t[0] for t in todo})
     official = await fanout.official(bids)
-    known = await fanout.known(sorted({gid for _, gid, _, _ in todo}))
+    known = await fanout.known(sorted({t[1] for t in todo}))
     bot_name = ctx.config.bot.name
-    ready: dict[int, dict[str, tuple[str, str, bool]]] = {}  # broadcast → group → message
-    for bid, gid, text, markdown in todo:
+    ready: dict[int, dict[str, tuple[str, str, bool, str]]] = {}  # broadcast → group → message
+    for bid, gid, text, markdown, image in todo:
         g = ctx.config.group(gid)
         seen = known.get(gid)
         name = (g.name if g else "") or (seen.name if seen else "")
@@ -104,8 +113,8 @@ async def _queue(ctx: Context, todo: Sequence[tuple[int, str, str, bool]], now: 
         reason = "" if await group_active(ctx, gid) else "inactive"
         if not reason:
             try:
-                body = render(text, values_for(name, gid, bot_name, local))
-                ready.setdefault(bid, {})[gid] = (body, platform, markdown)
+                body = render(text, values_for(name, gid, bot_name, local)) if text else ""
+                ready.setdefault(bid, {})[gid] = (body, platform, markdown, image)
                 continue
             except RenderError as exc:
                 reason = str(exc)
@@ -114,7 +123,7 @@ async def _queue(ctx: Context, todo: Sequence[tuple[int, str, str, bool]], now: 
         # one claim for the chunk: a group claimed meanwhile by another run, or cancelled, is
         # not returned and gets nothing queued
         for gid in await fanout.claim(bid, list(messages), now):
-            body, platform, markdown = messages[gid]
+            body, platform, markdown, image = messages[gid]
             if await hand_over(
                 ctx,
                 key=outbox_key(bid, gid),
@@ -123,17 +132,24 @@ async def _queue(ctx: Context, todo: Sequence[tuple[int, str, str, bool]], now: 
                 at=now,
                 official=official[bid],
                 theme="群发",
+                attachments=link_attachment(body, image) if image else None,
                 group_id=gid,
             ):
                 continue  # a customer group without a robot: 企业群发 or a staff reminder
-            parts = await fanout.queue(
-                ctx.config,
-                now,
-                gid,
-                body,
-                idem_key=outbox_key(bid, gid),
-                platform=platform,
-                markdown=markdown,
-            )
-            if parts != 1:
-                await fanout.set_parts(bid, gid, parts)
+            if body:
+                parts = await fanout.queue(
+                    ctx.config,
+                    now,
+                    gid,
+                    body,
+                    idem_key=outbox_key(bid, gid),
+                    platform=platform,
+                    markdown=markdown,
+                )
+                if parts != 1:
+                    await fanout.set_parts(bid, gid, parts)
+            if image:
+                key = image_key(bid, gid)
+                await fanout.queue_image(
+                    ctx.config, now, gid, image, idem_key=key, platform=platform
+                )

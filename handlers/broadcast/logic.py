@@ -6,6 +6,10 @@ Rules:
   non-empty template of at most ``templates.MAX_OUTPUT`` characters whose only placeholders
   are ``VARIABLES`` (``{group}``, ``{group_id}``, ``{bot}``, ``{date}``, ``{weekday}``;
   ``{{``/``}}`` are braces). Anything else is refused naming the field, and nothing is stored.
+- ``image`` (optional): an ``https://`` URL of at most ``MAX_IMAGE_URL`` characters, without
+  ``user:password@``, whose host is a DNS name (not an IP literal in any spelling: its last
+  label must be letters). It goes after the text (a caption, its own part) or alone. The bot
+  never fetches it: OneBot's bridge, WeCom (a news card) or the group owner does.
 - ``official`` (optional, false): customer groups without a robot get it as 企业群发 (one
   task per owner, so ``{group}``/``{group_id}`` are refused), else as staff reminders.
 - ``at`` (optional) is an ISO 8601 time with its UTC offset. Up to ``LATE_GRACE`` in the past
@@ -24,10 +28,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot import templates
 
@@ -37,6 +43,8 @@ MAX_TARGETS = 1000
 LATE_GRACE = timedelta(minutes=5)
 MAX_AHEAD = timedelta(days=366)
 CN_WEEKDAY = "一二三四五六日"
+MAX_IMAGE_URL = 1000
+TLD_RE = re.compile(r"[a-z]{2,63}|xn--[a-z0-9-]{1,59}")
 STATES = ("scheduled", "queued", "sent", "failed", "dead", "cancelled")
 
 
@@ -56,10 +64,11 @@ class RenderError(ValueError):
 @dataclass(frozen=True, slots=True)
 class Request:
     targets: tuple[str, ...]
-    action: str  # text | markdown
+    action: str  # text | markdown | image (an image alone: text is "")
     text: str
     at: datetime | None  # None: now
     official: bool = False  # customer groups without a robot: 企业群发, not staff reminders
+    image: str = ""  # an https URL sent after the text; never fetched by the bot
 
 
 def fingerprint(data: Mapping[str, Any]) -> str:
@@ -91,9 +100,14 @@ def parse_request(data: Mapping[str, Any], now: datetime) -> Request:
         raise BadInput("targets", f"at most {MAX_TARGETS} targets")
     for i, spec in enumerate(targets):
         parse_target(spec, f"targets[{i}]")
+    image = parse_image(data["image"]) if "image" in data else ""
     given = [k for k in ("text", "markdown") if k in data]
+    if image and not given:
+        return Request(
+            _unique(targets), "image", "", parse_at(data.get("at"), now), _official(data), image
+        )
     if len(given) != 1:
-        raise BadInput("text", "give exactly one of text or markdown")
+        raise BadInput("text", "give exactly one of text or markdown (an image may go alone)")
     field = given[0]
     text = data[field]
     if not isinstance(text, str) or not text.strip():
@@ -104,17 +118,48 @@ def parse_request(data: Mapping[str, Any], now: datetime) -> Request:
         templates.validate(text, VARIABLES)
     except templates.TemplateError as exc:
         raise BadInput(field, str(exc)) from None
-    official = data.get("official", False)
-    if not isinstance(official, bool):
-        raise BadInput("official", "must be true or false")
+    official = _official(data)
     if official and templates.fields(text) & PER_GROUP:
         raise BadInput(
             field,
             "an official broadcast reaches customer groups as one 企业群发 text per owner: "
             "{group} and {group_id} cannot be used",
         )
-    unique = tuple(dict.fromkeys(str(t).strip() for t in targets))
-    return Request(unique, field, text, parse_at(data.get("at"), now), official)
+    return Request(_unique(targets), field, text, parse_at(data.get("at"), now), official, image)
+
+
+def _unique(targets: list[Any]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(str(t).strip() for t in targets))
+
+
+def _official(data: Mapping[str, Any]) -> bool:
+    official = data.get("official", False)
+    if not isinstance(official, bool):
+        raise BadInput("official", "must be true or false")
+    return official
+
+
+def parse_image(raw: object) -> str:
+    """The image's URL as given, or BadInput naming ``image`` (see the module rule)."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise BadInput("image", "must be an https:// URL")
+    url = raw.strip()
+    if len(url) > MAX_IMAGE_URL:
+        raise BadInput("image", f"is longer than {MAX_IMAGE_URL} characters")
+    if any(c.isspace() or ord(c) < 32 or c == "\\" for c in url):
+        raise BadInput("image", "must not contain spaces, control characters or backslashes")
+    try:
+        u = urlsplit(url)
+        host = (u.hostname or "").rstrip(".")
+    except ValueError:
+        raise BadInput("image", "is not a URL") from None
+    if u.scheme.lower() != "https" or not url.lower().startswith("https://"):
+        raise BadInput("image", "must be an https:// URL")
+    if "@" in u.netloc:
+        raise BadInput("image", "must not carry a user name or password")
+    if not host or "." not in host or not TLD_RE.fullmatch(host.rsplit(".", 1)[1]):
+        raise BadInput("image", "the host must be a domain name, not an IP address")
+    return url
 
 
 def parse_at(raw: object, now: datetime) -> datetime | None:
@@ -173,6 +218,7 @@ class Part:
     status: str  # queued | sent | dead | cancelled
     attempts: int
     last_error: str
+    kind: str = "text"  # text | image
 
 
 @dataclass(frozen=True, slots=True)

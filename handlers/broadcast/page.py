@@ -23,7 +23,7 @@ from bot import group_tags, templates
 from bot.web_public import bot_of, checked_form, esc, excerpt, form_guard, link, page, table, when
 from handlers.broadcast import repo
 from handlers.broadcast.api import preview, submit_broadcast
-from handlers.broadcast.logic import VARIABLES, BadInput
+from handlers.broadcast.logic import MAX_IMAGE_URL, VARIABLES, BadInput
 
 STATUS_CN = {
     "scheduled": "定时中",
@@ -57,7 +57,11 @@ def form_data(form: Mapping[str, str], targets: list[str], tz: ZoneInfo) -> dict
     more = [g for g in re.split(r"[\s,，]+", form.get("groups", "")) if g]
     kind = "markdown" if form.get("format") == "markdown" else "text"
     data: dict[str, Any] = {"targets": targets + [f"group:{g}" for g in more]}
-    data[kind] = form.get("text", "")
+    image = form.get("image", "").strip()
+    if image:
+        data["image"] = image
+    if form.get("text", "").strip() or not image:
+        data[kind] = form.get("text", "")
     at = form.get("at", "").strip()
     if at:
         data["at"] = local_iso(at, tz)
@@ -103,8 +107,11 @@ def compose(
         f'{"" if md else " checked"}> 文本</label><label><input type="radio" name="format" '
         f'value="markdown"{" checked" if md else ""}> Markdown</label></fieldset>'
         f'<label for="text">内容（可用 {esc(names)}）</label>'
-        f'<textarea id="text" name="text" maxlength="{templates.MAX_OUTPUT}" required>'
+        f'<textarea id="text" name="text" maxlength="{templates.MAX_OUTPUT}">'
         f"{esc(form.get('text', ''))}</textarea>"
+        f'<p><label>图片链接（https，可选；有内容时作为配图说明先发）<input name="image" '
+        f'type="url" maxlength="{MAX_IMAGE_URL}" size="60" '
+        f'value="{esc(form.get("image", ""))}"></label></p>'
         '<p><label><input type="checkbox" name="official" value="1"'
         f"{' checked' if form.get('official') == '1' else ''}> 企业群发（没有机器人的客户群由群主"
         "确认发送，每群每月有上限；不勾选则提醒群主手动发）</label></p>"
@@ -126,7 +133,7 @@ async def recent(request: web.Request) -> str:
             when(datetime.fromisoformat(b["created_at"]), request),
             when(datetime.fromisoformat(b["at"]), request) if b["at"] else "立即",
             "、".join(b["targets"]),
-            excerpt(b["text"], 60),
+            excerpt(b["text"] or ("[图片] " + b["image"]), 60),
             b["groups"],
             STATUS_CN.get(b["status"], b["status"]),
         )
@@ -157,12 +164,18 @@ async def broadcasts_page(request: web.Request) -> web.Response:
     return await show(request)
 
 
+def shown_image(url: str) -> str:
+    """The image as a link (the browser may show it; the server never fetches it)."""
+    return f'<p class="image">🖼 <a href="{esc(url)}" rel="noreferrer noopener">{esc(url)}</a></p>'
+
+
 def previewed(lines: list[dict[str, str]]) -> str:
     rows = [
         (
             ln["group_id"],
             ln["name"] or "-",
-            f'<pre class="text">{esc(ln["text"])}</pre>'
+            (f'<pre class="text">{esc(ln["text"])}</pre>' if ln["text"] else "")
+            + (shown_image(ln["image"]) if ln.get("image") else "")
             if "text" in ln
             else f'<span class="bad">无法发送：{esc(ln["error"])}</span>',
         )
@@ -177,7 +190,8 @@ async def compose_post(request: web.Request) -> web.Response:
     bot = bot_of(request)
     raw = await checked_form(request)
     chosen = set(raw.getall("target", []))
-    form = {k: raw.get(k, "") for k in ("groups", "format", "text", "at", "nonce", "do")}
+    names = ("groups", "format", "text", "image", "official", "at", "nonce", "do")
+    form = {k: raw.get(k, "") for k in names}
     data = form_data(form, sorted(chosen), bot.config.timezone())
     try:
         if form["do"] == "send":

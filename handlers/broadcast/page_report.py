@@ -24,7 +24,7 @@ from bot.web_public import (
 )
 from handlers.broadcast import repo
 from handlers.broadcast.api import broadcast_id
-from handlers.broadcast.page import PATH, STATUS_CN
+from handlers.broadcast.page import PATH, STATUS_CN, shown_image
 from handlers.groupmsg import STATE_CN as GROUPMSG_CN
 
 STATE_CN = {
@@ -38,6 +38,7 @@ STATE_CN = {
     # WeCom customer groups without a robot (企业群发 and staff reminders)
     **{k: v for k, v in GROUPMSG_CN.items() if k not in ("sent", "failed", "cancelled")},
 }
+PART_CN = {"text": "文字", "image": "图片"}
 STATE_CLASS = {
     "sent": "ok",
     "reminded": "ok",
@@ -70,6 +71,11 @@ async def report_page(request: web.Request) -> web.Response:
             f'<span class="{STATE_CLASS.get(g["state"], "warn")}" data-state="{esc(g["state"])}">'
             f"{esc(STATE_CN.get(g['state'], g['state']))}</span>",
             g["reason"] or "-",
+            " ".join(
+                PART_CN.get(p["kind"], p["kind"]) + STATE_CN.get(p["status"], p["status"])
+                for p in g["parts"]
+            )
+            or "-",
         )
         for g in rep["groups"]
     ]
@@ -89,9 +95,14 @@ async def report_page(request: web.Request) -> web.Response:
         f"<p>发给 {esc('、'.join(rep['targets']))} · 发送时间 {esc(at)} · 创建于 "
         f"{esc(when(datetime.fromisoformat(rep['created_at']), request))}</p>"
         '<div class="scroll"><pre style="padding:.6rem;white-space:pre-wrap;font:inherit">'
-        f"{esc(rep['text'])}</pre></div>{stop}<h2>各群状态</h2>"
+        f"{esc(rep['text'])}</pre></div>{shown_image(rep['image']) if rep['image'] else ''}"
+        f"{stop}<h2>各群状态</h2>"
         + table(
-            ["群", "群名", "状态", "原因"], rows, raw=(2,), wrap=(3,), attrs='data-table="groups"'
+            ["群", "群名", "状态", "原因", "各部分"],
+            rows,
+            raw=(2,),
+            wrap=(3,),
+            attrs='data-table="groups"',
         )
     )
     return page(request, f"群发 #{bid}", body)

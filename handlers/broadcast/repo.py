@@ -6,7 +6,8 @@ Rules:
   again returns the broadcast it made (the unique key decides between two racing requests),
   and is refused when the request differs (``Conflict``).
 - The report reads each queued group's outbox rows (``bc:{id}:{group}`` and its further
-  parts) for the delivery state; nothing about delivery is copied into the broadcast's rows.
+  parts, then the image ``bc:{id}:{group}:img``) for the delivery state; nothing about
+  delivery is copied into the broadcast's rows.
 - Cancelling takes back what has not gone: groups not queued yet, and queued posts still
   waiting in the outbox. What has gone stays as it is.
 """
@@ -48,6 +49,17 @@ def outbox_key(broadcast_id: int, group_id: str) -> str:
     return f"bc:{broadcast_id}:{group_id}"
 
 
+def image_key(broadcast_id: int, group_id: str) -> str:
+    """The outbox key of a group's image in a broadcast (after its text parts)."""
+    return f"bc:{broadcast_id}:{group_id}:img"
+
+
+def group_keys(b: Broadcast, group_id: str, parts: int) -> list[str]:
+    """Every outbox key of a group's message: its ``parts`` text posts, then its image."""
+    keys = part_keys(outbox_key(b.id, group_id), max(parts, 1)) if b.text else []
+    return [*keys, image_key(b.id, group_id)] if b.image else keys
+
+
 async def known_groups(session: AsyncSession, ids: Sequence[str] | None = None) -> dict[str, Known]:
     """The groups the bot has stored (all, or those of ``ids``), by id."""
     q = select(Group.id, Group.platform, Group.name, Group.active)
@@ -77,6 +89,7 @@ async def create(
         targets=list(req.targets),
         action=req.action,
         text=req.text,
+        image=req.image,
         official=req.official,
         at=req.at,
         status="scheduled",
@@ -112,8 +125,9 @@ async def by_key(session: AsyncSession, key: str, fingerprint: str) -> tuple[int
     return int(found[0]), int(n or 0)
 
 
-async def outcomes(session: AsyncSession, bid: int) -> list[tuple[str, Outcome]]:
-    """(group, outcome) of every group of the broadcast, by group id."""
+async def outcomes(session: AsyncSession, b: Broadcast) -> list[tuple[str, Outcome, list[Part]]]:
+    """(group, outcome, outbox parts) of every group of the broadcast, by group id."""
+    bid = b.id
     groups = (
         await session.execute(
             select(
@@ -129,7 +143,7 @@ async def outcomes(session: AsyncSession, bid: int) -> list[tuple[str, Outcome]]
     owner: dict[str, str] = {}
     for gid, state, _reason, parts in groups:
         if state == "queued":
-            owner.update((k, gid) for k in part_keys(outbox_key(bid, gid), max(parts, 1)))
+            owner.update((k, gid) for k in group_keys(b, gid, parts))
     found: dict[str, list[Part]] = {}
     keys = list(owner)
     for i in range(0, len(keys), CHUNK):
@@ -142,15 +156,17 @@ async def outcomes(session: AsyncSession, bid: int) -> list[tuple[str, Outcome]]
             ).where(OutboxMessage.idem_key.in_(keys[i : i + CHUNK]))
         )
         for key, status, attempts, error in rows:
-            found.setdefault(owner[str(key)], []).append(Part(status, attempts, error or ""))
+            kind = "image" if str(key).endswith(":img") else "text"
+            found.setdefault(owner[str(key)], []).append(Part(status, attempts, error or "", kind))
     handed = await states_for(session, [outbox_key(bid, gid) for gid in {*owner.values()}])
     out = []
     for gid, state, reason, _ in groups:
         cg = handed.get(outbox_key(bid, gid))
+        parts_of = sorted(found.get(gid, []), key=lambda p: p.kind == "image")
         if state == "queued" and cg is not None:  # a customer group: its own channel's state
-            out.append((gid, customer_outcome(*cg)))
+            out.append((gid, customer_outcome(*cg), parts_of))
         else:
-            out.append((gid, delivery_state(state, reason, found.get(gid, []))))
+            out.append((gid, delivery_state(state, reason, parts_of), parts_of))
     return out
 
 
@@ -160,6 +176,7 @@ def _summary(b: Broadcast) -> dict[str, Any]:
         "targets": list(b.targets),
         "action": b.action,
         "text": b.text,
+        "image": b.image,
         "at": b.at.isoformat() if b.at else None,
         "created_at": b.created_at.isoformat(),
         "cancelled_at": b.cancelled_at.isoformat() if b.cancelled_at else None,
@@ -171,12 +188,20 @@ async def report(session: AsyncSession, bid: int) -> dict[str, Any] | None:
     b = await session.get(Broadcast, bid)
     if b is None:
         return None
-    lines = await outcomes(session, bid)
-    seen = [o for _, o in lines]
+    lines = await outcomes(session, b)
+    seen = [o for _, o, _ in lines]
     return {
         **_summary(b),
         "status": overall(b.status, seen),
-        "groups": [{"group_id": g, "state": o.state, "reason": o.reason} for g, o in lines],
+        "groups": [
+            {
+                "group_id": g,
+                "state": o.state,
+                "reason": o.reason,
+                "parts": [{"kind": p.kind, "status": p.status} for p in parts],
+            }
+            for g, o, parts in lines
+        ],
         "counts": counts(seen),
     }
 
@@ -202,9 +227,10 @@ async def listing(session: AsyncSession, limit: int, before: int | None) -> list
 
 async def cancel(session: AsyncSession, bid: int, now: datetime) -> bool | None:
     """Take back what has not gone; True when something was (None: no such broadcast)."""
-    status = await session.scalar(select(Broadcast.status).where(Broadcast.id == bid))
-    if status is None:
+    b = await session.get(Broadcast, bid)
+    if b is None:
         return None
+    status = b.status
     groups = await session.execute(
         update(BroadcastGroup)
         .where(BroadcastGroup.broadcast_id == bid, BroadcastGroup.state == "scheduled")
@@ -216,7 +242,7 @@ async def cancel(session: AsyncSession, bid: int, now: datetime) -> bool | None:
             BroadcastGroup.broadcast_id == bid, BroadcastGroup.state == "queued"
         )
     )
-    keys = [k for gid, parts in queued for k in part_keys(outbox_key(bid, gid), max(parts, 1))]
+    keys = [k for gid, parts in queued for k in group_keys(b, gid, parts)]
     taken = rowcount(groups) + await cancel_queued(session, keys)
     taken += await cancel_source(session, f"bc:{bid}")
     if taken or status == "scheduled":

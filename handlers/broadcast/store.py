@@ -14,10 +14,12 @@ from typing import Any
 
 from sqlalchemy import exists, or_, select, update
 
-from bot import Config, Repository, queue_group_text
+from bot import Config, Repository, queue_group_image, queue_group_text
 from handlers.broadcast.repo import known_groups
 from handlers.broadcast.targets import Known
 from storage.models_broadcast import Broadcast, BroadcastGroup
+
+Todo = tuple[int, str, str, bool, str]  # broadcast, group, text, markdown, image URL
 
 
 def _claim(bid: int, gids: list[str], state: str = "scheduled") -> Any:
@@ -42,8 +44,9 @@ class Fanout(Repository):
             )
         )
 
-    async def next_groups(self, due: list[int], limit: int) -> list[tuple[int, str, str, bool]]:
-        """(broadcast, group, text, markdown) still scheduled, in order, at most ``limit``."""
+    async def next_groups(self, due: list[int], limit: int) -> list[Todo]:
+        """(broadcast, group, text, markdown, image) still scheduled, in order, at most
+        ``limit``."""
         rows = (
             await self._query(
                 select(
@@ -51,6 +54,7 @@ class Fanout(Repository):
                     BroadcastGroup.group_id,
                     Broadcast.text,
                     Broadcast.action,
+                    Broadcast.image,
                 )
                 .join(Broadcast, Broadcast.id == BroadcastGroup.broadcast_id)
                 .where(BroadcastGroup.broadcast_id.in_(due), BroadcastGroup.state == "scheduled")
@@ -58,7 +62,7 @@ class Fanout(Repository):
                 .limit(limit)
             )
         ).all()
-        return [(b, g, t, a == "markdown") for b, g, t, a in rows]
+        return [(b, g, t, a == "markdown", i or "") for b, g, t, a, i in rows]
 
     async def finish(self, due: list[int]) -> None:
         """Broadcasts with no group left scheduled become ``queued``."""
@@ -92,6 +96,12 @@ class Fanout(Repository):
     async def queue(self, config: Config, now: datetime, gid: str, body: str, **how: Any) -> int:
         """Queue the group's message (``queue_group_text``); how many posts it became."""
         return await queue_group_text(self._db, config, now=now, group_id=gid, text=body, **how)
+
+    async def queue_image(
+        self, config: Config, now: datetime, gid: str, url: str, **how: Any
+    ) -> None:
+        """Queue the group's image (``queue_group_image``: the outbox's image row)."""
+        await queue_group_image(self._db, config, now=now, group_id=gid, image=url, **how)
 
     async def set_parts(self, bid: int, gid: str, parts: int) -> None:
         await self._execute(_claim(bid, [gid], "queued").values(parts=parts))

@@ -10,7 +10,8 @@ Rules:
   counted, the ones still waiting for the owner or never sent are — whether WeCom counts a
   task its owner did not send is not documented, so the count errs on the cautious side);
   then, like every other occurrence, it is a staff reminder: an app message to the
-  owner (outbox key ``rm:{key}``) with the content and the time.
+  owner (outbox key ``rm:{key}``) with the content and the time; a ``link`` attachment's URL
+  is added to the content (``reminder_content``) so the owner can post it by hand.
 - No WeCom call happens here: the ``groupmsg.round`` job makes the tasks.
 """
 
@@ -45,6 +46,12 @@ def month_span(at: datetime, tz: Any) -> tuple[datetime, datetime]:
 def day_span(at: datetime, tz: Any) -> tuple[datetime, datetime]:
     start = datetime.combine(at.astimezone(tz).date(), time(0), tzinfo=tz)
     return start, start + timedelta(days=1)
+
+
+def reminder_content(text: str, attachments: list[dict[str, Any]] | None) -> str:
+    """The content of a staff reminder: the text, then each ``link`` attachment's URL."""
+    urls = [str(a["link"].get("url", "")) for a in attachments or () if a.get("link")]
+    return "\n".join([text, *(f"🖼 {u}" for u in urls if u)]).strip()
 
 
 async def official_count(ctx: Context, gid: str, lo: datetime, hi: datetime) -> int:
@@ -104,7 +111,13 @@ async def hand_over(
         return True  # this occurrence was handed over already
     if channel == "reminder":
         local = at.astimezone(ctx.config.timezone(gid)).strftime("%m-%d %H:%M")
-        body = ctx.render_for(gid, T_REMINDER, time=local, theme=theme or "群消息", content=text)
+        body = ctx.render_for(
+            gid,
+            T_REMINDER,
+            time=local,
+            theme=theme or "群消息",
+            content=reminder_content(text, attachments),
+        )
         await items.remind(
             now=ctx.now(),
             user_id=cfg.owner,

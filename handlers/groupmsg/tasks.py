@@ -33,7 +33,7 @@ from bot import queue_app_text, templates
 from bot.wecom_api import WeComClient, WeComError
 from handlers.groupmsg.config import GroupMsgConfig
 from handlers.groupmsg.media import wecom_attachments
-from handlers.groupmsg.route import T_REMINDER
+from handlers.groupmsg.route import T_REMINDER, reminder_content
 from storage.dialect import insert_ignore, rowcount
 from storage.models_groupmsg import GroupMsgItem, GroupMsgTask
 
@@ -62,7 +62,7 @@ async def to_reminders(
             time=local,
             group=g.name if g and g.name else it.group_id,
             theme="群消息",
-            content=it.text,
+            content=reminder_content(it.text, list(it.attachments or ())),
             bot=bot.config.bot.name,
         )
         await queue_app_text(

@@ -104,3 +104,35 @@ async def test_plain_broadcast_reminds_each_owner_and_official_refuses_group_nam
         got[m["touser"]] += 1
     assert got == {"staff0": 10, "staff1": 10, "staff2": 10}
     assert set(states(await report(client, bid)).values()) == {"reminded"}
+
+
+IMAGE = "https://img.example.com/poster.png"
+
+
+async def test_an_image_goes_to_customer_groups_as_a_link_never_downloaded(
+    fake: FakeWeCom,
+    make_harness: Callable[..., Awaitable[Harness]],
+    aiohttp_client: Callable[..., Awaitable[TestClient]],
+) -> None:
+    h = await start(make_harness, fake, config(fake, []))
+    client = await aiohttp_client(create_app(h.bot))
+    body = {"targets": ["all"], "text": "新品海报", "image": IMAGE, "official": True}
+    r = await client.post("/api/broadcasts", json=body, headers=AUTH)
+    assert r.status == 201, await r.text()
+    await step(h.bot, h.clock, 1)
+    await step(h.bot, h.clock, 30)
+    assert len(fake.groupmsg.tasks) == 3
+    link = {"title": "新品海报", "picurl": IMAGE, "url": IMAGE}
+    for t in fake.groupmsg.tasks.values():
+        assert t["text"] == "新品海报"
+        assert t["attachments"] == [{"msgtype": "link", "link": link}]
+    assert fake.groupmsg.uploads == []  # the picture is WeCom's to fetch, never ours
+    # an image alone: the link is titled 图片; without official, the owner is reminded with it
+    alone = {"targets": ["group:wrC00"], "image": IMAGE}
+    r = await client.post("/api/broadcasts", json=alone, headers=AUTH)
+    assert r.status == 201, await r.text()
+    bid = (await r.json())["id"]
+    await step(h.bot, h.clock, 1)
+    (msg,) = [m for m in fake.groupmsg.app_messages if IMAGE in m["text"]["content"]]
+    assert msg["touser"] == owner_of("wrC00")
+    assert states(await report(client, bid)) == {"wrC00": "reminded"}

@@ -38,7 +38,8 @@ STYLE = (
     "box-shadow:0 1px 2px #0001}form.compose textarea{width:100%;min-height:8rem;"
     "font:inherit;padding:.5rem}form.compose fieldset{border:0;padding:0;margin:0 0 .8rem}"
     "form.compose label{margin-right:1rem;display:inline-block}pre.text{white-space:pre-wrap;"
-    "margin:0;font:inherit}</style>"
+    "margin:0;font:inherit}form.compose input[name=image]{width:100%;box-sizing:border-box}"
+    "p.image{margin:.3rem 0;overflow-wrap:anywhere}</style>"
 )
 
 
@@ -110,7 +111,7 @@ def compose(
         f'<textarea id="text" name="text" maxlength="{templates.MAX_OUTPUT}">'
         f"{esc(form.get('text', ''))}</textarea>"
         f'<p><label>图片链接（https，可选；有内容时作为配图说明先发）<input name="image" '
-        f'type="url" maxlength="{MAX_IMAGE_URL}" size="60" '
+        f'type="url" maxlength="{MAX_IMAGE_URL}" '
         f'value="{esc(form.get("image", ""))}"></label></p>'
         '<p><label><input type="checkbox" name="official" value="1"'
         f"{' checked' if form.get('official') == '1' else ''}> 企业群发（没有机器人的客户群由群主"

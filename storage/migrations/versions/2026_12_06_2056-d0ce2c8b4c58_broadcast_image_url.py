@@ -1,7 +1,7 @@
 """broadcast image url
 
 Revision ID: d0ce2c8b4c58
-Revises: f6be5fc253de
+Revises: c1bcfca977db
 Create Date: 2026-12-06 20:56:49.822093+00:00
 """
 
@@ -11,7 +11,7 @@ import storage.types  # noqa: F401  (custom column types)
 
 
 revision = 'd0ce2c8b4c58'
-down_revision = 'f6be5fc253de'
+down_revision = 'c1bcfca977db'
 branch_labels = None
 depends_on = None
 

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from bot.commands import Role
 from bot.dispatch.context import Context
-from bot.dispatch.router import STOP, Router
-from bot.events import MessageReceived
+from bot.dispatch.router import STOP, Router, group_only
+from bot.events import MessageReceived, Scheduled
 from storage.models import InboxEvent, Member, OutboxMessage
 from tests.harness import Harness
 
@@ -141,3 +141,33 @@ async def test_private_command_in_group_only_feature(harness: Harness) -> None:
     harness.bot.services.registry.add(r.commands[0])
     said = await harness.say("bob", "/群指令", group=None)
     assert "需要在群里使用" in said[0]
+
+
+async def test_a_job_handler_sees_its_own_jobs_events_only(harness: Harness) -> None:
+    r = Router("jobs")
+    seen: list[tuple[str, Any]] = []
+
+    @r.job("t.mine", group_only)
+    async def mine(ctx: Context, ev: Scheduled) -> None:
+        seen.append((ev.job, ev.data.get("n")))
+
+    harness.bot.services.routers.insert(0, r)
+    now = harness.clock.now()
+    for key, job, gid in [
+        ("k1", "t.mine", "g1"),
+        ("k2", "t.other", "g1"),
+        ("k3", "t.mine", None),  # filtered out by group_only
+        ("k4", "t.mine", "g1"),
+    ]:
+        ev = Scheduled(
+            dedup_key=key,
+            platform="internal",
+            group_id=gid,
+            occurred_at=now,
+            job=job,
+            data={"n": key},
+        )
+        await harness.bot.inbox.submit(ev)
+    await harness.say("bob", "hello")  # not a Scheduled event: never reaches the handler
+    await harness.bot.drain()
+    assert seen == [("t.mine", "k1"), ("t.mine", "k4")]

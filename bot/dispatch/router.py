@@ -5,18 +5,21 @@ Rules:
   one unit of work; a handler returns ``STOP`` to keep later handlers from seeing the event.
 - A command handler matches only its own command; a matched command stops the event.
 - Filters are small composable predicates over the Context.
+- A job's handler (``@router.job(NAME)``) runs for the ``Scheduled`` events of that job only
+  and is handed the event, typed.
 - Bulk reads for a dispatcher batch are not a router's: a feature's repositories declare them
   (``Repository.preload``, listed in ``Feature.repositories``).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.commands import CommandSpec, Registry, Role
-from bot.events import Event, GroupChanged, MessageReceived
+from bot.events import Event, GroupChanged, MessageReceived, Scheduled
 
 if TYPE_CHECKING:
     from bot.dispatch.context import Context
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
 STOP = object()
 Handler = Callable[["Context"], Awaitable[Any]]
 Filter = Callable[["Context"], bool]
+JobHandler = Callable[["Context", Scheduled], Awaitable[Any]]
 
 
 def group_only(ctx: Context) -> bool:
@@ -71,6 +75,26 @@ class Router:
         def deco(fn: Handler) -> Handler:
             route = Route(event_type, fn, filters, observes=observes, discovers=discovers)
             self.routes.append(route)
+            return fn
+
+        return deco
+
+    def job(self, name: str, *filters: Filter) -> Callable[[JobHandler], JobHandler]:
+        """Run for the ``Scheduled`` events of job ``name`` that pass the filters; the handler
+        is called as ``fn(ctx, event)``."""
+
+        def is_job(ctx: Context) -> bool:
+            ev = ctx.event
+            return isinstance(ev, Scheduled) and ev.job == name
+
+        def deco(fn: JobHandler) -> JobHandler:
+            @functools.wraps(fn)
+            async def run(ctx: Context) -> Any:
+                ev = ctx.event
+                assert isinstance(ev, Scheduled)
+                return await fn(ctx, ev)
+
+            self.routes.append(Route(Scheduled, run, (is_job, *filters)))
             return fn
 
         return deco

@@ -100,12 +100,8 @@ async def remind(ctx: Context, text: str, a: ActionRow, channel: str) -> None:
         await ctx.notify_admins(text + "\n" + ctx.render_for(a.group_id, T_NO_OWNER))
 
 
-@router.on(Scheduled)
-async def carry_out(ctx: Context) -> None:
-    ev = ctx.event
-    assert isinstance(ev, Scheduled)
-    if ev.job != ACT_JOB:
-        return
+@router.job(ACT_JOB)
+async def carry_out(ctx: Context, ev: Scheduled) -> None:
     plans = ctx.repo(Plans)
     found = await plans.action(int(ev.data["plan"]), int(ev.data["idx"]))
     if found is None or found[1].status != "planned":

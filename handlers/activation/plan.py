@@ -100,12 +100,8 @@ def action_at(config: Config, gid: str, day: date, hhmm: str) -> datetime:
     return local.astimezone(UTC)
 
 
-@router.on(Scheduled)
-async def make_plan(ctx: Context) -> None:
-    ev = ctx.event
-    assert isinstance(ev, Scheduled)
-    if ev.job != PLAN_JOB:
-        return
+@router.job(PLAN_JOB)
+async def make_plan(ctx: Context, ev: Scheduled) -> None:
     day = date.fromisoformat(str(ev.data["day"]))
     config, now, plans = ctx.config, ctx.now(), ctx.repo(Plans)
     since = await plans.first_start()

@@ -35,12 +35,8 @@ async def prune_due(bot: Bot) -> bool:
 JOB = Job("autoreply-prune", prune_due, every_s=3600)
 
 
-@router.on(Scheduled)
-async def prune(ctx: Context) -> None:
-    ev = ctx.event
-    assert isinstance(ev, Scheduled)
-    if ev.job != PRUNE_JOB:
-        return
+@router.job(PRUNE_JOB)
+async def prune(ctx: Context, ev: Scheduled) -> None:
     now = ctx.now()
     await ctx.repo(Replies).prune(
         now - KEEP_REQUESTS, now - KEEP_COOLDOWNS, (now - KEEP_USAGE).date()

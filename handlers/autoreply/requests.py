@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot import Context, Router, Scheduled, StateKey, templates
+from bot import Context, Router, Scheduled, StateKey, group_only, templates
 from handlers.autoreply.config import AutoreplyConfig
 from handlers.autoreply.logic import Entry, prompt
 from handlers.autoreply.repo import Replies
@@ -60,13 +60,10 @@ async def ask_later(ctx: Context, cfg: AutoreplyConfig, entries: list[Entry], te
     ctx.services.state.need(WAKE).set()
 
 
-@router.on(Scheduled)
-async def on_answer(ctx: Context) -> None:
+@router.job(ANSWER_JOB, group_only)
+async def on_answer(ctx: Context, ev: Scheduled) -> None:
     """Post the model's answer to the question it was asked (once)."""
-    ev = ctx.event
-    assert isinstance(ev, Scheduled)
-    if ev.job != ANSWER_JOB or ctx.group_id is None:
-        return
+    assert ctx.group_id is not None
     replies = ctx.repo(Replies)
     req = await replies.request(int(ev.data.get("request", 0)))
     if req is None or req.status != "asking" or req.group_id != ctx.group_id:
@@ -99,12 +96,8 @@ async def on_answer(ctx: Context) -> None:
     )
 
 
-@router.on(Scheduled)
-async def on_budget(ctx: Context) -> None:
+@router.job(BUDGET_JOB)
+async def on_budget(ctx: Context, ev: Scheduled) -> None:
     """Tell the admins that today's model budget is spent."""
-    ev = ctx.event
-    assert isinstance(ev, Scheduled)
-    if ev.job != BUDGET_JOB:
-        return
     budget = ctx.config.feature(AutoreplyConfig).ai.daily_budget
     await ctx.notify_admins(ctx.render(T_BUDGET, budget=budget), ev.group_id)

@@ -59,12 +59,8 @@ async def on_created(ctx: Context) -> None:
         await ctx.repo(Entries).note_candidate(gid, ctx.now())
 
 
-@router.on(Scheduled)
-async def on_adopt(ctx: Context) -> None:
-    ev = ctx.event
-    assert isinstance(ev, Scheduled)
-    if ev.job != ADOPT_JOB:
-        return
+@router.job(ADOPT_JOB)
+async def on_adopt(ctx: Context, ev: Scheduled) -> None:
     chat, cid = str(ev.data.get("chat", "")), str(ev.data.get("campaign", ""))
     name, like = str(ev.data.get("name", "")), str(ev.data.get("like", ""))
     entries = ctx.repo(Entries)

@@ -84,12 +84,8 @@ async def _groups(ctx: Context, after: str) -> list[str]:
     return [g for g in ids if _rules(ctx.config, g)]
 
 
-@router.on(Scheduled)
-async def run_rules(ctx: Context) -> None:
-    ev = ctx.event
-    assert isinstance(ev, Scheduled)
-    if ev.job != JOB:
-        return
+@router.job(JOB)
+async def run_rules(ctx: Context, ev: Scheduled) -> None:
     after = str(ev.data.get("after", ""))
     todo = await _groups(ctx, after)
     for gid in todo[:CHUNK]:

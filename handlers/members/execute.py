@@ -105,12 +105,8 @@ def _target_name(ctx: Context, gid: str) -> str:
     return g.name if g and g.name else gid
 
 
-@router.on(Scheduled)
-async def carry_out(ctx: Context) -> None:
-    ev = ctx.event
-    assert isinstance(ev, Scheduled)
-    if ev.job != JOB:
-        return
+@router.job(JOB)
+async def carry_out(ctx: Context, ev: Scheduled) -> None:
     runs = ctx.repo(Runs)
     if ev.group_id is None:  # the periodic job: one event per unfinished run, in its group
         for rid, gid in await runs.running():

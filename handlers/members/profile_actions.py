@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bot import Context, Router, Scheduled
+from bot import Context, Router, Scheduled, group_only
 from handlers.checkin import give_cards
 from handlers.members.config import MembersConfig
 from handlers.members.repo import Tags
@@ -113,9 +113,6 @@ async def run_action(ctx: Context, data: Mapping[str, Any]) -> str:
     return "未知操作"
 
 
-@router.on(Scheduled)
-async def on_profile_action(ctx: Context) -> None:
-    ev = ctx.event
-    if not isinstance(ev, Scheduled) or ev.job != JOB or ctx.group_id is None:
-        return
+@router.job(JOB, group_only)
+async def on_profile_action(ctx: Context, ev: Scheduled) -> None:
     await run_action(ctx, ev.data)

@@ -79,12 +79,9 @@ async def active_since(ctx: Context, group_id: str, user_id: str, since: datetim
     return await ctx.repo(Checkins).checked_in_since(group_id, user_id, since)
 
 
-@router.on(Scheduled)
-async def settle(ctx: Context) -> None:
+@router.job(JOB)
+async def settle(ctx: Context, ev: Scheduled) -> None:
     """Make every pending invite that qualified by now valid; announce tiers reached."""
-    ev = ctx.event
-    if not isinstance(ev, Scheduled) or ev.job != JOB:
-        return
     now = ctx.now()
     groups: list[str | None] = [None, *(g.id for g in ctx.config.groups)]
     shortest = min(ctx.config.feature(ReferralConfig, g).qualify_days for g in groups)

@@ -65,12 +65,8 @@ async def tick(bot: Bot) -> None:
     )
 
 
-@router.on(Scheduled)
-async def on_scheduled(ctx: Context) -> None:
-    ev = ctx.event
-    assert isinstance(ev, Scheduled)
-    if ev.job != POST_JOB:
-        return
+@router.job(POST_JOB)
+async def on_scheduled(ctx: Context, ev: Scheduled) -> None:
     try:
         week = parse_week(str(ev.data.get("week", "")))
         due_at = datetime.fromisoformat(str(ev.data.get("due_at", "")))

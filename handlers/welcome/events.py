@@ -70,14 +70,10 @@ async def on_leave(ctx: Context) -> None:
     await ctx.send(ctx.group_id, ctx.render(T_BYE, name=await ctx.member_name(ev.user_id)))
 
 
-@router.on(Scheduled)
-async def flush(ctx: Context) -> None:
+@router.job(FLUSH_JOB)
+async def flush(ctx: Context, ev: Scheduled) -> None:
     """Greet every group whose burst window has closed (by ``ctx.now()``); the pending rows are
     marked done in the same transaction, and old handled rows are pruned."""
-    ev = ctx.event
-    assert isinstance(ev, Scheduled)
-    if ev.job != FLUSH_JOB:
-        return
     now = ctx.now()
     greetings = ctx.repo(Greetings)
     pending = await greetings.pending()

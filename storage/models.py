@@ -160,6 +160,8 @@ class AuditEntry(Base):
     event_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)  # retention
 
+    __table_args__ = (Index("ix_audit_log_group_target", "group_id", "target_id"),)  # 成员档案
+
 
 class Lease(Base):
     """A named lease (e.g. the scheduler leader) held by one instance until ``expires_at``."""

@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import collections
 import cProfile
-import json
 import random
 import sys
 import tempfile
@@ -31,33 +30,18 @@ from sqlalchemy import event
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_light import CHAT, GROUPS, MEMBERS
+from bench.bench_light import GROUPS, SECRET, body
 from bot.adapters.base import Request
 from bot.adapters.onebot import parse, sign
 from bot.config import parse_config
 from bot.runtime import Bot
 from handlers import FEATURES
 
-SECRET = "bench-secret"
-
 
 def message(i: int, checkin: bool, rnd: random.Random) -> Any:
-    member = rnd.randrange(MEMBERS)
-    body = json.dumps(
-        {
-            "time": int(time.time()),
-            "self_id": 1,
-            "post_type": "message",
-            "message_type": "group",
-            "message_id": i,
-            "group_id": GROUPS[member % len(GROUPS)],
-            "user_id": 100000 + member,
-            "message": [{"type": "text", "data": {"text": "/签到" if checkin else CHAT[i % 5]}}],
-            "sender": {"nickname": f"会员{member}", "role": "member"},
-        },
-        ensure_ascii=False,
-    ).encode()
-    req = Request(headers={"X-Signature": sign(SECRET, body)}, body=body)
+    """One signed OneBot group message as the adapter parses it (bench_light's bodies)."""
+    data = body(i, checkin, rnd)
+    req = Request(headers={"X-Signature": sign(SECRET, data)}, body=data)
     return parse(SECRET, req, time.time())
 
 

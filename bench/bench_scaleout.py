@@ -8,6 +8,11 @@ messages from distinct members (spread over ``--groups`` console groups) stored 
 one transaction — as if acknowledged by any instance — and timed until every one is processed
 and every reply delivered. Afterwards it checks that there are exactly N check-ins, N inbox rows
 done and N replies sent (0 lost, 0 duplicated).
+
+Besides check-ins/s it prints where the time went, per check-in: the instances' CPU, the
+PostgreSQL cluster's CPU (when it runs on this machine: its postmaster and backends, from
+/proc) and the transactions committed (``pg_stat_database``). The machine's other work shows in
+check-ins/s; CPU per check-in and transactions per check-in hardly move with it.
 """
 
 from __future__ import annotations
@@ -83,7 +88,54 @@ async def drained(url: str, n: int, since: float) -> float:
     raise RuntimeError("not processed in time")
 
 
-async def run(db: str, n: int, groups: int, instances: int, tmp: Path) -> float:
+def cpu_s(pid: int, children: bool = False) -> float:
+    """CPU seconds (user + system) a process used, with its waited-for children's if asked."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(f) for f in fields[11 : 15 if children else 13])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def cluster_cpu_s(postmaster: int) -> float:
+    """CPU seconds of a PostgreSQL cluster: the postmaster, its exited and its live children."""
+    total = cpu_s(postmaster, children=True)
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == postmaster:
+                total += cpu_s(int(d.name))
+    return total
+
+
+async def postmaster(url: str) -> int | None:
+    """The cluster's postmaster pid when it runs on this machine (else None)."""
+    sql = "select pid from pg_stat_activity where backend_type = 'checkpointer'"
+    found = await rows(url, sql)
+    stat = Path(f"/proc/{found[0][0]}/stat") if found else None
+    if stat is None or not stat.exists():
+        return None
+    return int(stat.read_text().rsplit(")", 1)[1].split()[1])
+
+
+async def commits(url: str) -> int:
+    sql = (
+        "select xact_commit + xact_rollback from pg_stat_database"
+        " where datname = current_database()"
+    )
+    return int((await rows(url, sql))[0][0])
+
+
+class Figures:
+    def __init__(self, n: int, took: float, cpu: float, pg_cpu: float | None, xacts: int) -> None:
+        self.per_s = n / took
+        self.cpu_ms = 1000 * cpu / n
+        self.pg_ms = None if pg_cpu is None else 1000 * pg_cpu / n
+        self.xacts = xacts / n
+
+
+async def run(db: str, n: int, groups: int, instances: int, tmp: Path) -> Figures:
     url = await fresh_url(db, tmp, f"scale{instances}")
     cfg = write_config(tmp, url, groups)
     procs = []
@@ -110,11 +162,19 @@ async def run(db: str, n: int, groups: int, instances: int, tmp: Path) -> float:
             )
             await wait_up(f"http://127.0.0.1:{port}")
         await store(url, n, groups)
+        pm = await postmaster(url)
+        x0 = await commits(url)
+        cpu0 = sum(cpu_s(p.pid) for p in procs)
+        pg0 = cluster_cpu_s(pm) if pm else 0.0
         took = await drained(url, n, time.perf_counter())
+        cpu = sum(cpu_s(p.pid) for p in procs) - cpu0
+        pg_cpu = cluster_cpu_s(pm) - pg0 if pm else None
+        await asyncio.sleep(1.0)  # (statistics reach pg_stat_database within a second)
+        xacts = await commits(url) - x0
         checks = (await rows(url, "select count(*), count(distinct user_id) from checkins"))[0]
         sent = (await rows(url, "select count(*) from outbox where status = 'sent'"))[0][0]
         assert checks == (n, n) and sent == n, (checks, sent)
-        return n / took
+        return Figures(n, took, cpu, pg_cpu, xacts)
     finally:
         for p in procs:
             p.terminate()
@@ -134,9 +194,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         results = [asyncio.run(run(a.db, a.n, a.groups, k, Path(d))) for k in counts]
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, PostgreSQL")
-    print(f"{'instances':>10}{'check-ins':>11}{'processed/s':>13}{'vs first':>10}")
-    for k, eps in zip(counts, results, strict=True):
-        print(f"{k:>10}{a.n:>11}{eps:>13.0f}{eps / results[0]:>9.2f}x")
+    print(
+        f"{'instances':>10}{'check-ins':>11}{'processed/s':>13}{'vs first':>10}"
+        f"{'instances ms CPU':>18}{'PostgreSQL ms CPU':>19}{'transactions':>14}  (per check-in)"
+    )
+    for k, f in zip(counts, results, strict=True):
+        pg = "?" if f.pg_ms is None else f"{f.pg_ms:.2f}"
+        print(
+            f"{k:>10}{a.n:>11}{f.per_s:>13.0f}{f.per_s / results[0].per_s:>9.2f}x"
+            f"{f.cpu_ms:>18.2f}{pg:>19}{f.xacts:>14.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -106,6 +106,7 @@ class Database:
         self.dialect = self.engine.dialect.name
         self._write = async_sessionmaker(self.engine, expire_on_commit=False)
         self._read_engine = self.engine.execution_options(readonly=True)
+        self._autocommit_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._read = async_sessionmaker(self._read_engine, expire_on_commit=False)
         self._batch = async_sessionmaker(
             self.engine.execution_options(read_then_write=True), expire_on_commit=False
@@ -185,6 +186,15 @@ class Database:
                 yield conn
             return
         async with self._write_lock, self.engine.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
+        """PostgreSQL: a Core connection on which every statement is its own transaction —
+        a one-statement write is one round trip (no BEGIN, no COMMIT) and is committed when
+        the statement returns."""
+        assert self._write_lock is None, "SQLite writes go through the write lock"
+        async with self._autocommit_engine.connect() as conn, conn.begin():
             yield conn
 
     @asynccontextmanager

@@ -1,4 +1,4 @@
-"""Hot statements compiled once and run on the driver connection (SQLite).
+"""Hot statements compiled once and run on the driver connection (SQLite, PostgreSQL).
 
 At everyday load a dispatcher batch holds one event, so what every statement costs in
 SQLAlchemy's execution path (cache-key look-up, execution context, parameter and result
@@ -10,15 +10,18 @@ with their result processors — and run with ``run``/``run_sync`` on the SQLAlc
 connection's own driver connection: same transaction, same types, same SQL.
 
 Rules:
-- Only SQLite through the project's inline driver (storage/sqlite_inline.py) takes the
-  direct path; on any other engine, and for statements not ``prepared``, the call is plain
-  ``Connection.execute`` — the result has the same interface either way (``all``, ``first``,
-  ``scalar``, ``scalars``, ``mappings``, ``rowcount``; rows by position and attribute).
+- SQLite through the project's inline driver (storage/sqlite_inline.py) and PostgreSQL through
+  asyncpg (storage/direct_pg.py: the driver's prepared statement, in the transaction the
+  SQLAlchemy connection began) take the direct path; on any other engine, and for statements
+  not ``prepared``, the call is plain ``Connection.execute`` — the result has the same
+  interface either way (``all``, ``first``, ``scalar``, ``scalars``, ``mappings``,
+  ``rowcount``; rows by position and attribute).
 - The connection's ``before_cursor_execute`` listeners run as they would in SQLAlchemy (the
   batch's write-lock escalation in storage/db.py, statement counts in tests), and a driver
   error is raised as SQLAlchemy's wrapped error (``IntegrityError`` …).
 - A prepared statement must be complete at compile time: expanding ``IN`` lists are allowed
-  (one SQL text per list length, kept), Python-side column defaults of an INSERT are filled in
+  (SQLite: one SQL text per list length, kept; PostgreSQL: one array parameter,
+  ``= ANY($n)``, whatever the length), Python-side column defaults of an INSERT are filled in
   from the column, SQL defaults are rendered by the compiler; a plan that would need anything
   else (a context-sensitive default, an ``onupdate``) is refused at compile time.
 - ``INSERT``/``UPDATE`` statements compile for the columns of the first parameter set; every
@@ -28,25 +31,27 @@ Rules:
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage import direct_pg
+from storage.direct_result import Result
 from storage.sqlite_inline import InlineDBAPI, retry_busy
 
 Params = dict[str, Any] | Sequence[dict[str, Any]] | None
 _REQUIRED = object()
-# id(statement) -> (statement, {column keys or None: plan}); the statement is kept so its id
-# is never reused while it is known here (one dialect: the inline SQLite driver)
-_PREPARED: dict[int, tuple[Any, dict[Any, Plan]]] = {}
+# id(statement) -> (statement, {column keys or None: SQLite plan}, {…: PostgreSQL plan or None
+# when it cannot have one}); the statement is kept so its id is never reused while known here
+_PREPARED: dict[int, tuple[Any, dict[Any, Plan], dict[Any, Plan | None]]] = {}
 
 
 def prepared(stmt: Any) -> Any:
     """Mark a statement built once (module level) for the direct path; returns it."""
-    _PREPARED.setdefault(id(stmt), (stmt, {}))
+    _PREPARED.setdefault(id(stmt), (stmt, {}, {}))
     return stmt
 
 
@@ -65,7 +70,10 @@ class Plan:
         "sql",
     )
 
-    def __init__(self, stmt: Any, dialect: Any, column_keys: list[str] | None) -> None:
+    def __init__(
+        self, stmt: Any, dialect: Any, column_keys: list[str] | None, arrays: bool = False
+    ) -> None:
+        """``arrays`` (PostgreSQL): an ``IN`` list is one array parameter, passed as a list."""
         compiled = stmt.compile(dialect=dialect, column_keys=column_keys)
         if compiled.update_prefetch:
             raise ValueError("statement needs SQLAlchemy's execution context")
@@ -85,8 +93,12 @@ class Plan:
             elif not bp.required:
                 default = bp.effective_value
             self.binds.append((name, bp.key, default, procs.get(name), bp.expanding))
-        self.expanding = any(b[4] for b in self.binds)
         self.sql: str = compiled.string
+        if arrays:
+            from storage.direct_pg import array_binds
+
+            self.sql, self.binds = array_binds(self.sql, self.binds)
+        self.expanding = any(b[4] for b in self.binds)
         self._texts: dict[tuple[int, ...], str] = {}
         cols = compiled._result_columns
         self.is_select = bool(cols)  # rows come back (a SELECT, or RETURNING)
@@ -128,6 +140,14 @@ class Plan:
                 self._texts[lengths] = sql
         return sql
 
+    def call(self, params: Params) -> tuple[str, Any, bool]:
+        """(SQL, positional values — a list of them for many sets —, many)."""
+        if params is None or isinstance(params, dict):
+            return *self.params(params or {}), False
+        if self.expanding:  # (one text per list length: not one executemany)
+            raise ValueError("a prepared statement with IN lists takes one parameter set")
+        return self.sql, [self.params(p)[1] for p in params], True
+
     def rows(self, raw: list[Any]) -> list[Any]:
         results, make = self.results, self.row
         if any(p is not None for p in results):
@@ -138,69 +158,28 @@ class Plan:
         return [make(*r) for r in raw]
 
 
-class Result:
-    """What a direct statement answers: SQLAlchemy's ``Result`` methods the project uses."""
-
-    __slots__ = ("_keys", "_rows", "rowcount")
-
-    def __init__(self, keys: list[str], rows: list[Any], rowcount: int) -> None:
-        self._keys = keys
-        self._rows = rows
-        self.rowcount = rowcount
-
-    def all(self) -> list[Any]:
-        return list(self._rows)
-
-    def first(self) -> Any:
-        return self._rows[0] if self._rows else None
-
-    def one_or_none(self) -> Any:
-        if len(self._rows) > 1:
-            raise exc.MultipleResultsFound("Multiple rows were found when one or none was required")
-        return self.first()
-
-    def scalar(self) -> Any:
-        return self._rows[0][0] if self._rows else None
-
-    def scalars(self) -> _Values:
-        return _Values([r[0] for r in self._rows])
-
-    def mappings(self) -> _Values:
-        keys = self._keys
-        return _Values([dict(zip(keys, r, strict=True)) for r in self._rows])
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._rows)
-
-
-class _Values:
-    __slots__ = ("_items",)
-
-    def __init__(self, items: list[Any]) -> None:
-        self._items = items
-
-    def all(self) -> list[Any]:
-        return self._items
-
-    def first(self) -> Any:
-        return self._items[0] if self._items else None
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._items)
-
-
 def _inline(conn: Connection | AsyncConnection) -> bool:
     return isinstance(conn.dialect.loaded_dbapi, InlineDBAPI)
 
 
 def _plan(conn: Connection, stmt: Any, params: Params) -> Plan | None:
     found = _PREPARED.get(id(stmt))
-    if found is None or not _inline(conn):
+    if found is None:
         return None
     first = params if isinstance(params, dict) or params is None else params[0]
     # like SQLAlchemy: an INSERT/UPDATE compiles for the keys of the (first) parameter set
     cols = sorted(first) if first is not None and getattr(stmt, "is_dml", False) else None
     key = None if cols is None else tuple(cols)
+    if not _inline(conn):
+        if not direct_pg.asyncpg(conn):
+            return None
+        pg = found[2]
+        if key not in pg:
+            try:
+                pg[key] = Plan(stmt, conn.dialect, cols, arrays=True)
+            except ValueError:  # (one SQLAlchemy can run but this path cannot: it runs there)
+                pg[key] = None
+        return pg[key]
     plans = found[1]
     plan = plans.get(key)
     if plan is None:
@@ -214,15 +193,12 @@ def run_sync(conn: Connection, stmt: Any, params: Params = None) -> Any:
     plan = _plan(conn, stmt, params)
     if plan is None:
         return conn.execute(stmt, params)
-    many = params is not None and not isinstance(params, dict)
-    if params is None or isinstance(params, dict):
-        sql, values = plan.params(params or {})
-    else:
-        if plan.expanding:  # (one text per list length: not one executemany)
-            raise ValueError("a prepared statement with IN lists takes one parameter set")
-        sql, values = plan.sql, [plan.params(p)[1] for p in params]
+    sql, values, many = plan.call(params)
     if not conn.in_transaction():
         conn.begin()  # (SQLAlchemy's autobegin)
+    if not _inline(conn):  # PostgreSQL
+        got, count = direct_pg.execute_sync(conn, sql, values, many, plan.is_select)
+        return Result(plan.keys, plan.rows(got) if got else [], count)
     dbapi_conn = conn.connection.dbapi_connection
     assert dbapi_conn is not None
     cursor = dbapi_conn.cursor()
@@ -250,8 +226,10 @@ async def run(conn: AsyncConnection, stmt: Any, params: Params = None) -> Any:
     (rows back, one parameter set) in a transaction already begun runs on the loop itself:
     no greenlet, the driver's busy wait awaited directly."""
     found = _PREPARED.get(id(stmt))
-    if found is None or not _inline(conn):
+    if found is None:
         return await conn.execute(stmt, params)
+    if not _inline(conn):
+        return await _run_pg(conn, stmt, params)
     sync = conn.sync_connection
     plans = found[1]
     plan = plans.get(None)
@@ -278,3 +256,15 @@ async def run(conn: AsyncConnection, stmt: Any, params: Params = None) -> Any:
     finally:
         cursor.close()
     return Result(plan.keys, plan.rows(raw) if raw else [], -1)
+
+
+async def _run_pg(conn: AsyncConnection, stmt: Any, params: Params) -> Any:
+    """PostgreSQL: a prepared statement on the asyncpg connection, in the connection's
+    transaction (storage/direct_pg.py); SQLAlchemy's path for anything else."""
+    sync = conn.sync_connection
+    plan = None if sync is None or not sync.in_transaction() else _plan(sync, stmt, params)
+    if sync is None or plan is None:
+        return await conn.execute(stmt, params)
+    sql, values, many = plan.call(params)
+    raw, count = await direct_pg.execute(sync, sql, values, many, plan.is_select)
+    return Result(plan.keys, plan.rows(raw) if raw else [], count)

@@ -4,7 +4,9 @@ Rules pinned here: a prepared statement answers exactly what SQLAlchemy answers 
 statement (types through their processors both ways, ``IN`` lists of any length including
 none, an INSERT's column defaults), in the same transaction; the connection's
 ``before_cursor_execute`` listeners see it; a constraint error is SQLAlchemy's
-``IntegrityError``; on PostgreSQL (``GROUPBOT_TEST_DB``) the same calls run through SQLAlchemy.
+``IntegrityError``. On PostgreSQL (``GROUPBOT_TEST_DB``) the same tests run the asyncpg path
+(storage/direct_pg.py: ``IN`` lists as one array parameter, an AUTOCOMMIT connection's statement
+committed on its own).
 """
 
 from __future__ import annotations
@@ -85,6 +87,7 @@ async def test_a_prepared_query_answers_what_sqlalchemy_answers(tmp_path: Path) 
                 assert sorted(tuple(dict(r).items()) for r in got) == sorted(
                     tuple(dict(w).items()) for w in want
                 )
+            assert type(await direct.run(conn, PREPARED_KEYS, ask)) is direct.Result
             got_rows = (await direct.run(conn, PREPARED_KEYS, ask)).all()
             one = next(r for r in got_rows if r.group_id == "g3")
             assert one.in_group is False and one.role == "" and one.messages == 0
@@ -165,5 +168,59 @@ async def test_a_statement_not_prepared_runs_through_sqlalchemy(tmp_path: Path) 
             res = await direct.run(conn, by_keys(), {"g": ["g1"], "u": ["u1"]})
             assert type(res) is not direct.Result
             assert res.mappings().first()["user_id"] == "u1"
+    finally:
+        await db.dispose()
+
+
+def not_in() -> Any:
+    return (
+        select(M.c.user_id)
+        .where(M.c.user_id.not_in(bindparam("u", expanding=True)), M.c.group_id == bindparam("g"))
+        .order_by(M.c.user_id)
+    )
+
+
+PREPARED_NOT_IN = direct.prepared(not_in())
+PREPARED_MARK = direct.prepared(
+    update(M).where(M.c.user_id.in_(bindparam("u", expanding=True))).values(messages=3)
+)
+
+
+async def test_not_in_lists_and_rowcounts_answer_as_sqlalchemy(tmp_path: Path) -> None:
+    db = await _db(tmp_path)
+    try:
+        async with db.transaction() as s:
+            conn = await s.connection()
+            await direct.run(conn, PREPARED_INSERT, [member("g1", f"u{i}") for i in range(4)])
+            for u in (["u1", "u3"], [], ["u9"]):
+                got = (await direct.run(conn, PREPARED_NOT_IN, {"u": u, "g": "g1"})).all()
+                want = (await conn.execute(not_in(), {"u": u, "g": "g1"})).all()
+                assert [tuple(r) for r in got] == [tuple(r) for r in want]
+            res = await direct.run(conn, PREPARED_MARK, {"u": ["u0", "u2", "u7"]})
+            assert res.rowcount == 2
+            assert (await direct.run(conn, PREPARED_MARK, {"u": []})).rowcount == 0
+    finally:
+        await db.dispose()
+
+
+async def test_an_autocommit_statement_is_committed_on_its_own(tmp_path: Path) -> None:
+    db = await _db(tmp_path)
+    if db.dialect != "postgresql":
+        await db.dispose()
+        pytest.skip("PostgreSQL only (SQLite writes go through its write lock)")
+    try:
+        async with db.transaction() as s:
+            await direct.run(await s.connection(), PREPARED_INSERT, [member("g1", "u1")])
+        with pytest.raises(RuntimeError):
+            async with db.autocommit() as conn:
+                assert (await direct.run(conn, PREPARED_MARK, {"u": ["u1"]})).rowcount == 1
+                raise RuntimeError("after the statement")
+        async with db.read() as s:  # committed when the statement returned
+            assert (await s.execute(select(M.c.messages))).scalar() == 3
+        with pytest.raises(IntegrityError):
+            async with db.autocommit() as conn:
+                await direct.run(conn, PREPARED_INSERT, [member("g1", "u1")])
+        async with db.autocommit() as conn:  # the pooled connection is fine afterwards
+            assert (await direct.run(conn, PREPARED_KEYS, {"g": ["g1"], "u": ["u1"]})).first()
     finally:
         await db.dispose()

@@ -4,7 +4,8 @@ fail.
 Rules:
 - An outcome (sent, retried, held, dead) is written as soon as it is known, in a transaction
   of its own — ``UPDATE outbox … WHERE id IN (…)``, on SQLite by the writer thread
-  (storage/sqlite_thread.py) — and waits for no other send.
+  (storage/sqlite_thread.py), on PostgreSQL as one autocommitted statement (one round trip,
+  committed when it returns) — and waits for no other send.
 - An outcome the database refuses (disk full, read-only file, a foreign write lock) is kept in
   memory and written again — never the send — every ``MARK_RETRY_S`` until it sticks. While
   one is kept, the worker starts no send (``pending``), so the sends whose outcome is not on
@@ -17,8 +18,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 
+from storage import direct
 from storage.db import Database
 from storage.models import OutboxMessage
 
@@ -65,5 +67,24 @@ class Marks:
         if writer is not None:  # SQLite: a short transaction in a thread of its own
             await writer.update_outbox(ids, values)
             return
-        async with self.db.transaction() as s:
-            await s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(**values))
+        if self.db.dialect != "postgresql":  # (SQLite in memory)
+            stmt = update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(**values)
+            async with self.db.transaction() as s:
+                await s.execute(stmt)
+            return
+        async with self.db.autocommit() as conn:
+            await direct.run(conn, _mark(tuple(sorted(values))), {**values, "mark_ids": ids})
+
+
+_O = OutboxMessage.__table__
+_MARKS: dict[tuple[str, ...], Any] = {}  # column set -> the statement, built once
+
+
+def _mark(cols: tuple[str, ...]) -> Any:
+    stmt = _MARKS.get(cols)
+    if stmt is None:
+        where = _O.c.id.in_(bindparam("mark_ids", expanding=True))
+        stmt = _MARKS[cols] = direct.prepared(
+            update(_O).where(where).values({c: bindparam(c) for c in cols})
+        )
+    return stmt

@@ -4,6 +4,7 @@ hold (check-ins, invites, programme posts) agreeing with those tables, and the s
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -136,6 +137,29 @@ async def test_programme_posts_and_engagement(make_harness: MakeHarness) -> None
     await h.say("late", "错过了")  # 40 minutes after the post
     day = (await stats(h, days=1))[TODAY]
     assert (day["posts_sent"], day["posts_failed"], day["post_engagement"]) == (1, 0, 2)
+
+
+async def test_engagement_in_one_batch_of_several_groups(make_harness: MakeHarness) -> None:
+    """A batch reads the recent posts of all its groups at once (``Counters.preload``) and
+    counts what one event at a time counts: engaged once per post and member, in the post's
+    group only, within the window."""
+    slot = {"days": ["wed"], "time": "10:30", "theme": "福利日", "content": "福利日开始啦"}
+    cfg = {"programme": {"slots": [{"id": "benefit", **slot, "targets": ["g1"]}]}}
+    h = await make_harness(cfg)
+    await h.advance(minutes=31)
+    await tick(h.bot)
+    await h.bot.drain()
+    await h.advance(minutes=10)
+    said = [("alice", "g1"), ("alice", "g1"), ("bob", "g1"), ("carol", "g2")]
+    for i, (user, group) in enumerate(said):
+        ev = event(h, MessageReceived, f"b-{i}", user_id=user, text="来了", message_id=f"b{i}")
+        await h.bot.inbox.submit(dataclasses.replace(ev, group_id=group))
+    assert await h.bot.dispatcher.run_once() == len(said)  # one batch
+    await h.advance(minutes=30)
+    await h.say("late", "错过了")  # 40 minutes after the post
+    day = (await stats(h, days=1))[TODAY]
+    assert (day["posts_sent"], day["post_engagement"]) == (1, 2)
+    assert (await stats(h, days=1, group="g2"))[TODAY]["post_engagement"] == 0
 
 
 async def test_valid_invites_counted_on_the_day_they_qualify(make_harness: MakeHarness) -> None:

@@ -29,6 +29,7 @@ from handlers.stats.hours import (
     recent_activity,
 )
 from handlers.stats.members_api import setup_members_api
+from handlers.stats.repo import Counters
 from handlers.stats.reports import known_group_ids
 from handlers.stats.totals import EVERY_S, keep_totals
 
@@ -46,6 +47,7 @@ FEATURE = Feature(
     templates=templates.owned_by(__name__),
     web=setup_web,
     cli=register_cli,
+    repositories=(Counters,),
     jobs=(
         Job("stats-totals", keep_totals, EVERY_S),
         Job("stats-hourly-prune", prune_hourly, PRUNE_EVERY_S),

@@ -227,7 +227,7 @@ _DUE = prepared(
     .order_by(InboxEvent.id)
     .limit(bindparam("limit"))
 )  # (run on the session's connection: the ORM adds nothing to a plain column query)
-_DUE_PG = _DUE.with_for_update(skip_locked=True)
+_DUE_PG = prepared(_DUE.with_for_update(skip_locked=True))
 _MARK_DONE = prepared(
     update(InboxEvent.__table__)
     .where(InboxEvent.id.in_(bindparam("ids", expanding=True)))

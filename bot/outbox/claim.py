@@ -19,11 +19,14 @@ SQLite has one writer process, so it keeps the simple read-then-send path.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from bot.outbox.limiter import SlidingWindow, rebase
+from storage import direct
 from storage.db import Database
+from storage.direct import prepared
 from storage.models import OutboxMessage
 
 CLAIM_S = 30.0
@@ -33,37 +36,57 @@ PER_TARGET = 100
 
 async def claim(
     db: Database, now: datetime, batch: int, busy: set[str]
-) -> tuple[list[OutboxMessage], datetime]:
-    """Claim due rows of unclaimed targets; returns them in id order and the lease's end."""
+) -> tuple[list[Any], datetime]:
+    """Claim due rows of unclaimed targets; returns them in id order (read-only rows with the
+    model's attribute names) and the lease's end."""
     until = now + timedelta(seconds=CLAIM_S)
-    o = OutboxMessage
-    heads = select(func.min(o.id)).where(o.status == "queued").group_by(o.target)
-    head_q = (
-        select(o.target)
-        .where(o.id.in_(heads), o.status == "queued", o.next_attempt_at <= now)
-        .order_by(o.id)
-        .limit(batch)
-        .with_for_update(skip_locked=True)
-    )
     async with db.transaction() as s:
-        targets = [t for t in (await s.scalars(head_q)).all() if t not in busy]
+        conn = await s.connection()
+        heads = await direct.run(conn, _HEADS, {"now": now, "limit": batch})
+        targets = [t for (t,) in heads.all() if t not in busy]
         if not targets:
             return [], until
-        ranked = (
-            select(o.id, func.row_number().over(partition_by=o.target, order_by=o.id).label("n"))
-            .where(o.target.in_(targets), o.status == "queued", o.next_attempt_at <= now)
-            .subquery()
-        )
-        ids = select(ranked.c.id).where(ranked.c.n <= PER_TARGET).order_by(ranked.c.id)
-        stmt = (
-            update(o)
-            .where(o.id.in_(ids.limit(batch).scalar_subquery()))
-            .values(next_attempt_at=until)
-            .returning(o)
-            .execution_options(synchronize_session=False)
-        )
-        rows = sorted((await s.scalars(stmt)).all(), key=lambda r: r.id)
+        params = {"targets": targets, "now": now, "limit": batch, "until": until}
+        rows = sorted((await direct.run(conn, _CLAIM, params)).all(), key=lambda r: r.id)
     return rows, until
+
+
+# built once, run on the driver connection (storage/direct.py)
+_O = OutboxMessage.__table__.c
+_HEADS = prepared(
+    select(_O.target)
+    .where(
+        _O.id.in_(select(func.min(_O.id)).where(_O.status == "queued").group_by(_O.target)),
+        _O.status == "queued",
+        _O.next_attempt_at <= bindparam("now"),
+    )
+    .order_by(_O.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_RANKED = (
+    select(_O.id, func.row_number().over(partition_by=_O.target, order_by=_O.id).label("n"))
+    .where(
+        _O.target.in_(bindparam("targets", expanding=True)),
+        _O.status == "queued",
+        _O.next_attempt_at <= bindparam("now"),
+    )
+    .subquery()
+)
+_CLAIM = prepared(
+    update(OutboxMessage.__table__)
+    .where(
+        _O.id.in_(
+            select(_RANKED.c.id)
+            .where(_RANKED.c.n <= PER_TARGET)
+            .order_by(_RANKED.c.id)
+            .limit(bindparam("limit"))
+            .scalar_subquery()
+        )
+    )
+    .values(next_attempt_at=bindparam("until"))
+    .returning(*_O)
+)
 
 
 async def release(db: Database, rows: list[OutboxMessage], now: datetime) -> None:

@@ -90,7 +90,7 @@ class Inbox:
         self,
         db: Database,
         clock: Clock,
-        on_stored: Callable[[], None] = lambda: None,
+        on_stored: Callable[[int], None] = lambda _n: None,
         batch_max: int = 500,
     ) -> None:
         self.db = db
@@ -171,5 +171,5 @@ class Inbox:
             out.append(Stored(new=key in inserted and key not in seen, dedup_key=key))
             seen.add(key)
         if inserted:
-            self.on_stored()
+            self.on_stored(len(inserted))
         return out

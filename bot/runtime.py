@@ -53,6 +53,9 @@ from storage.migrate import upgrade
 log = logging.getLogger("groupbot")
 Hook = Callable[["Bot"], Awaitable[None]]
 DISPATCH_COALESCE_S = 0.005
+# a wake-up that finds this many events stored since the last batch was taken (or a last batch
+# this big: a burst) starts at once instead of waiting out [bot] dispatch_linger_ms
+LINGER_ENOUGH = 16
 # the loops look anyway this often when nothing woke them (events and messages stored by
 # other processes, retries coming due); everything stored here wakes them at once
 IDLE_POLL_S = 1.0
@@ -94,6 +97,8 @@ class Bot:
         ]
         self.metrics = Metrics()
         self._dispatch_wake = asyncio.Event()
+        self._gathered = asyncio.Event()  # LINGER_ENOUGH events stored since the last batch
+        self._stored_since = 0
         self._outbox_wake = asyncio.Event()
         self.inbox = Inbox(self.db, self.clock, on_stored=self._on_stored)
         self.dispatcher = Dispatcher(self.services)
@@ -190,30 +195,54 @@ class Bot:
         """True when stored events get processed here or by this web process's worker."""
         return self.workers or self.ingest_only
 
-    def _on_stored(self) -> None:
+    def _on_stored(self, n: int = 1) -> None:
         self._dispatch_wake.set()
+        self._stored_since += n
+        if self._stored_since >= LINGER_ENOUGH:
+            self._gathered.set()
         if self.nudge is not None:
             self.nudge(b"i")
 
     def wake_dispatch(self) -> None:
-        self._dispatch_wake.set()
+        """Something was stored for the dispatcher (split_worker's web process nudges)."""
+        self._on_stored()
 
     def wake_outbox(self) -> None:
         self._outbox_wake.set()
         if self.nudge is not None:
             self.nudge(b"o")
 
-    async def _dispatch_loop(self) -> None:
-        while not self._stopping:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._dispatch_wake.wait(), timeout=IDLE_POLL_S)
-            self._dispatch_wake.clear()
-            # let a burst accumulate: one transaction for many events beats one each
+    async def _linger(self, last_batch: int) -> None:
+        """Let events gather before a batch: one transaction, one set of preloads and one
+        delivery round for all that arrive within ``[bot] dispatch_linger_ms`` — at everyday
+        load each event otherwise pays a batch's fixed cost alone. Never in a burst (the last
+        batch was big) and never past ``LINGER_ENOUGH`` stored events: a burst keeps its pace."""
+        linger = self.config.bot.dispatch_linger_ms / 1000
+        if linger <= DISPATCH_COALESCE_S or last_batch >= LINGER_ENOUGH:
             await asyncio.sleep(DISPATCH_COALESCE_S)
+        elif self._stored_since < LINGER_ENOUGH and not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._gathered.wait(), timeout=linger)
+
+    async def _dispatch_loop(self) -> None:
+        last_batch = 0
+        while not self._stopping:
+            try:
+                await asyncio.wait_for(self._dispatch_wake.wait(), timeout=IDLE_POLL_S)
+                await self._linger(last_batch)  # (woken by a store: its batch-mates may follow)
+            except TimeoutError:
+                pass  # the idle look: what other processes stored, retries come due
+            self._dispatch_wake.clear()
             try:
                 # until a batch takes all that is due: a further look would find nothing
                 # (what is stored meanwhile sets the wake-up again)
-                while await self.dispatcher.run_once():
+                while True:
+                    self._stored_since = 0
+                    self._gathered.clear()
+                    taken = await self.dispatcher.run_once()
+                    if not taken:
+                        break
+                    last_batch = taken
                     if self.dispatcher.queued_outbox:  # (a batch that queued nothing: no look)
                         self._outbox_wake.set()
                     if self.dispatcher.drained:
@@ -252,6 +281,7 @@ class Bot:
             return
         self._stopping = True
         self._dispatch_wake.set()
+        self._gathered.set()
         self._outbox_wake.set()
         if self.ingest_only:  # what was accepted is stored; the worker process does the rest
             await self.inbox.stop()

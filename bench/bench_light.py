@@ -9,7 +9,9 @@ makes every third message a ``/签到``. The figure is the server process's CPU 
 from /proc, every thread) from the first request until every event is processed and every
 reply delivered, divided by the events sent: at a low rate it includes what the process spends
 while waiting between events, which is the point. Also printed: the CPU the idle server uses
-per second before the load, and ack latency. It then checks 0 lost and 0 duplicated.
+per second before the load, the ack latency, and how long an event waited from being stored to
+being processed (its handlers' effects and replies committed: ``[bot] dispatch_linger_ms``, set
+with ``--linger``, bounds what the dispatcher adds). It then checks 0 lost and 0 duplicated.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -75,6 +78,20 @@ def server_ticks(pid: int) -> int:
     return sum(cpu_ticks(p) for p in [pid, *children(pid)])
 
 
+def processing_ms(db: Path, since: str) -> list[float]:
+    """Stored → processed, per event received at or after ``since`` (the server's clock)."""
+    con = sqlite3.connect(db)
+    try:
+        rows = con.execute(
+            "select (julianday(processed_at) - julianday(received_at)) * 86400000 from inbox"
+            " where platform = 'onebot' and received_at >= ? and processed_at is not null",
+            (since,),
+        ).fetchall()
+    finally:
+        con.close()
+    return sorted(float(r[0]) for r in rows)
+
+
 def unfinished(db: Path) -> int:
     con = sqlite3.connect(db)
     try:
@@ -111,7 +128,7 @@ async def send(
 
 
 async def run(
-    mix: str, rate: float, seconds: float, tmp: Path, profile: str = ""
+    mix: str, rate: float, seconds: float, tmp: Path, profile: str = "", linger: int | None = None
 ) -> dict[str, float]:
     for f in list(tmp.glob("light.db*")):  # noqa: ASYNC240  (set-up, before anything runs)
         f.unlink()
@@ -119,9 +136,13 @@ async def run(
     base = f"http://127.0.0.1:{port}"
     prof = ["-m", "cProfile", "-o", profile] if profile else []
     cmd = ["-m", "handlers.app", "serve", "-c", str(config(tmp, port)), "--log-level", "ERROR"]
+    env = dict(os.environ)
+    if linger is not None:
+        env["GROUPBOT_BOT__DISPATCH_LINGER_MS"] = str(linger)
     proc = subprocess.Popen(
         [sys.executable, *prof, *cmd],
         cwd=ROOT,
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -145,6 +166,7 @@ async def run(
             await asyncio.sleep(5)
             idle = (server_ticks(proc.pid) - c0) / hz / (time.perf_counter() - t0)
             t0, c0 = time.perf_counter(), server_ticks(proc.pid)
+            since = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
             lat = await send(http, f"{base}/onebot", load, rate)
         for _ in range(6000):  # (polling another process)
             if not unfinished(db):
@@ -152,6 +174,7 @@ async def run(
             await asyncio.sleep(0.01)
         elapsed = time.perf_counter() - t0
         cpu = (server_ticks(proc.pid) - c0) / hz
+        waited = processing_ms(db, since)
         con = sqlite3.connect(db)
         mine = "from inbox where platform = 'onebot'"
         done = con.execute(f"select count(*) {mine} and status = 'done'").fetchone()[0]
@@ -169,6 +192,8 @@ async def run(
         "idle_ms_per_s": idle * 1000,
         "p50": lat[len(lat) // 2] * 1000,
         "p99": lat[int(len(lat) * 0.99) - 1] * 1000,
+        "wait50": waited[len(waited) // 2],
+        "wait99": waited[int(len(waited) * 0.99) - 1],
         "lost": sent - done,
         "dup": total[0] - total[1],
     }
@@ -180,20 +205,22 @@ def main() -> None:
     p.add_argument("--mix", default="chat,mixed", help="chat and/or mixed")
     p.add_argument("--seconds", type=float, default=30)
     p.add_argument("--profile", default="", help="run the server under cProfile, stats to FILE")
+    p.add_argument("--linger", type=int, default=None, help="[bot] dispatch_linger_ms")
     a = p.parse_args()
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, SQLite, one process")
     print(
         f"{'mix':<7}{'rate/s':>7}{'events':>7}{'secs':>6}{'cpu ms/ev':>10}{'cpu %':>7}"
-        f"{'idle ms/s':>10}{'p50 ms':>8}{'p99 ms':>8}{'lost':>5}{'dup':>4}"
+        f"{'idle ms/s':>10}{'p50 ms':>8}{'p99 ms':>8}{'wait p50':>9}{'p99':>6}{'lost':>5}{'dup':>4}"
     )
     with tempfile.TemporaryDirectory() as d:
         for mix in a.mix.split(","):
             for rate in (float(x) for x in a.rates.split(",")):
-                r = asyncio.run(run(mix, rate, a.seconds, Path(d), a.profile))
+                r = asyncio.run(run(mix, rate, a.seconds, Path(d), a.profile, a.linger))
                 print(
                     f"{mix:<7}{rate:>7.0f}{r['n']:>7.0f}{r['elapsed']:>6.1f}"
                     f"{r['ms_per_event']:>10.2f}{r['cpu_pct']:>6.1f}%{r['idle_ms_per_s']:>10.1f}"
-                    f"{r['p50']:>8.1f}{r['p99']:>8.1f}{r['lost']:>5.0f}{r['dup']:>4.0f}",
+                    f"{r['p50']:>8.1f}{r['p99']:>8.1f}{r['wait50']:>9.0f}{r['wait99']:>6.0f}"
+                    f"{r['lost']:>5.0f}{r['dup']:>4.0f}",
                     flush=True,
                 )
 

@@ -5,7 +5,8 @@
 A started bot (dispatch and delivery loops, real clock, a fresh SQLite file or ``--db``) gets
 the bench_light.py messages one at a time through the inbox, each after the previous one was
 processed and its reply delivered, with ``--gap`` seconds of quiet in between — so every event
-is a batch of its own, as at 20 events/s. Printed per event: the process's CPU time
+is a batch of its own (``[bot] dispatch_linger_ms = 0``: at 20 events/s the default linger lets
+two or three events share a batch; this measures the path one batch takes). Printed per event: the process's CPU time
 (``time.process_time``, every thread, from submit to done, plus the quiet gap's share: the
 idle loops' cost) and the statements SQLAlchemy ran, by kind; the inbox's own writer thread
 adds one transaction (BEGIN, a dedup SELECT, the INSERT, COMMIT) that is counted apart.
@@ -56,6 +57,7 @@ async def run(mix: str, n: int, gap: float, db: str, profile: str) -> None:
     raw: dict[str, Any] = {
         "storage": {"url": db},
         "onebot": {"secret": SECRET},
+        "bot": {"dispatch_linger_ms": 0},  # each event a batch of its own: the path measured
         "groups": [{"id": str(g), "platform": "console"} for g in GROUPS],
     }
     bot = Bot(parse_config(raw, FEATURES, environ={}), console_sink=lambda _line: None)

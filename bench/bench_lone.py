@@ -6,10 +6,11 @@ A started bot (dispatch and delivery loops, real clock, a fresh SQLite file or `
 the bench_light.py messages one at a time through the inbox, each after the previous one was
 processed and its reply delivered, with ``--gap`` seconds of quiet in between — so every event
 is a batch of its own (``[bot] dispatch_linger_ms = 0``: at 20 events/s the default linger lets
-two or three events share a batch; this measures the path one batch takes). Printed per event: the process's CPU time
-(``time.process_time``, every thread, from submit to done, plus the quiet gap's share: the
-idle loops' cost) and the statements SQLAlchemy ran, by kind; the inbox's own writer thread
-adds one transaction (BEGIN, a dedup SELECT, the INSERT, COMMIT) that is counted apart.
+two or three events share a batch; this measures the path one batch takes). Printed per event:
+the process's CPU time (``time.process_time``, every thread, from submit to done, plus the
+quiet gap's share: the idle loops' cost) and the statements SQLAlchemy ran, by kind; the
+inbox's own writer thread adds one transaction (BEGIN, a dedup SELECT, the INSERT, COMMIT)
+that is counted apart.
 ``--profile`` writes cProfile stats of the measured part (CPU clock).
 """
 

@@ -77,7 +77,7 @@ async def lingering(tmp_path: Path, batches: list[int]) -> AsyncIterator[Bot]:
 async def test_events_stored_within_the_linger_share_one_batch(
     tmp_path: Path, batches: list[int]
 ) -> None:
-    bot = await started(tmp_path, 400, batches)
+    bot = await started(tmp_path, 1000, batches)
     try:
         for i in range(3):
             await bot.inbox.submit(message(f"e{i}", f"hello {i}", user=f"u{i}"))

@@ -174,10 +174,16 @@ async def run_chat(config: Config, group: str | None = None, user: str = "alice"
     bot = Bot(config, clock, workers=False, console_sink=term.line)
     await bot.start()
     session = ChatSession(bot, clock, gid, user)
-    print(f"groupbot chat — 群 {gid}，你是 {user}。输入 :help 查看用法，:quit 退出。", flush=True)
-    _warn_unmanaged(config, gid)
+
+    def banner() -> None:
+        intro = f"groupbot chat — 群 {gid}，你是 {user}。输入 :help 查看用法，:quit 退出。"
+        print(intro, flush=True)
+        _warn_unmanaged(config, gid)
+
     reader = LineReader(asyncio.get_running_loop(), sys.stdin)
     try:
-        return await converse(reader, term, lambda: f"{session.user}> ", session.handle, bot.drain)
+        return await converse(
+            reader, term, lambda: f"{session.user}> ", session.handle, bot.drain, banner
+        )
     finally:
         await bot.stop()

@@ -132,12 +132,15 @@ async def converse(
     prompt: Callable[[], str],
     handle: Callable[[str], Awaitable[bool]],
     background: Callable[[], Awaitable[None]],
+    ready: Callable[[], None] = lambda: None,
 ) -> int:
     """Read and handle lines until ``:quit``, end of input (exit 0) or Ctrl-C (130); while
-    waiting for a line, run ``background`` every ``POLL_S`` seconds."""
+    waiting for a line, run ``background`` every ``POLL_S`` seconds. ``ready`` runs once Ctrl-C
+    is handled here (the banner: a Ctrl-C right after it ends the session like any other)."""
     loop = asyncio.get_running_loop()
     with Interrupts(loop) as stop:
         try:
+            ready()
             while True:
                 term.prompt(prompt())
                 line = await _next_line(reader, stop, background)

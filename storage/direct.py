@@ -31,7 +31,8 @@ Rules:
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import exc
@@ -187,6 +188,24 @@ def _plan(conn: Connection, stmt: Any, params: Params) -> Plan | None:
     return plan
 
 
+@contextmanager
+def _driver_call(
+    conn: Connection, cursor: Any, sql: str, values: Any, many: bool
+) -> Iterator[None]:
+    """Around a statement run on the driver's cursor: the connection's ``before_cursor_execute``
+    listeners first, a driver error raised as SQLAlchemy raises it, the cursor closed after."""
+    try:
+        if conn._has_events or conn.engine._has_events:
+            conn.dispatch.before_cursor_execute(conn, cursor, sql, values, None, many)
+        yield
+    except conn.dialect.loaded_dbapi.Error as e:
+        raise exc.DBAPIError.instance(
+            sql, values, e, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
+        ) from e
+    finally:
+        cursor.close()
+
+
 def run_sync(conn: Connection, stmt: Any, params: Params = None) -> Any:
     """Execute ``stmt`` on a (sync) connection: directly when prepared and on SQLite, else
     through SQLAlchemy. Must run where SQLAlchemy's sync calls may (``run_sync``)."""
@@ -202,9 +221,7 @@ def run_sync(conn: Connection, stmt: Any, params: Params = None) -> Any:
     dbapi_conn = conn.connection.dbapi_connection
     assert dbapi_conn is not None
     cursor = dbapi_conn.cursor()
-    try:
-        if conn._has_events or conn.engine._has_events:
-            conn.dispatch.before_cursor_execute(conn, cursor, sql, values, None, many)
+    with _driver_call(conn, cursor, sql, values, many):
         if many:
             cursor.executemany(sql, values)
             raw: Any = []
@@ -212,12 +229,6 @@ def run_sync(conn: Connection, stmt: Any, params: Params = None) -> Any:
             cursor.execute(sql, values)
             raw = cursor.fetchall() if plan.is_select else []
         rowcount = cursor.rowcount
-    except conn.dialect.loaded_dbapi.Error as e:
-        raise exc.DBAPIError.instance(
-            sql, values, e, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
-        ) from e
-    finally:
-        cursor.close()
     return Result(plan.keys, plan.rows(raw) if raw else [], rowcount)
 
 
@@ -244,17 +255,9 @@ async def run(conn: AsyncConnection, stmt: Any, params: Params = None) -> Any:
     sql, values = plan.params(params or {})
     dbapi_conn: Any = sync.connection.dbapi_connection
     cursor = dbapi_conn.raw.cursor()
-    try:
-        if sync._has_events or sync.engine._has_events:
-            sync.dispatch.before_cursor_execute(sync, cursor, sql, values, None, False)
+    with _driver_call(sync, cursor, sql, values, False):
         await retry_busy(dbapi_conn.timeout_ms, cursor.execute, sql, values)
         raw = cursor.fetchall()
-    except sync.dialect.loaded_dbapi.Error as e:
-        raise exc.DBAPIError.instance(
-            sql, values, e, sync.dialect.loaded_dbapi.Error, dialect=sync.dialect
-        ) from e
-    finally:
-        cursor.close()
     return Result(plan.keys, plan.rows(raw) if raw else [], -1)
 
 

@@ -126,7 +126,11 @@ class Inbox:
         self._task = None
 
     async def submit(self, event: Event) -> Stored:
-        """Store ``event`` durably; returns once committed (raises if it could not be)."""
+        """Store ``event`` durably; returns once committed (raises if it could not be).
+
+        Cancelling the caller (a request's time bound) stops only its waiting: a row handed
+        to the writer task is written all the same, and a lone row's write in progress goes
+        on to its commit or rollback."""
         row = checked_row(event, self.clock.now())
         if self._task is None:
             return (await self._write([row]))[0]
@@ -136,6 +140,8 @@ class Inbox:
         if quiet and not self._writing and self._queue.empty():
             self._writing += 1  # alone after a quiet spell: written here, no hand-off
             try:
+                if self.db.thread_writer() is None:  # a network round trip: not cut short
+                    return (await asyncio.shield(self._write([row])))[0]
                 return (await self._write([row]))[0]
             finally:
                 self._writing -= 1

@@ -90,12 +90,23 @@ class ThreadWriter:
             self.lock.release_file()
 
     async def _run(self, work: Callable[[sqlite3.Connection], T], *, small: bool = False) -> T:
+        """Run ``work`` in a transaction: inline when ``small`` and the lock is free, else on
+        the thread. A caller that stops waiting (a request's time bound) does not stop the
+        thread's write, and the lock stays held until that write has ended."""
         loop = asyncio.get_running_loop()
-        async with self.lock.local:
+        local = self.lock.local
+        await local.acquire()
+        try:
             got: list[T] = []
             if small and self._inline(work, got):
+                local.release()
                 return got[0]
-            return await loop.run_in_executor(self._pool, self._in_transaction, work)
+            done = loop.run_in_executor(self._pool, self._in_transaction, work)
+        except BaseException:
+            local.release()
+            raise
+        done.add_done_callback(lambda _f: local.release())
+        return await asyncio.shield(done)
 
     def _inline(self, work: Callable[[sqlite3.Connection], T], got: list[T]) -> bool:
         """A small write done on the event loop itself while nothing else holds the database:

@@ -23,7 +23,7 @@ from bot import adoptions
 from bot.adapters import aibot, onebot, wecom
 from bot.adapters.base import AdapterError, Request
 from bot.events import Event, GroupChanged
-from bot.inbox import Stored, Unstorable, bodiless
+from bot.inbox import Unstorable, bodiless
 from bot.runtime import Bot
 from bot.web.aibot_reply import passive_reply
 
@@ -67,25 +67,22 @@ def _req(request: web.Request, body: bytes = b"") -> Request:
     return Request(query=dict(request.query), headers=dict(request.headers), body=body)
 
 
-def _consume(task: asyncio.Task[Stored]) -> None:
-    if not task.cancelled():
-        task.exception()  # a write that failed after its 503 was sent: already answered
-
-
 async def store(bot: Bot, event: Event) -> None:
     """Commit ``event`` to the inbox, or raise 503 (failure, or no commit within the bound);
     an event that can never be stored is refused with 400 so the platform stops sending it.
     An event of a group the bot ignores keeps only its key (after a look for an adoption),
-    except a group-created notice, which carries no member's data and may lead to one."""
+    except a group-created notice, which carries no member's data and may lead to one.
+
+    The wait is bounded by ``asyncio.timeout``, which cancels only the waiting: a row handed to
+    the inbox's writer is written all the same (the redelivery then finds its key), and one
+    not yet written is not acknowledged."""
     await adoptions.refresh_for(bot.services, event.group_id)
     created = isinstance(event, GroupChanged) and event.change_type == "create"
     if bot.config.group_mode(event.group_id) == "ignore" and not created:
         event = bodiless(event)  # nothing will read it: keep the key, not the content
-    task = asyncio.ensure_future(bot.inbox.submit(event))
-    task.add_done_callback(_consume)
     try:
-        # shielded: the write goes on after a timeout; only the waiting stops
-        res = await asyncio.wait_for(asyncio.shield(task), ACK_TIMEOUT_S)
+        async with asyncio.timeout(ACK_TIMEOUT_S):
+            res = await bot.inbox.submit(event)
     except TimeoutError as exc:
         log.error("could not store %s within %ss", event.dedup_key[:60], ACK_TIMEOUT_S)
         raise web.HTTPServiceUnavailable(text="storage too slow, retry later") from exc

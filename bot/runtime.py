@@ -207,6 +207,13 @@ class Bot:
         """Something was stored for the dispatcher (split_worker's web process nudges)."""
         self._on_stored()
 
+    def hurry(self) -> None:
+        """Someone waits for the next batch's outcome (a passive reply in an open request): end
+        the linger now (in the worker process too, with ``split_worker``)."""
+        self._gathered.set()
+        if self.nudge is not None:
+            self.nudge(b"h")
+
     def wake_outbox(self) -> None:
         self._outbox_wake.set()
         if self.nudge is not None:

@@ -7,8 +7,9 @@ nothing but the database.
 
 Rules:
 - The web process starts its worker after the schema is up to date, and nudges it through the
-  worker's stdin — ``i`` when events were stored, ``o`` when outbox rows were queued, at most
-  one byte of each per loop turn. The worker also looks by itself every second.
+  worker's stdin — ``i`` when events were stored, ``o`` when outbox rows were queued, ``h``
+  when a request waits for an event's outcome (the dispatcher stops lingering), at most one
+  byte of each per loop turn. The worker also looks by itself every second.
 - The worker stops when its stdin closes (its web process is gone) or on SIGTERM: it processes
   what was stored and delivers what is due, within ``shutdown_timeout_s``.
 - A worker that dies is started again after 1 s (doubling up to 30 s while it keeps dying);
@@ -144,6 +145,8 @@ async def run_worker(config: Config, console: Callable[[str], None]) -> None:
         while data := await reader.read(64):
             if b"i" in data:
                 bot.wake_dispatch()
+            if b"h" in data:
+                bot.hurry()
             if b"o" in data:
                 bot.wake_outbox()
         stop.set()  # the web process is gone

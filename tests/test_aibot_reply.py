@@ -111,6 +111,43 @@ async def test_group_mention_gets_a_passive_stream_reply(
     assert fake.responses == [], "answered in the callback: the response_url stays unused"
 
 
+async def test_the_dispatcher_does_not_linger_over_an_awaited_answer(
+    make_harness: Callable[..., Awaitable[Harness]],
+    aiohttp_client: Callable[..., Awaitable[TestClient]],
+) -> None:
+    """The serve loop lingers after a quiet spell ([bot] dispatch_linger_ms, 1 s here, longer
+    than the 0.8 s passive window); a callback that waits for its answer ends the linger, so
+    the answer is in its response."""
+    aibot = {"token": AIBOT.token, "encoding_aes_key": AIBOT.encoding_aes_key}
+    h = await make_harness(
+        {
+            "wecom": {"aibot": {**aibot, "passive_wait_s": 0.8}},
+            "groups": [{"id": "wrGroup", "platform": "wecom"}],
+            "bot": {"dispatch_linger_ms": 1000},
+        }
+    )
+    h.bot.workers = True
+    client = await aiohttp_client(create_app(h.bot, manage=False))
+    loop = asyncio.create_task(h.bot._dispatch_loop())  # the real loop, its linger included
+    try:
+        inner = wecom_sign.aibot_text(
+            "wrGroup",
+            "lisi",
+            "@群助手 /帮助",
+            "m-9",
+            "https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=c9",
+        )
+        status, raw = await post(client, inner, "nonce-9")
+    finally:
+        h.bot._stopping = True
+        h.bot._dispatch_wake.set()
+        h.bot._gathered.set()
+        await asyncio.wait_for(loop, 5)
+    assert status == 200 and raw, "answered within the passive window"
+    reply = decrypt_reply(json.loads(raw), "nonce-9")
+    assert "可用指令" in reply["stream"]["content"]
+
+
 async def test_late_answer_goes_once_to_the_response_url(
     make_harness: Callable[..., Awaitable[Harness]],
     aiohttp_client: Callable[..., Awaitable[TestClient]],

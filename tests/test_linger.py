@@ -119,3 +119,14 @@ async def test_stopping_ends_a_linger_and_loses_nothing(lingering: Bot) -> None:
     await bot.inbox.submit(message("s1", "/签到"))
     await bot.stop()  # during the linger: the stop finishes what was accepted
     assert bot.dispatcher.processed == 1
+
+
+async def test_an_awaited_answer_ends_the_linger(lingering: Bot, batches: list[int]) -> None:
+    """A request that waits for an event's outcome (a passive reply) calls ``hurry``: the
+    event is handled at once, not after the linger (1 s here)."""
+    bot = lingering
+    await bot.inbox.submit(message("w1", "/签到"))
+    bot.hurry()
+    await asyncio.wait_for(until(lambda: bot.dispatcher.processed == 1), BOUND_S)
+    assert batches == [1]
+

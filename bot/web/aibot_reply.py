@@ -107,6 +107,7 @@ async def passive_reply(
     if not isinstance(event, MessageReceived | BotEnteredChat) or not bot.processes_events:
         return None
     deadline = started + bot.config.wecom.aibot.passive_wait_s
+    bot.hurry()  # the dispatcher does not linger over an event whose answer is awaited here
     event_id = await _processed(bot, event.dedup_key, deadline)
     if event_id is None:
         return None

@@ -29,6 +29,7 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
+from bot import heap
 from bot.config import Config
 from bot.leader import wall_now
 from bot.runtime import Bot
@@ -132,6 +133,7 @@ async def run_worker(config: Config, console: Callable[[str], None]) -> None:
     """The worker process: process and deliver until SIGTERM or until stdin closes."""
     bot = Bot(config, console_sink=console, migrate=False, keep_console=False)
     await bot.start()
+    heap.settle()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

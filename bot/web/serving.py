@@ -31,6 +31,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot import heap
+
 log = logging.getLogger("groupbot.http")
 
 HEADROOM = 128  # files kept for everything but client connections, at least
@@ -233,7 +235,8 @@ async def serve(
     runner = web.AppRunner(
         app, handle_signals=False, access_log=None, shutdown_timeout=shutdown_timeout
     )
-    await runner.setup()
+    await runner.setup()  # (the bot starts here)
+    heap.settle()
     servers: list[asyncio.AbstractServer] = []
     try:
         assert runner.server is not None

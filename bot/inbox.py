@@ -33,6 +33,7 @@ from bot.clock import Clock
 from bot.events import Event, UnknownEvent, to_payload
 from storage.db import Database
 from storage.models import InboxEvent
+from storage.sqlite_thread import PAYLOAD_JSON
 
 log = logging.getLogger("groupbot.inbox")
 # a submit this long after the previous one, with nothing being written, writes its own row
@@ -83,10 +84,13 @@ def inbox_row(event: Event, now: datetime) -> dict[str, Any]:
 
 
 def checked_row(event: Event, now: datetime) -> dict[str, Any]:
-    """``inbox_row``, refused (``Unstorable``) when its payload does not encode as JSON."""
+    """``inbox_row``, refused (``Unstorable``) when its payload does not encode as JSON. The
+    encoded text rides along under ``PAYLOAD_JSON`` (SQLite's writer thread stores it as is:
+    encoded once, not twice)."""
     row = inbox_row(event, now)
     try:
-        json.dumps(row["payload"])  # the JSON column's own encoder, run here on this row alone
+        # the JSON column's own encoder, run here on this row alone
+        row[PAYLOAD_JSON] = json.dumps(row["payload"])
     except (ValueError, TypeError, RecursionError) as exc:
         raise Unstorable(f"{event.dedup_key[:60]}: payload cannot be encoded: {exc}") from exc
     return row
@@ -185,7 +189,8 @@ class Inbox:
             )
             # a fixed key order: concurrent batches from other instances lock keys in the same
             # order, so two instances inserting the same events never deadlock
-            result = await conn.execute(stmt, sorted(rows, key=lambda r: r["dedup_key"]))
+            plain = [{k: v for k, v in r.items() if k != PAYLOAD_JSON} for r in rows]
+            result = await conn.execute(stmt, sorted(plain, key=lambda r: r["dedup_key"]))
             inserted = set(result.scalars().all())
         return self._stored(rows, inserted)
 

@@ -52,6 +52,10 @@ _INSERT = "INSERT INTO inbox ({}) VALUES ({}) ON CONFLICT (dedup_key) DO NOTHING
 )
 
 
+# an inbox row's payload already encoded as JSON (by the inbox, which checks that it encodes)
+PAYLOAD_JSON = "payload_json"
+
+
 def encode(table: str, column: str, value: Any) -> Any:
     p = _PROC[table][column]
     return p(value) if p is not None and value is not None else value
@@ -145,9 +149,18 @@ class ThreadWriter:
         return self._inline_con
 
     async def insert_inbox(self, rows: list[dict[str, Any]]) -> set[str]:
-        """Store inbox rows (``inbox_row`` dicts); returns the dedup keys that were new."""
+        """Store inbox rows (``inbox_row`` dicts, the payload as JSON text under
+        ``PAYLOAD_JSON`` when given); returns the dedup keys that were new."""
         keys = [r["dedup_key"] for r in rows]
-        values = [tuple(encode("inbox", c, r.get(c)) for c in _INBOX_COLS) for r in rows]
+        values = [
+            tuple(
+                r[PAYLOAD_JSON]
+                if c == "payload" and PAYLOAD_JSON in r
+                else encode("inbox", c, r.get(c))
+                for c in _INBOX_COLS
+            )
+            for r in rows
+        ]
 
         def work(con: sqlite3.Connection) -> set[str]:
             have: set[str] = set()

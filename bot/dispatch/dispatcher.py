@@ -49,6 +49,8 @@ PG_BATCH_BUDGET_S = 0.1
 SKIPPED_PAUSE_S = 0.02
 # events are read and preloaded this many at a time; the time budget is checked between chunks
 PRELOAD_CHUNK = 250
+# the longest a batch handles events without letting the loop's other work (acks) run
+YIELD_S = 0.002
 
 
 class Dispatcher:
@@ -88,7 +90,7 @@ class Dispatcher:
                 rows = await self._own_groups(session, rows)
             done: list[int] = []
             budget = PG_BATCH_BUDGET_S if db.dialect == "postgresql" else BATCH_BUDGET_S
-            started = time.perf_counter()
+            started = turned = time.perf_counter()
             batch = Batch(session)
             try:
                 for start in range(0, len(rows), PRELOAD_CHUNK):
@@ -100,8 +102,11 @@ class Dispatcher:
                         failed_at = start + i
                         await self._run(session, row.id, event or row.payload, batch)
                         done.append(row.id)
-                        # SQLite runs on the loop: let acknowledgements through between events
-                        await asyncio.sleep(0)
+                        # SQLite runs on the loop: let acknowledgements through, every
+                        # YIELD_S of handling (a turn per event thrashes both paths' caches)
+                        if time.perf_counter() - turned > YIELD_S:
+                            await asyncio.sleep(0)
+                            turned = time.perf_counter()
                     if time.perf_counter() - started > budget:
                         break
                 failed_at = len(done) - 1  # a constraint hit while writing: retry them all

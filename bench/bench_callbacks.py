@@ -1,6 +1,6 @@
 """Callback throughput: the full durable path vs a bare verify+decrypt+parse server.
 
-    python bench/bench_callbacks.py [-n 5000] [-c 50] [--rate 1000]
+    python bench/bench_callbacks.py [-n 5000] [-c 50] [--rate 1000] [--rounds 3]
     python bench/bench_callbacks.py --db postgresql+asyncpg://groupbot@127.0.0.1:55433/groupbot \
         --instances 1,2
 
@@ -9,7 +9,9 @@ Both servers run in their own process on 127.0.0.1 (the load generator gets the 
 For each: N distinct signed and encrypted WeCom callbacks at concurrency C (events/s, p50/p99
 ack latency, errors), then a paced run at ``--rate`` events/s (p50/p99). The full server is
 the real groupbot app on a fresh SQLite file with its workers running; after the run, the
-benchmark checks that every event was stored exactly once.
+benchmark checks that every event was stored exactly once. The two servers run alternately,
+``--rounds`` times each; the ratio printed last is the median of the rounds' ratios (on a shared
+machine one back-to-back pair can differ by a third either way).
 
 With ``--db`` (a PostgreSQL URL) each run gets a new database in that cluster; ``--instances
 1,2`` runs the full server as 1 and then 2 processes on that one database, the load generator
@@ -23,6 +25,7 @@ import argparse
 import asyncio
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -247,18 +250,37 @@ def main() -> None:
     )
     p.add_argument("--db", default="", help="PostgreSQL URL (a new database per run)")
     p.add_argument("--instances", default="1", help="server processes per run, e.g. 1,2")
+    p.add_argument(
+        "--rounds", type=int, default=3, help="bare and full alternately, this many times each"
+    )
     a = p.parse_args()
     counts = [int(x) for x in a.instances.split(",")]
     kind = "ingest" if a.ingest_only else "full"
-    with tempfile.TemporaryDirectory() as d:
-        bare = asyncio.run(run("bare", a.n, a.c, a.rate, Path(d)))
-        fulls = [asyncio.run(run(kind, a.n, a.c, a.rate, Path(d), a.db, k)) for k in counts]
     where = describe_db(a.db or "sqlite")
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, {where}")
     print(
         f"{'server':<26}{'events':>8}{'ev/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
         f"{'processed/s':>13}"
     )
+    ratios: list[float] = []
+    with tempfile.TemporaryDirectory() as d:
+        for r in range(a.rounds):
+            # alternated: a shared machine's speed drifts, so each ratio compares neighbours
+            bare = asyncio.run(run("bare", a.n, a.c, a.rate, Path(d)))
+            fulls = [asyncio.run(run(kind, a.n, a.c, a.rate, Path(d), a.db, k)) for k in counts]
+            print(f"round {r + 1}")
+            report(a, counts, bare, fulls)
+            ratios.append(fulls[0][0]["eps"] / bare[0]["eps"])
+    shown = ", ".join(f"{x:.2f}" for x in ratios)
+    print(f"ratio full/bare (burst ev/s): median {statistics.median(ratios):.2f} ({shown})")
+
+
+def report(
+    a: argparse.Namespace,
+    counts: list[int],
+    bare: list[dict[str, float]],
+    fulls: list[list[dict[str, float]]],
+) -> None:
     runs = [("bare parse", bare)]
     runs += [
         (f"full x{k}" if len(counts) > 1 or k > 1 else "full durable", f)
@@ -274,7 +296,6 @@ def main() -> None:
             f"{name + f' @{a.rate:.0f}/s':<26}{paced['n']:>8}{paced['eps']:>10.0f}"
             f"{paced['p50']:>9.2f}{paced['p99']:>9.2f}{paced['errors']:>8}"
         )
-    print(f"ratio full/bare (burst ev/s): {fulls[0][0]['eps'] / bare[0]['eps']:.2f}")
     for k, f in zip(counts[1:], fulls[1:], strict=True):
         line = f"x{k} vs x{counts[0]}: ack {f[0]['eps'] / fulls[0][0]['eps']:.2f}x"
         if "processed_eps" in f[0]:

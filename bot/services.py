@@ -13,7 +13,7 @@ from bot.state import State
 from storage.db import Database
 
 if TYPE_CHECKING:
-    from bot.dispatch.router import Router
+    from bot.dispatch.router import Route, Router
     from bot.repository import Repository
 
 
@@ -28,6 +28,10 @@ class Services:
     state: State = field(default_factory=State)
     # the features' repositories that read in bulk before a dispatcher batch (their preload)
     preloaders: list[type[Repository]] = field(default_factory=list)
+    # the routes an event of a type (and command) can reach, in order (bot/dispatch/routing.py)
+    route_index: dict[tuple[type, object, int], list[Route]] = field(
+        default_factory=dict, repr=False
+    )
 
     def self_ids(self, event: Event) -> set[str]:
         """The bot's own account ids: from config and from what the platform told us."""

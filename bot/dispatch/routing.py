@@ -15,9 +15,10 @@ from __future__ import annotations
 from bot import templates
 from bot.commands import parse
 from bot.dispatch.context import Context
-from bot.dispatch.router import STOP
+from bot.dispatch.router import STOP, Route
 from bot.dispatch.tracking import admit, resolve_role
-from bot.events import MessageReceived
+from bot.events import Event, MessageReceived
+from bot.services import Services
 
 T_REFUSED = templates.register(
     "core.refused", "抱歉，{command} 只有{role}可以使用。", "command", "role", "group", "bot"
@@ -34,6 +35,25 @@ T_GROUP_ONLY = templates.register(
 )
 
 
+def _routes(services: Services, event: Event, spec: object) -> list[Route]:
+    """The routes, in order, that an event of this type with this command (or none) can
+    reach: the ones for its type, command routes only for its command. Kept per (type,
+    command, number of routes) — a route added later makes a new entry."""
+    routers = services.routers
+    key = (type(event), spec, sum(len(r.routes) for r in routers))
+    found = services.route_index.get(key)
+    if found is None:
+        found = [
+            route
+            for router in routers
+            for route in router.routes
+            if isinstance(event, route.event_type)
+            and (route.command is None or route.command is spec)
+        ]
+        services.route_index[key] = found
+    return found
+
+
 async def run_handlers(ctx: Context) -> None:
     """Tracking, command parsing, permissions, then every matching route in order."""
     event = ctx.event
@@ -47,28 +67,22 @@ async def run_handlers(ctx: Context) -> None:
     ctx.role = await resolve_role(ctx)
     cmd = ctx.command
     handled = False
-    for router in services.routers:
-        for route in router.routes:
-            if not isinstance(event, route.event_type):
-                continue
-            if route.command is not None:
-                if cmd is None or cmd.spec is not route.command:
-                    continue
-                handled = True
-                if ctx.role < route.command.role:
-                    await ctx.reply(
-                        ctx.render(
-                            T_REFUSED, command="/" + cmd.typed, role=route.command.role.label
-                        )
-                    )
-                    return
-                if ctx.group_id is None and not route.command.private_ok:
-                    await ctx.reply(ctx.render(T_GROUP_ONLY, command="/" + cmd.typed))
-                    return
-            if any(not f(ctx) for f in route.filters):
-                continue
-            result = await route.handler(ctx)
-            if result is STOP or route.command is not None:
+    for route in _routes(services, event, None if cmd is None else cmd.spec):
+        if route.command is not None:  # (the index holds this command's routes only)
+            assert cmd is not None
+            handled = True
+            if ctx.role < route.command.role:
+                await ctx.reply(
+                    ctx.render(T_REFUSED, command="/" + cmd.typed, role=route.command.role.label)
+                )
                 return
+            if ctx.group_id is None and not route.command.private_ok:
+                await ctx.reply(ctx.render(T_GROUP_ONLY, command="/" + cmd.typed))
+                return
+        if any(not f(ctx) for f in route.filters):
+            continue
+        result = await route.handler(ctx)
+        if result is STOP or route.command is not None:
+            return
     if cmd is not None and not handled and not cmd.known:
         await ctx.reply(ctx.render(T_UNKNOWN, command="/" + cmd.typed))

@@ -24,6 +24,7 @@ from storage.base import Base
 from storage.direct import prepared
 
 _columns: dict[type, list[str]] = {}
+_pks: dict[type, list[str]] = {}
 # the INSERT/UPDATE per (model, columns), built once: building costs more than running one
 _writes: dict[tuple[str, type, tuple[str, ...]], Any] = {}
 
@@ -40,7 +41,10 @@ def columns(model: type[Base]) -> list[str]:
 
 
 def pk_names(model: type[Base]) -> list[str]:
-    return [c.name for c in model.__mapper__.primary_key]
+    names = _pks.get(model)
+    if names is None:
+        names = _pks[model] = [c.name for c in model.__mapper__.primary_key]
+    return names
 
 
 class Row:

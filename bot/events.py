@@ -146,16 +146,22 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def to_payload(event: Event) -> dict[str, Any]:
     """A JSON-safe dict that :func:`from_payload` turns back into the same event."""
     out: dict[str, Any] = {"kind": event.kind}
-    for f in dataclasses.fields(event):
-        value = getattr(event, f.name)
+    names = _FIELDS.get(type(event))
+    if names is None:
+        names = _FIELDS[type(event)] = tuple(f.name for f in dataclasses.fields(event))
+    for name in names:
+        value = getattr(event, name)
         if isinstance(value, datetime):
             value = value.isoformat()
         elif isinstance(value, tuple):
             value = [_plain(v) for v in value]
-        out[f.name] = value
+        out[name] = value
     return out
 
 

@@ -163,6 +163,8 @@ class ThreadWriter:
         ]
 
         def work(con: sqlite3.Connection) -> set[str]:
+            if len(values) == 1:  # one row: the insert itself says whether its key was new
+                return set(keys) if con.execute(_INSERT, values[0]).rowcount == 1 else set()
             have: set[str] = set()
             for i in range(0, len(keys), 500):
                 chunk = keys[i : i + 500]

@@ -229,13 +229,13 @@ class Bot:
             await asyncio.sleep(DISPATCH_COALESCE_S)
         elif self._stored_since < LINGER_ENOUGH and not self._stopping:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._gathered.wait(), timeout=linger)
+                await _wait(self._gathered, linger)
 
     async def _dispatch_loop(self) -> None:
         last_batch = 0
         while not self._stopping:
             try:
-                await asyncio.wait_for(self._dispatch_wake.wait(), timeout=IDLE_POLL_S)
+                await _wait(self._dispatch_wake, IDLE_POLL_S)
                 await self._linger(last_batch)  # (woken by a store: its batch-mates may follow)
             except TimeoutError:
                 pass  # the idle look: what other processes stored, retries come due
@@ -270,7 +270,7 @@ class Bot:
                 wait = 1.0
             timeout = IDLE_POLL_S if wait is None else min(IDLE_POLL_S, max(wait, 0.01))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._outbox_wake.wait(), timeout=timeout)
+                await _wait(self._outbox_wake, timeout)
             self._outbox_wake.clear()
 
     async def drain(self, rounds: int = 50) -> None:
@@ -312,3 +312,10 @@ class Bot:
             await self.http.close()
         await self.db.dispose()
         self.started = False
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    """``event.wait()`` for at most ``seconds`` (then TimeoutError) in the caller's own task:
+    ``wait_for`` would make a task of it, and the loops wait several times per batch."""
+    async with asyncio.timeout(seconds):
+        await event.wait()

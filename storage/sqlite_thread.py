@@ -11,10 +11,10 @@ Rules:
 - Inbox: one transaction per batch; the keys already stored are read, the rest inserted
   (``ON CONFLICT (dedup_key) DO NOTHING``); the answer says which keys were new.
 - Outbox marks: one ``UPDATE … WHERE id IN (…)`` in its own transaction.
-- A single row (an inbox event at everyday load, one message's mark) is written on the event
-  loop itself when the lock is free — the same transaction, committed before the caller goes
-  on, without the two hand-offs; it never waits there (a lock held elsewhere sends it to the
-  thread) and never checkpoints.
+- A single row (an inbox event at everyday load) or one message's mark (``SMALL_MARK`` rows at
+  most: merged replies) is written on the event loop itself when the lock is free — the same
+  transaction, committed before the caller goes on, without the two hand-offs; it never waits
+  there (a lock held elsewhere sends it to the thread) and never checkpoints.
 - The lock is the database's ``WriteLock``: its in-process queue is taken on the event loop,
   the lock file (several processes) by the thread, which releases it as soon as it commits.
 """
@@ -52,6 +52,8 @@ _INSERT = "INSERT INTO inbox ({}) VALUES ({}) ON CONFLICT (dedup_key) DO NOTHING
 )
 
 
+# a mark of at most this many rows (one message, merged replies included) is a small write
+SMALL_MARK = 32
 # an inbox row's payload already encoded as JSON (by the inbox, which checks that it encodes)
 PAYLOAD_JSON = "payload_json"
 
@@ -188,7 +190,7 @@ class ThreadWriter:
                 marks = ", ".join("?" for _ in chunk)
                 con.execute(f"UPDATE outbox SET {sets} WHERE id IN ({marks})", params + chunk)
 
-        await self._run(work, small=len(ids) == 1)
+        await self._run(work, small=len(ids) <= SMALL_MARK)
 
     def close(self) -> None:
         if self._inline_con is not None:

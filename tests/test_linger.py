@@ -129,4 +129,3 @@ async def test_an_awaited_answer_ends_the_linger(lingering: Bot, batches: list[i
     bot.hurry()
     await asyncio.wait_for(until(lambda: bot.dispatcher.processed == 1), BOUND_S)
     assert batches == [1]
-

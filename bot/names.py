@@ -35,7 +35,10 @@ def _clean(line: str) -> str:
 
 def display_name(raw: str, user_id: str, checks: Iterable[NameCheck] = ()) -> str:
     """The name to store and repeat for ``raw`` (see the rules above); "" when empty."""
-    lines = [_clean(line) for line in raw.splitlines()]
+    if raw.isprintable():  # the usual name: no line break, control or format character
+        lines = [" ".join(raw.split())]
+    else:
+        lines = [_clean(line) for line in raw.splitlines()]
     if any(check(" ".join(lines)) for check in checks):
         return masked(user_id)
     first = next((line for line in lines if line), "")

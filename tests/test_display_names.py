@@ -7,9 +7,11 @@ import json
 from collections.abc import Awaitable, Callable
 
 from aiohttp.test_utils import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.adapters.onebot import sign
-from bot.names import MAX_NAME, display_name
+from bot.names import MAX_NAME, _clean, display_name
 from bot.web.app import create_app
 from tests.fakes.onebot_bridge import FakeOneBot
 from tests.harness import Harness
@@ -76,3 +78,13 @@ def test_display_name_rules() -> None:
     assert display_name("\n\n第二行", "u1") == "第二行"
     assert display_name("好人\nwww.evil.com", "u123456", [ad]) == "成员3456"
     assert display_name("", "u1") == ""
+
+
+@given(st.text(max_size=40))
+def test_the_printable_shortcut_keeps_the_rules(raw: str) -> None:
+    """The usual name takes a shortcut; every name comes out as the full rule has it."""
+    lines = [_clean(line) for line in raw.splitlines()]
+    first = next((line for line in lines if line), "")
+    want = first if len(first) <= MAX_NAME else first[: MAX_NAME - 1] + "…"
+    assert display_name(raw, "u1") == want
+    assert display_name(raw + " 小明", "u1") == display_name(raw + "\u200b 小明", "u1")

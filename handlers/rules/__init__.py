@@ -9,6 +9,8 @@ Other features use ``RulesConfig`` (the ``[rules]`` section, e.g. its ``text``),
 
 from __future__ import annotations
 
+import functools
+
 from aiohttp import web
 
 from bot import NAME_CHECKS, Bot, Feature, Page, templates
@@ -26,8 +28,10 @@ from handlers.rules.staff import revoke_by_staff, warn_by_staff
 
 
 async def _check_names(bot: Bot) -> None:
-    """Names that look like ads are masked wherever the bot repeats them (bot/names.py)."""
-    bot.services.state.need(NAME_CHECKS).append(looks_like_ad)
+    """Names that look like ads are masked wherever the bot repeats them (bot/names.py). A
+    member's name comes with each of their messages and rarely changes: the verdicts of the
+    names seen last are kept (the check depends on the name alone)."""
+    bot.services.state.need(NAME_CHECKS).append(functools.lru_cache(maxsize=4096)(looks_like_ad))
 
 
 def _web(app: web.Application) -> None:

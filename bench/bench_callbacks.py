@@ -37,6 +37,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.hostref import Probe, machine, reference_ms
 from bench.pgutil import describe_db, drop_url, fresh_url, rows
 from bot.adapters import wecom, wecom_sign
 
@@ -257,7 +258,9 @@ def main() -> None:
     counts = [int(x) for x in a.instances.split(",")]
     kind = "ingest" if a.ingest_only else "full"
     where = describe_db(a.db or "sqlite")
-    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, {where}")
+    print(machine(where))
+    probe = Probe()
+    probe.start()
     print(
         f"{'server':<26}{'events':>8}{'ev/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
         f"{'processed/s':>13}"
@@ -273,6 +276,8 @@ def main() -> None:
             ratios.append(fulls[0][0]["eps"] / bare[0]["eps"])
     shown = ", ".join(f"{x:.2f}" for x in ratios)
     print(f"ratio full/bare (burst ev/s): median {statistics.median(ratios):.2f} ({shown})")
+    during = probe.stop()
+    print(f"host reference after the runs: {reference_ms():.1f} ms, during: {during}")
 
 
 def report(

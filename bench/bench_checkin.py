@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_callbacks import free_port, wait_up
+from bench.hostref import Probe, machine, reference_ms
 from bot.adapters.onebot import sign
 
 SECRET = "bench-secret"
@@ -207,6 +208,9 @@ def main() -> None:
     )
     p.add_argument("--mode", default="single,split", help="single and/or split")
     a = p.parse_args()
+    before = reference_ms()
+    probe = Probe()
+    probe.start()
     runs = []
     with tempfile.TemporaryDirectory() as d:
         for mode in a.mode.split(","):
@@ -214,7 +218,7 @@ def main() -> None:
                 runs.append((mode, c, asyncio.run(part1(a.n, c, Path(d), mode == "split"))))
         # (fewer rows than one day of every member: no leaderboard part)
         lb = asyncio.run(part2(a.rows, Path(d))) if a.rows >= MEMBERS else []
-    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, SQLite")
+    print(machine("SQLite", before, probe.stop()))
     print(
         f"{'/签到 via /onebot':<16}{'c':>4}{'n':>7}{'acked/s':>9}{'done/s':>8}{'p50 ms':>8}"
         f"{'p99 ms':>8}{'lost':>5}{'dup':>4}  cpu (web [+ worker] + client)"

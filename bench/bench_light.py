@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_callbacks import free_port, wait_up
 from bench.bench_checkin import children, cpu_ticks
+from bench.hostref import Probe, machine, reference_ms
 from bot.adapters.onebot import sign
 
 SECRET = "bench-secret"
@@ -207,7 +208,9 @@ def main() -> None:
     p.add_argument("--profile", default="", help="run the server under cProfile, stats to FILE")
     p.add_argument("--linger", type=int, default=None, help="[bot] dispatch_linger_ms")
     a = p.parse_args()
-    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, SQLite, one process")
+    print(machine("SQLite, one process"))
+    probe = Probe()
+    probe.start()
     print(
         f"{'mix':<7}{'rate/s':>7}{'events':>7}{'secs':>6}{'cpu ms/ev':>10}{'cpu %':>7}"
         f"{'idle ms/s':>10}{'p50 ms':>8}{'p99 ms':>8}{'wait p50':>9}{'p99':>6}{'lost':>5}{'dup':>4}"
@@ -223,6 +226,8 @@ def main() -> None:
                     f"{r['lost']:>5.0f}{r['dup']:>4.0f}",
                     flush=True,
                 )
+    during = probe.stop()
+    print(f"host reference after the runs: {reference_ms():.1f} ms, during: {during}")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_callbacks import free_port, wait_up
+from bench.hostref import Probe, machine, reference_ms
 from bench.pgutil import drop_url, fresh_url, rows
 
 
@@ -191,9 +192,12 @@ def main() -> None:
     p.add_argument("--instances", default="1,2")
     a = p.parse_args()
     counts = [int(x) for x in a.instances.split(",")]
+    before = reference_ms()
+    probe = Probe()
+    probe.start()
     with tempfile.TemporaryDirectory() as d:
         results = [asyncio.run(run(a.db, a.n, a.groups, k, Path(d))) for k in counts]
-    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, PostgreSQL")
+    print(machine("PostgreSQL", before, probe.stop()))
     print(
         f"{'instances':>10}{'check-ins':>11}{'processed/s':>13}{'vs first':>10}"
         f"{'instances ms CPU':>18}{'PostgreSQL ms CPU':>19}{'transactions':>14}  (per check-in)"

@@ -8,8 +8,11 @@ widely ran through a change of pace.
 
 The work is what a server of this kind spends its time on, in one process and thread: JSON
 decoding and encoding of an event, an HMAC signature, dict and string work, and SQLite inserts
-and a commit in memory. Lower is faster; the best of five rounds is kept (the least
-disturbed one).
+and a commit in memory. Its CPU time is counted (a busy sibling core or a neighbour's cache
+traffic slows it; waiting for a core does not). Lower is faster. Here the host's pace has
+swung between ~60 and ~160 ms within seconds (steady within a tenth), so the reference is the
+median of twenty tenths of the work over two seconds, and ``Probe`` times a tenth every
+second through the runs.
 """
 
 from __future__ import annotations
@@ -42,11 +45,12 @@ _EVENT = json.dumps(
 ).encode()
 
 
-def _round(n: int = 2_000) -> float:
-    t0 = time.perf_counter()
+def _unit() -> float:
+    """A tenth of the reference work; its CPU time in s (set-up not counted)."""
     con = sqlite3.connect(":memory:")
     con.execute("CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT)")
-    for i in range(n):
+    t0 = time.thread_time()
+    for i in range(200):
         ev = json.loads(_EVENT)
         ev["message_id"] = i
         body = json.dumps(ev, ensure_ascii=False)
@@ -55,18 +59,24 @@ def _round(n: int = 2_000) -> float:
         con.execute("INSERT INTO t VALUES (?, ?)", (f"{sig}:{len(fields)}", body))
         if i % 50 == 49:
             con.commit()
+    spent = time.thread_time() - t0
     con.close()
-    return time.perf_counter() - t0
+    return spent
 
 
-def reference_ms(rounds: int = 5) -> float:
-    """The reference work's time in ms (best of ``rounds``)."""
-    return min(_round() for _ in range(rounds)) * 1000
+def reference_ms(units: int = 20, gap_s: float = 0.1) -> float:
+    """The reference work's CPU time in ms: the median of ``units`` tenths ``gap_s`` apart,
+    times ten."""
+    spent = []
+    for _ in range(units):
+        spent.append(_unit())
+        time.sleep(gap_s)
+    return statistics.median(spent) * 10_000
 
 
 class Probe:
-    """The reference's pace *during* the runs, from a process beside them: every two seconds
-    three tenths of the reference work, the fastest timed (about 1 % of one core). The host's pace changes
+    """The reference's pace *during* the runs, from a process beside them: every second a
+    tenth of the reference work, timed (about 1 % of one core). The host's pace changes
     within seconds here, so a reference taken only before and after can miss what the runs
     met. ``start()`` before the runs, ``stop()`` after: the median and the range, in the
     reference's ms."""
@@ -85,7 +95,7 @@ class Probe:
             return ""
         proc.terminate()
         out, _ = proc.communicate()
-        ms = sorted(float(x) * 10 for x in out.split())
+        ms = sorted(float(x) for x in out.split())
         if not ms:
             return "no probe"
         return f"median {statistics.median(ms):.1f} ({ms[0]:.1f}–{ms[-1]:.1f}, {len(ms)} probes)"
@@ -93,9 +103,9 @@ class Probe:
 
 def _probe() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    while True:  # (the first tenth after a sleep runs on cold caches: the best of three)
-        print(f"{min(_round(200) for _ in range(3)) * 1000:.2f}", flush=True)
-        time.sleep(2)
+    while True:
+        print(f"{_unit() * 10_000:.2f}", flush=True)
+        time.sleep(1)
 
 
 def machine(extra: str = "", before: float | None = None, during: str = "") -> str:

@@ -103,9 +103,12 @@ class Probe:
 
 def _probe() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    while True:
-        print(f"{_unit() * 10_000:.2f}", flush=True)
-        time.sleep(1)
+    try:
+        while True:
+            print(f"{_unit() * 10_000:.2f}", flush=True)
+            time.sleep(1)
+    except BrokenPipeError:  # (the benchmark was stopped)
+        sys.exit(0)
 
 
 def machine(extra: str = "", before: float | None = None, during: str = "") -> str:

@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.util import await_only
 
+from storage.kept import Keeper
 from storage.writelock import WriteLock
 
 BUSY_TIMEOUT_MS = 5000
@@ -108,20 +109,24 @@ class Database:
         self._read_engine = self.engine.execution_options(readonly=True)
         self._autocommit_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._read = async_sessionmaker(self._read_engine, expire_on_commit=False)
-        self._batch = async_sessionmaker(
-            self.engine.execution_options(read_then_write=True), expire_on_commit=False
-        )
+        batch_engine = self.engine.execution_options(read_then_write=True)
+        self._batch = async_sessionmaker(batch_engine, expire_on_commit=False)
         # SQLite has one writer; queueing our own writers here keeps them out of SQLite's busy
         # handler, which sleeps up to 100 ms per retry and would dominate ack latency.
         # (several processes writing one file — split_worker — also queue on a lock file)
         self._write_lock: WriteLock | None = None
         self.sqlite_path = ""  # the database file (SQLite on disk), for writers of their own
         self._thread_writer: Any = None
+        # the dispatcher's and the delivery loop's connections, kept between uses (SQLite)
+        self._kept_batch: Keeper | None = None
+        self._kept_read: Keeper | None = None
         if self.dialect == "sqlite":
             path = self.engine.url.database or ""
             self.sqlite_path = "" if path in ("", ":memory:") else path
             shared = shared_writers and path not in ("", ":memory:")
             self._write_lock = WriteLock(path + ".writelock" if shared else None)
+            self._kept_batch = Keeper(batch_engine)
+            self._kept_read = Keeper(self._read_engine)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -166,9 +171,14 @@ class Database:
             finally:
                 cur.close()
 
+        assert self._kept_batch is not None
         try:
-            async with self._batch() as session, session.begin():
-                info = (await session.connection()).info  # the pooled connection's, kept
+            async with (
+                self._kept_batch.connection() as conn,
+                self._batch(bind=conn) as session,
+                session.begin(),
+            ):
+                info = (await session.connection()).info  # the kept connection's
                 info[ESCALATE] = escalate
                 try:
                     yield session
@@ -199,8 +209,13 @@ class Database:
 
     @asynccontextmanager
     async def read_connection(self) -> AsyncIterator[AsyncConnection]:
-        """A read-only Core transaction (no ORM session): the cheap path for hot queries."""
-        async with self._read_engine.connect() as conn, conn.begin():
+        """A read-only Core transaction (no ORM session): the cheap path for hot queries (the
+        delivery loop's; on SQLite its connection is kept between uses)."""
+        if self._kept_read is None:
+            async with self._read_engine.connect() as conn, conn.begin():
+                yield conn
+            return
+        async with self._kept_read.connection() as conn, conn.begin():
             yield conn
 
     @asynccontextmanager
@@ -226,6 +241,9 @@ class Database:
             return False
 
     async def dispose(self) -> None:
+        for keeper in (self._kept_batch, self._kept_read):
+            if keeper is not None:
+                await keeper.close()
         if self._thread_writer is not None:
             writer, self._thread_writer = self._thread_writer, None
             await asyncio.to_thread(writer.close)

@@ -29,16 +29,45 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
+from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.db import Database
-from storage.dialect import insert
+from storage.direct import prepared, run
 from storage.models import Lease
 
 log = logging.getLogger("groupbot.leader")
 TTL_S = 15.0
 RENEW_S = 3.0
+
+
+_LEASES = Lease.__table__
+# per dialect, built once: at idle the renewal is most of what the process does, and building
+# the statement cost more than running it
+_TAKE: dict[str, Any] = {}
+
+
+def _take(dialect: str) -> Any:
+    """``INSERT … ON CONFLICT (name) DO UPDATE … WHERE ours or expired RETURNING holder``."""
+    stmt = _TAKE.get(dialect)
+    if stmt is None:
+        mod = postgresql if dialect == "postgresql" else sqlite
+        stmt = _TAKE[dialect] = prepared(
+            mod.insert(_LEASES)
+            .values(
+                name=bindparam("name"), holder=bindparam("holder"), expires_at=bindparam("until")
+            )
+            .on_conflict_do_update(
+                index_elements=["name"],
+                set_={"holder": bindparam("holder"), "expires_at": bindparam("until")},
+                where=(_LEASES.c.holder == bindparam("holder"))
+                | (_LEASES.c.expires_at < bindparam("now")),
+            )
+            .returning(_LEASES.c.holder)
+        )
+    return stmt
 
 
 def wall_now() -> datetime:
@@ -77,15 +106,9 @@ class LeaderLease:
         now = wall_now()
         until = now + self.ttl
         try:
-            async with self.db.transaction() as s:
-                table = Lease.__table__
-                stmt = insert(s, table).values(name=self.name, holder=self.holder, expires_at=until)
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=["name"],
-                    set_={"holder": self.holder, "expires_at": until},
-                    where=(table.c.holder == self.holder) | (table.c.expires_at < now),
-                ).returning(table.c.holder)
-                got = (await s.execute(stmt)).scalar_one_or_none()
+            params = {"name": self.name, "holder": self.holder, "until": until, "now": now}
+            async with self.db.connection() as conn:
+                got = (await run(conn, _take(self.db.dialect), params)).scalar()
         except Exception as exc:  # the database is away: we cannot prove we still lead
             log.warning("lease %s: renewal failed: %s", self.name, exc)
             # keep leading while our last lease surely holds; stop well before it runs out

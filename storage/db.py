@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.util import await_only
 
+from storage import direct
 from storage.kept import Keeper
 from storage.writelock import WriteLock
 
@@ -217,6 +218,13 @@ class Database:
             return
         async with self._kept_read.connection() as conn, conn.begin():
             yield conn
+
+    async def peek(self, stmt: Any, params: dict[str, Any] | None = None) -> Any:
+        """The first column of ``stmt``'s first row, None when there is none: a look that
+        mostly finds nothing ("anything to do?"), on the read path above. Built once at import
+        and marked ``prepared``, ``stmt`` skips SQLAlchemy's statement path as well."""
+        async with self.read_connection() as conn:
+            return (await direct.run(conn, stmt, params)).scalar()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

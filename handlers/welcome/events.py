@@ -24,7 +24,17 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from bot import Context, MemberJoined, MemberLeft, Router, Scheduled, group_only, submit, templates
+from bot import (
+    Context,
+    MemberJoined,
+    MemberLeft,
+    Router,
+    Scheduled,
+    group_only,
+    prepared,
+    submit,
+    templates,
+)
 from handlers.welcome.config import WelcomeConfig
 from handlers.welcome.greet import greet_group
 from handlers.welcome.repo import Greetings, Pending
@@ -40,6 +50,10 @@ KEEP_DONE = timedelta(days=2)  # handled pending rows are pruned after this
 T_BYE = templates.register(
     "welcome.goodbye", "👋 {name} 离开了{group}，祝一切顺利。", "name", "group", "bot"
 )
+
+
+# built once: the flush job asks every few seconds, mostly to find nothing
+_OPEN = prepared(select(PendingGreeting.id).where(PendingGreeting.done.is_(False)).limit(1))
 
 
 @router.on(MemberJoined, group_only)
@@ -92,10 +106,6 @@ async def flush(ctx: Context, ev: Scheduled) -> None:
 async def flush_due(bot: Bot) -> bool:
     """Queue a flush when greetings are pending; True when queued. (The read only avoids an
     inbox event every few seconds in quiet times.)"""
-    async with bot.db.read() as s:
-        open_ = await s.scalar(
-            select(PendingGreeting.id).where(PendingGreeting.done.is_(False)).limit(1)
-        )
-    if open_ is None:
+    if await bot.db.peek(_OPEN) is None:
         return False
     return await submit(bot, FLUSH_JOB)

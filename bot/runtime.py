@@ -25,7 +25,7 @@ from typing import Any
 
 import aiohttp
 
-from bot import adoptions, retention
+from bot import adoptions, loops, retention
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.dispatch.dispatcher import Dispatcher
@@ -56,9 +56,6 @@ DISPATCH_COALESCE_S = 0.005
 # a wake-up that finds this many events stored since the last batch was taken (or a last batch
 # this big: a burst) starts at once instead of waiting out [bot] dispatch_linger_ms
 LINGER_ENOUGH = 16
-# the loops look anyway this often when nothing woke them (events and messages stored by
-# other processes, retries coming due); everything stored here wakes them at once
-IDLE_POLL_S = 1.0
 
 
 class Bot:
@@ -176,8 +173,8 @@ class Bot:
             await self.jobs.start()
         if self.workers:
             self._tasks = [
-                asyncio.create_task(self._dispatch_loop(), name="dispatch"),
-                asyncio.create_task(self._outbox_loop(), name="outbox"),
+                asyncio.create_task(loops.dispatch_loop(self), name="dispatch"),
+                asyncio.create_task(loops.outbox_loop(self), name="outbox"),
             ]
             self._dispatch_wake.set()
         self.started = True
@@ -229,49 +226,7 @@ class Bot:
             await asyncio.sleep(DISPATCH_COALESCE_S)
         elif self._stored_since < LINGER_ENOUGH and not self._stopping:
             with contextlib.suppress(TimeoutError):
-                await _wait(self._gathered, linger)
-
-    async def _dispatch_loop(self) -> None:
-        last_batch = 0
-        while not self._stopping:
-            try:
-                await _wait(self._dispatch_wake, IDLE_POLL_S)
-                await self._linger(last_batch)  # (woken by a store: its batch-mates may follow)
-            except TimeoutError:
-                pass  # the idle look: what other processes stored, retries come due
-            self._dispatch_wake.clear()
-            try:
-                # until a batch takes all that is due: a further look would find nothing
-                # (what is stored meanwhile sets the wake-up again)
-                while True:
-                    self._stored_since = 0
-                    self._gathered.clear()
-                    taken = await self.dispatcher.run_once()
-                    if not taken:
-                        break
-                    last_batch = taken
-                    if self.dispatcher.queued_outbox:  # (a batch that queued nothing: no look)
-                        self._outbox_wake.set()
-                    if self.dispatcher.drained:
-                        break
-            except Exception:
-                log.exception("dispatch loop error")
-                await asyncio.sleep(1)
-
-    async def _outbox_loop(self) -> None:
-        assert self.outbox is not None
-        while not self._stopping:
-            try:
-                await self.outbox.run_once()
-                # nothing left queued that the run knew of: no query for the next due time
-                wait = await self.outbox.next_due_in() if self.outbox.waiting else None
-            except Exception:
-                log.exception("outbox loop error")
-                wait = 1.0
-            timeout = IDLE_POLL_S if wait is None else min(IDLE_POLL_S, max(wait, 0.01))
-            with contextlib.suppress(TimeoutError):
-                await _wait(self._outbox_wake, timeout)
-            self._outbox_wake.clear()
+                await loops.wait_set(self._gathered, linger)
 
     async def drain(self, rounds: int = 50) -> None:
         """Process every due event and deliver every due message (tests, `chat`, shutdown)."""
@@ -312,10 +267,3 @@ class Bot:
             await self.http.close()
         await self.db.dispose()
         self.started = False
-
-
-async def _wait(event: asyncio.Event, seconds: float) -> None:
-    """``event.wait()`` for at most ``seconds`` (then TimeoutError) in the caller's own task:
-    ``wait_for`` would make a task of it, and the loops wait several times per batch."""
-    async with asyncio.timeout(seconds):
-        await event.wait()

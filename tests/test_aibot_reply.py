@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 from wechatpy.crypto import PrpCrypto
 
+from bot import loops
 from bot.adapters import wecom_sign
 from bot.adapters.wecom import WeComKeys, signature
 from bot.web.app import create_app
@@ -128,7 +129,7 @@ async def test_the_dispatcher_does_not_linger_over_an_awaited_answer(
     )
     h.bot.workers = True
     client = await aiohttp_client(create_app(h.bot, manage=False))
-    loop = asyncio.create_task(h.bot._dispatch_loop())  # the real loop, its linger included
+    loop = asyncio.create_task(loops.dispatch_loop(h.bot))  # the real loop, its linger included
     try:
         inner = wecom_sign.aibot_text(
             "wrGroup",

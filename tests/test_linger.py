@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot import runtime
+from bot import loops, runtime
 from bot.runtime import LINGER_ENOUGH, Bot
 from tests.harness import make_config
 from tests.test_loops import message, until
@@ -53,7 +53,7 @@ async def started(tmp_path: Path, linger_ms: int, batches: list[int]) -> Bot:
 @pytest.fixture
 def batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The size of every batch the dispatcher takes (empty looks left out)."""
-    monkeypatch.setattr(runtime, "IDLE_POLL_S", 3600.0)
+    monkeypatch.setattr(loops, "IDLE_POLL_S", 3600.0)
     sizes: list[int] = []
     run_once = runtime.Dispatcher.run_once
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from bot import runtime
+from bot import loops
 from bot.dispatch.context import Context
 from bot.dispatch.router import Router
 from bot.events import MessageReceived
@@ -51,7 +51,7 @@ def message(key: str, text: str, user: str = "alice") -> MessageReceived:
 
 @pytest.fixture
 async def bot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Bot]:
-    monkeypatch.setattr(runtime, "IDLE_POLL_S", 3600.0)
+    monkeypatch.setattr(loops, "IDLE_POLL_S", 3600.0)
     b = Bot(make_config(tmp_path), migrate=False, console_sink=lambda _line: None)
     await b.db.create_all()
     echo = Router("test-echo")

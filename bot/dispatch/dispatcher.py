@@ -138,6 +138,13 @@ class Dispatcher:
             self.queued_outbox = True  # (cheaper to look than to know which event stuck)
         return len(retry)
 
+    async def anything_due(self) -> bool:
+        """The idle look: adoptions and retries taken in as ``run_once`` takes them, then
+        whether any event is due, on the read path (cheaper than an empty batch)."""
+        await adoptions.refresh(self.services, after_batch=True)
+        await self.retries.release()
+        return await self.services.db.peek(_ANY_DUE, {"now": self.services.clock.now()}) is not None
+
     async def _preload(self, batch: Batch, events: list[Event]) -> None:
         await preload_members(batch, events)
         for repo in self.services.preloaders:
@@ -232,6 +239,11 @@ _DUE = prepared(
     .order_by(InboxEvent.id)
     .limit(bindparam("limit"))
 )  # (run on the session's connection: the ORM adds nothing to a plain column query)
+_ANY_DUE = prepared(
+    select(InboxEvent.id)
+    .where(InboxEvent.status == "queued", InboxEvent.next_attempt_at <= bindparam("now"))
+    .limit(1)
+)
 _DUE_PG = prepared(_DUE.with_for_update(skip_locked=True))
 _MARK_DONE = prepared(
     update(InboxEvent.__table__)

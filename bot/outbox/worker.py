@@ -59,6 +59,9 @@ _DUE = prepared(
     .order_by(_O.id)
     .limit(bindparam("limit"))
 )
+_ANY_DUE = prepared(
+    select(_O.id).where(_O.status == "queued", _O.next_attempt_at <= bindparam("now")).limit(1)
+)
 _WAITING = prepared(
     select(_O.target, func.min(_O.id))
     .where(_O.status == "queued", _O.next_attempt_at > bindparam("now"))
@@ -148,6 +151,14 @@ class OutboxWorker:
     def unwritten(self) -> int:
         """How many outcomes wait for the database to take them (0 when all is written)."""
         return self.marks.pending
+
+    async def anything_due(self) -> bool:
+        """The idle look: whether ``run_once`` would find work (an outcome to write, a row
+        due now), on the read path (cheaper than a delivery round that finds nothing)."""
+        if self.marks.pending:
+            return True
+        await self.deadlines.release()
+        return await self.db.peek(_ANY_DUE, {"now": self.clock.now()}) is not None
 
     async def run_once(self) -> int:
         """Deliver what is due now; returns how many rows were attempted."""

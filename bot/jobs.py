@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.events import Scheduled
 from bot.feature import Job
+from bot.loops import wait_set
 
 if TYPE_CHECKING:
     from bot.clock import Clock
@@ -157,9 +158,11 @@ class JobRunner:
             if self.active and delay <= 0:
                 await self._run(st)
                 continue
-            timeout = delay if self.active else None  # paused: until resumed or stopped
+            if not self.active:  # paused: until resumed or stopped
+                await st.wake.wait()
+                continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(st.wake.wait(), timeout)
+                await wait_set(st.wake, delay)  # (no task per wait, unlike ``wait_for``)
 
     async def _run(self, st: JobState, *, force: bool = False) -> bool:
         async with st.lock:

@@ -8,7 +8,7 @@ process (nothing wakes this one) is still processed and delivered by the look.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,17 +24,9 @@ from bot.sending import queue_group_text
 from storage.db import Database
 from storage.models import InboxEvent
 from tests.harness import make_config
+from tests.test_loops import until  # (a bound on a wait, not a timing claim)
 
 POLL_S = 0.05
-WAIT_S = 15.0  # a bound on a wait for something that happens within a few looks
-
-
-async def until(check: Callable[[], bool]) -> None:
-    for _ in range(int(WAIT_S / 0.02)):
-        if check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("not done (the idle look did not find it)")
 
 
 @pytest.fixture

@@ -44,30 +44,27 @@ RENEW_S = 3.0
 
 
 _LEASES = Lease.__table__
-# per dialect, built once: at idle the renewal is most of what the process does, and building
-# the statement cost more than running it
-_TAKE: dict[str, Any] = {}
 
 
-def _take(dialect: str) -> Any:
-    """``INSERT … ON CONFLICT (name) DO UPDATE … WHERE ours or expired RETURNING holder``."""
-    stmt = _TAKE.get(dialect)
-    if stmt is None:
-        mod = postgresql if dialect == "postgresql" else sqlite
-        stmt = _TAKE[dialect] = prepared(
-            mod.insert(_LEASES)
-            .values(
-                name=bindparam("name"), holder=bindparam("holder"), expires_at=bindparam("until")
-            )
-            .on_conflict_do_update(
-                index_elements=["name"],
-                set_={"holder": bindparam("holder"), "expires_at": bindparam("until")},
-                where=(_LEASES.c.holder == bindparam("holder"))
-                | (_LEASES.c.expires_at < bindparam("now")),
-            )
-            .returning(_LEASES.c.holder)
+def _take(mod: Any) -> Any:
+    """``INSERT … ON CONFLICT (name) DO UPDATE … WHERE ours or expired RETURNING holder`` in
+    the dialect module ``mod``'s INSERT."""
+    return prepared(
+        mod.insert(_LEASES)
+        .values(name=bindparam("name"), holder=bindparam("holder"), expires_at=bindparam("until"))
+        .on_conflict_do_update(
+            index_elements=["name"],
+            set_={"holder": bindparam("holder"), "expires_at": bindparam("until")},
+            where=(_LEASES.c.holder == bindparam("holder"))
+            | (_LEASES.c.expires_at < bindparam("now")),
         )
-    return stmt
+        .returning(_LEASES.c.holder)
+    )
+
+
+# built once per dialect: at idle the renewal is most of what the process does, and building
+# the statement cost more than running it
+_TAKE = {"sqlite": _take(sqlite), "postgresql": _take(postgresql)}
 
 
 def wall_now() -> datetime:
@@ -108,7 +105,7 @@ class LeaderLease:
         try:
             params = {"name": self.name, "holder": self.holder, "until": until, "now": now}
             async with self.db.connection() as conn:
-                got = (await run(conn, _take(self.db.dialect), params)).scalar()
+                got = (await run(conn, _TAKE[self.db.dialect], params)).scalar()
         except Exception as exc:  # the database is away: we cannot prove we still lead
             log.warning("lease %s: renewal failed: %s", self.name, exc)
             # keep leading while our last lease surely holds; stop well before it runs out

@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_callbacks import free_port
-from bench.bench_light import body, server_ticks
+from bench.bench_light import body, figures, server_ticks
 from bench.bench_light import run as run_groupbot
 from bench.hostref import Probe, machine, reference_ms
 
@@ -225,13 +225,7 @@ async def run_peer(py: Path, mix: str, rate: float, seconds: float, tmp: Path) -
     if (rows, members) != (distinct, distinct):
         problems.append(f"{rows} rows/{distinct}")
     return {
-        "n": n,
-        "elapsed": elapsed,
-        "ms_per_event": cpu / n * 1000,
-        "cpu_pct": cpu / elapsed * 100,
-        "idle_ms_per_s": idle * 1000,
-        "p50": lat[len(lat) // 2] * 1000,
-        "p99": lat[max(int(len(lat) * 0.99) - 1, 0)] * 1000,
+        **figures(n, elapsed, cpu, idle, lat),
         "check": ", ".join(problems) or f"ok ({len(checkins)} replies, {distinct} rows)",
     }
 

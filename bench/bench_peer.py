@@ -63,7 +63,8 @@ def peer_python() -> Path:
     """The NoneBot2 virtualenv's python, made on first use and reused after."""
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "groupbot-bench"
     v = sys.version_info
-    venv = cache / f"nonebot-2.5.0-onebot-2.4.6-py{v.major}{v.minor}"
+    versions = "-".join(pin.rsplit("==", 1)[1] for pin in PINS)  # (a new pin: a new venv)
+    venv = cache / f"nonebot-{versions}-py{v.major}{v.minor}"
     py, done = venv / "bin" / "python", venv / ".installed"
     if not done.exists():
         print(f"making {venv} ({', '.join(PINS)})", flush=True)
